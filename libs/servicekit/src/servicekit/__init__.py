@@ -1,0 +1,1 @@
+"""The runtime every ticketing service shares, written once."""

@@ -1,0 +1,218 @@
+"""The service runtime: what a service's lifespan opens, starts and closes, in order.
+
+`build_app` is each service's composition root's one call. At start-up it opens the asyncpg
+pool, applies migrations under an advisory lock, connects Redis and RabbitMQ (robust,
+reconnecting), declares the topology, runs the service's own `setup` (its clients, consumers and
+jobs), then starts the outbox relay, the consumers and the jobs. Shutdown goes in reverse.
+"""
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import aio_pika
+import asyncpg
+import redis.asyncio as aioredis
+from aio_pika.abc import AbstractRobustConnection
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from servicekit.auth import TokenVerifier
+from servicekit.db import open_pool
+from servicekit.errors import DomainErrorMap, error_body, install_error_handlers
+from servicekit.http import RequestContextMiddleware
+from servicekit.jobs import PeriodicJob, run_forever
+from servicekit.logs import configure_logging, register_secret
+from servicekit.messaging import Consumer, InboxConsumer, Outbox, OutboxRelay, declare_topology
+from servicekit.migrations import apply_migrations
+from servicekit.settings import ServiceSettings
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+@dataclass
+class ServiceParts:
+    """What a service's `setup` hands back for the runtime to run."""
+
+    consumers: Sequence[Consumer] = ()
+    jobs: Sequence[PeriodicJob] = ()
+
+
+@dataclass
+class Runtime:
+    """The live resources of one service process; `app.state.runtime`."""
+
+    settings: ServiceSettings
+    pool: asyncpg.Pool
+    amqp: AbstractRobustConnection
+    redis: "aioredis.Redis[str]"
+    token_verifier: TokenVerifier
+    outbox: Outbox
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+
+ServiceSetup = Callable[[FastAPI, Runtime], AbstractAsyncContextManager[ServiceParts]]
+
+
+def build_app(
+    settings: ServiceSettings,
+    *,
+    title: str,
+    routers: Sequence[APIRouter] = (),
+    migrations: Path | None = None,
+    setup: ServiceSetup | None = None,
+    domain_errors: DomainErrorMap | None = None,
+    max_body_bytes: int = 65_536,
+) -> FastAPI:
+    configure_logging(settings.service_name, settings.log_level)
+    for secret in (
+        settings.jwt_secret,
+        settings.database_url,
+        settings.amqp_url,
+        settings.redis_url,
+    ):
+        register_secret(secret.get_secret_value())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            runtime = await _open_runtime(settings, migrations, stack)
+            app.state.runtime = runtime
+            parts = ServiceParts()
+            if setup is not None:
+                parts = await stack.enter_async_context(setup(app, runtime))
+            await _start_workers(runtime, parts, stack)
+            logger.info("%s started", settings.service_name)
+            yield
+            logger.info("%s stopping", settings.service_name)
+
+    app = FastAPI(title=title, lifespan=lifespan)
+    app.add_middleware(RequestContextMiddleware, max_body_bytes=max_body_bytes)
+    install_error_handlers(app, domain_errors)
+    app.include_router(health_router())
+    for router in routers:
+        app.include_router(router)
+    return app
+
+
+async def _open_runtime(
+    settings: ServiceSettings, migrations: Path | None, stack: AsyncExitStack
+) -> Runtime:
+    pool = await _retry_connect(
+        "PostgreSQL",
+        lambda: open_pool(
+            settings.database_url.get_secret_value(),
+            min_size=settings.database_pool_min,
+            max_size=settings.database_pool_max,
+        ),
+    )
+    stack.push_async_callback(pool.close)
+    await apply_migrations(pool, *([migrations] if migrations else []))
+
+    redis = aioredis.from_url(settings.redis_url.get_secret_value(), decode_responses=True)
+    stack.push_async_callback(redis.aclose)  # type: ignore[attr-defined]
+
+    amqp = await _retry_connect(
+        "RabbitMQ", lambda: aio_pika.connect_robust(settings.amqp_url.get_secret_value())
+    )
+    stack.push_async_callback(amqp.close)
+    async with amqp.channel() as channel:
+        await declare_topology(channel)
+
+    return Runtime(
+        settings=settings,
+        pool=pool,
+        amqp=amqp,
+        redis=redis,
+        token_verifier=TokenVerifier(settings),
+        outbox=Outbox(producer=settings.service_name),
+    )
+
+
+async def _start_workers(runtime: Runtime, parts: ServiceParts, stack: AsyncExitStack) -> None:
+    settings = runtime.settings
+    relay = OutboxRelay(
+        runtime.pool,
+        runtime.amqp,
+        batch_size=settings.outbox_batch_size,
+        poll_seconds=settings.outbox_poll_seconds,
+    )
+    loops: list[Coroutine[Any, Any, None]] = [
+        relay.run(),
+        *(run_forever(job) for job in parts.jobs),
+    ]
+    runtime.tasks = [asyncio.create_task(loop) for loop in loops]
+
+    async def cancel_tasks() -> None:
+        for task in runtime.tasks:
+            task.cancel()
+        await asyncio.gather(*runtime.tasks, return_exceptions=True)
+
+    stack.push_async_callback(cancel_tasks)
+    for consumer in parts.consumers:
+        inbox = InboxConsumer(
+            consumer,
+            runtime.pool,
+            runtime.amqp,
+            prefetch=settings.consumer_prefetch,
+            max_attempts=settings.consumer_max_attempts,
+        )
+        await inbox.start()
+        stack.push_async_callback(inbox.stop)
+
+
+async def _retry_connect(what: str, connect: Callable[[], Awaitable[T]], attempts: int = 15) -> T:
+    """Dependencies may restart with us; wait for them a while instead of crash-looping."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return await connect()
+        except (OSError, asyncpg.PostgresError, aio_pika.exceptions.AMQPError) as exc:
+            if attempt == attempts:
+                raise
+            logger.warning("%s not reachable (%s); retry %d/%d", what, exc, attempt, attempts)
+            await asyncio.sleep(min(0.5 * attempt, 3.0))
+    raise AssertionError("unreachable")
+
+
+def health_router() -> APIRouter:
+    router = APIRouter(tags=["health"])
+
+    @router.get("/healthz")
+    async def alive() -> dict[str, str]:
+        return {"status": "alive"}
+
+    @router.get("/readyz")
+    async def ready(request: Request) -> Any:
+        runtime: Runtime | None = getattr(request.app.state, "runtime", None)
+        return await readiness(runtime)
+
+    return router
+
+
+async def readiness(runtime: Runtime | None) -> JSONResponse:
+    checks: dict[str, str] = {}
+    if runtime is None:
+        return JSONResponse(error_body("not_ready", "starting"), status_code=503)
+    try:
+        async with runtime.pool.acquire(timeout=2) as conn:
+            await conn.fetchval("SELECT 1")
+        checks["database"] = "ok"
+    except Exception as exc:
+        checks["database"] = f"down: {type(exc).__name__}"
+    checks["broker"] = (
+        "ok" if not runtime.amqp.is_closed and runtime.amqp.connected.is_set() else "down"
+    )
+    try:
+        await asyncio.wait_for(runtime.redis.ping(), timeout=2)
+        checks["redis"] = "ok"
+    except Exception as exc:
+        checks["redis"] = f"down: {type(exc).__name__}"
+    if all(v == "ok" for v in checks.values()):
+        return JSONResponse({"status": "ready", "checks": checks})
+    body = error_body("not_ready", "A dependency is down.", {"checks": checks})
+    return JSONResponse(body, status_code=503)

@@ -1,0 +1,102 @@
+"""HTTP middleware every service shares: request ids, access logs, a body size limit."""
+
+import logging
+import time
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from servicekit.correlation import new_correlation_id, set_correlation_id
+from servicekit.errors import error_body
+from servicekit.logs import log_fields
+
+logger = logging.getLogger("servicekit.access")
+
+
+class RequestContextMiddleware:
+    """Takes X-Request-ID (set by the gateway) as the correlation id, echoes it, logs the request.
+
+    Also refuses bodies over `max_body_bytes` with 413, by Content-Length and while streaming.
+    """
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int = 1_048_576) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        request_id = (
+            headers.get(b"x-request-id", b"").decode("latin-1")[:128] or new_correlation_id()
+        )
+        set_correlation_id(request_id)
+        started = time.perf_counter()
+        status = 500
+
+        declared = headers.get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
+            await _too_large(send, request_id, self.max_body_bytes)
+            return
+
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body_bytes:
+                    raise _BodyTooLarge
+            return message
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"x-request-id", request_id.encode()),
+                ]
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, send_with_id)
+        except _BodyTooLarge:
+            await _too_large(send, request_id, self.max_body_bytes)
+            status = 413
+        finally:
+            if scope["path"] not in ("/healthz", "/readyz"):
+                logger.info(
+                    "%s %s %s",
+                    scope["method"],
+                    scope["path"],
+                    status,
+                    extra=log_fields(
+                        status=status, duration_ms=round((time.perf_counter() - started) * 1000, 1)
+                    ),
+                )
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+async def _too_large(send: Send, request_id: str, limit: int) -> None:
+    import json
+
+    body = json.dumps(
+        error_body("payload_too_large", f"The body is larger than {limit} bytes.")
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"x-request-id", request_id.encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

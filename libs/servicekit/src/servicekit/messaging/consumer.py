@@ -1,0 +1,179 @@
+"""The inbox consumer: one transaction records the event id and runs the handler, then we ack.
+
+A redelivered event finds its id in the inbox and has no second effect. A handler that fails is
+retried (redelivered) with a short backoff; after `max_attempts` the message goes to the
+consumer's dead-letter queue with its error in the headers, never round an endless loop. A
+message that is not a readable envelope goes there at once.
+"""
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import aio_pika
+import asyncpg
+from aio_pika.abc import (
+    AbstractChannel,
+    AbstractIncomingMessage,
+    AbstractQueue,
+    AbstractRobustConnection,
+)
+from pydantic import ValidationError
+from ticketing_contracts import DEAD_LETTER_EXCHANGE, EventEnvelope, QueueBinding
+
+from servicekit.correlation import set_correlation_id
+from servicekit.logs import log_fields
+
+logger = logging.getLogger(__name__)
+
+EventHandler = Callable[[asyncpg.Connection, EventEnvelope], Awaitable[None]]
+"""Runs inside the inbox transaction; write state and outbox rows on the given connection."""
+
+
+@dataclass(frozen=True)
+class Consumer:
+    """A service's subscription: its inbox name, its queue and a handler per event type."""
+
+    name: str
+    binding: QueueBinding
+    handlers: Mapping[str, EventHandler]
+
+
+class InboxConsumer:
+    def __init__(
+        self,
+        consumer: Consumer,
+        pool: asyncpg.Pool,
+        connection: AbstractRobustConnection,
+        *,
+        prefetch: int = 16,
+        max_attempts: int = 5,
+        retry_base_seconds: float = 0.2,
+    ) -> None:
+        self.consumer = consumer
+        self._pool = pool
+        self._connection = connection
+        self._prefetch = prefetch
+        self._max_attempts = max_attempts
+        self._retry_base = retry_base_seconds
+        self._channel: AbstractChannel | None = None
+        self._queue: AbstractQueue | None = None
+        self._tag: str | None = None
+        self._in_flight: set[asyncio.Task[None]] = set()
+
+    async def start(self) -> None:
+        self._channel = await self._connection.channel(publisher_confirms=True)
+        await self._channel.set_qos(prefetch_count=self._prefetch)
+        self._queue = await self._channel.get_queue(self.consumer.binding.queue, ensure=False)
+        self._tag = await self._queue.consume(self._on_message, no_ack=False)
+
+    async def stop(self) -> None:
+        if self._queue is not None and self._tag is not None:
+            try:
+                await self._queue.cancel(self._tag)
+            except Exception:
+                logger.warning("could not cancel consumer %s", self.consumer.name, exc_info=True)
+        if self._in_flight:
+            await asyncio.wait(self._in_flight, timeout=10)
+        if self._channel is not None and not self._channel.is_closed:
+            await self._channel.close()
+
+    async def _on_message(self, message: AbstractIncomingMessage) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._in_flight.add(task)
+        try:
+            await self.handle(message)
+        finally:
+            if task is not None:
+                self._in_flight.discard(task)
+
+    async def handle(self, message: AbstractIncomingMessage) -> None:
+        try:
+            envelope = EventEnvelope.model_validate_json(message.body)
+        except ValidationError as exc:
+            await self._dead_letter(message, f"unreadable envelope: {exc}")
+            return
+        set_correlation_id(envelope.correlation_id)
+        handler = self.consumer.handlers.get(envelope.event_type)
+        if handler is None:
+            await message.ack()
+            return
+        try:
+            first_time = await self._apply(envelope, handler)
+        except Exception as exc:
+            await self._after_failure(message, envelope, exc)
+            return
+        await message.ack()
+        if not first_time:
+            logger.info(
+                "duplicate event dropped by the inbox",
+                extra=log_fields(event_id=str(envelope.event_id), event_type=envelope.event_type),
+            )
+
+    async def _apply(self, envelope: EventEnvelope, handler: EventHandler) -> bool:
+        async with self._pool.acquire() as conn, conn.transaction():
+            recorded = await conn.fetchval(
+                """INSERT INTO inbox (consumer, event_id, event_type) VALUES ($1, $2, $3)
+                   ON CONFLICT DO NOTHING RETURNING true""",
+                self.consumer.name,
+                envelope.event_id,
+                envelope.event_type,
+            )
+            if not recorded:
+                return False
+            await handler(conn, envelope)
+            return True
+
+    async def _after_failure(
+        self, message: AbstractIncomingMessage, envelope: EventEnvelope, exc: Exception
+    ) -> None:
+        attempt = _delivery_count(message) + 1
+        fields = log_fields(
+            event_id=str(envelope.event_id), event_type=envelope.event_type, attempt=attempt
+        )
+        if attempt >= self._max_attempts:
+            logger.error(
+                "handler failed for the last time; dead-lettering", exc_info=exc, extra=fields
+            )
+            await self._dead_letter(message, f"{type(exc).__name__}: {exc}")
+            return
+        logger.warning("handler failed; will retry", exc_info=exc, extra=fields)
+        await asyncio.sleep(min(self._retry_base * 2 ** (attempt - 1), 5.0))
+        await message.nack(requeue=True)
+
+    async def _dead_letter(self, message: AbstractIncomingMessage, error: str) -> None:
+        assert self._channel is not None
+        headers = dict(message.headers or {})
+        headers.update(
+            {
+                "x-error": error[:2000],
+                "x-failed-consumer": self.consumer.name,
+                "x-failed-at": datetime.now(UTC).isoformat(),
+                "x-original-routing-key": message.routing_key or "",
+            }
+        )
+        dead = aio_pika.Message(
+            body=message.body,
+            headers=headers,
+            message_id=message.message_id,
+            type=message.type,
+            correlation_id=message.correlation_id,
+            content_type=message.content_type,
+            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+        )
+        exchange = await self._channel.get_exchange(DEAD_LETTER_EXCHANGE, ensure=False)
+        try:
+            await exchange.publish(dead, routing_key=self.consumer.binding.queue, mandatory=True)
+        except Exception:
+            logger.exception("could not dead-letter; leaving the message on its queue")
+            await message.nack(requeue=True)
+            return
+        await message.ack()
+
+
+def _delivery_count(message: AbstractIncomingMessage) -> int:
+    value = (message.headers or {}).get("x-delivery-count", 0)
+    return int(value) if isinstance(value, int | str) and str(value).isdigit() else 0

@@ -1,0 +1,131 @@
+"""The outbox relay: claims unsent rows, publishes them with confirms, marks them sent.
+
+Rows are claimed with FOR UPDATE SKIP LOCKED inside one transaction that lasts until they are
+marked, so several relays share the work without publishing a row twice between them. A relay
+that dies after publishing but before marking leaves the rows unsent: they are published again,
+and the consumers' inbox drops the duplicate. A message the broker returns as unroutable or
+refuses (nack) is an error recorded on its row and retried with backoff; it is never dropped.
+"""
+
+import asyncio
+import json
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import aio_pika
+import asyncpg
+from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractRobustConnection
+from aio_pika.exceptions import DeliveryError, PublishError
+from ticketing_contracts import EXCHANGE
+
+from servicekit.logs import log_fields
+
+logger = logging.getLogger(__name__)
+
+_CLAIM = """
+    SELECT event_id, event_type, body FROM outbox
+    WHERE sent_at IS NULL AND next_attempt_at <= now()
+    ORDER BY created_at
+    LIMIT $1
+    FOR UPDATE SKIP LOCKED
+"""
+_MARK_SENT = "UPDATE outbox SET sent_at = now(), attempts = attempts + 1 WHERE event_id = ANY($1)"
+_MARK_REFUSED = """
+    UPDATE outbox SET attempts = attempts + 1, last_error = $2,
+        next_attempt_at = now() + make_interval(secs => least(60, 0.5 * 2 ^ attempts))
+    WHERE event_id = $1
+"""
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        connection: AbstractRobustConnection,
+        *,
+        batch_size: int = 100,
+        poll_seconds: float = 0.2,
+    ) -> None:
+        self._pool = pool
+        self._connection = connection
+        self._batch_size = batch_size
+        self._poll_seconds = poll_seconds
+        self._channel: AbstractChannel | None = None
+        self._exchange: AbstractExchange | None = None
+
+    async def run(self) -> None:
+        """Relay until cancelled; broker or database trouble pauses it, never stops it."""
+        while True:
+            try:
+                published = await self.relay_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("outbox relay pass failed; retrying")
+                self._channel = None
+                await asyncio.sleep(1.0)
+                continue
+            if published < self._batch_size:
+                await asyncio.sleep(self._poll_seconds)
+
+    async def relay_once(self) -> int:
+        """One pass: publish up to a batch of due rows. Returns how many were published."""
+        exchange = await self._events_exchange()
+        async with self._pool.acquire() as conn, conn.transaction():
+            rows = await conn.fetch(_CLAIM, self._batch_size)
+            if not rows:
+                return 0
+            results = await asyncio.gather(
+                *(self._publish(exchange, row) for row in rows), return_exceptions=True
+            )
+            sent, refused = _sort_results(rows, results)
+            for event_id, error in refused:
+                await conn.execute(_MARK_REFUSED, event_id, error)
+            await self._mark_sent(conn, sent)
+        return len(sent)
+
+    async def _mark_sent(self, conn: asyncpg.Connection, event_ids: Sequence[Any]) -> None:
+        await conn.execute(_MARK_SENT, list(event_ids))
+
+    async def _events_exchange(self) -> AbstractExchange:
+        if self._channel is None or self._channel.is_closed or self._exchange is None:
+            self._channel = await self._connection.channel(
+                publisher_confirms=True, on_return_raises=True
+            )
+            self._exchange = await self._channel.get_exchange(EXCHANGE, ensure=False)
+        return self._exchange
+
+    async def _publish(self, exchange: AbstractExchange, row: asyncpg.Record) -> None:
+        body = row["body"]
+        message = aio_pika.Message(
+            body=json.dumps(body).encode(),
+            message_id=str(row["event_id"]),
+            type=row["event_type"],
+            correlation_id=body.get("correlation_id"),
+            content_type="application/json",
+            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+        )
+        await exchange.publish(message, routing_key=row["event_type"], mandatory=True, timeout=10)
+
+
+def _sort_results(
+    rows: Sequence[asyncpg.Record], results: Sequence[object]
+) -> tuple[list[Any], list[tuple[Any, str]]]:
+    """Split into published ids and (id, error) refused by the broker; other errors abort."""
+    sent: list[Any] = []
+    refused: list[tuple[Any, str]] = []
+    for row, result in zip(rows, results, strict=True):
+        if isinstance(result, PublishError | DeliveryError):
+            reason = f"broker refused {row['event_type']}: {result!r}"
+            logger.error(
+                "outbox publish refused",
+                extra=log_fields(event_id=str(row["event_id"]), error=reason),
+            )
+            refused.append((row["event_id"], reason))
+        elif isinstance(result, BaseException):
+            # Connection or channel trouble: roll the whole pass back and try again shortly.
+            raise result
+        else:
+            sent.append(row["event_id"])
+    return sent, refused

@@ -1,0 +1,136 @@
+"""Helpers for integration and e2e tests on the real PostgreSQL, RabbitMQ and processes."""
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from urllib.parse import quote
+
+import asyncpg
+import httpx
+
+ADMIN_DSN = os.environ.get(
+    "TEST_POSTGRES_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+AMQP_BASE = os.environ.get("TEST_AMQP_BASE", "amqp://guest:guest@127.0.0.1:5672")
+
+
+def database_url(name: str) -> str:
+    return ADMIN_DSN.rsplit("/", 1)[0] + "/" + name
+
+
+async def create_database(name: str) -> str:
+    """Drop and create database `name`; return its DSN."""
+    conn = await asyncpg.connect(ADMIN_DSN)
+    try:
+        await conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name
+        )
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return database_url(name)
+
+
+def fresh_vhost(name: str) -> str:
+    """Delete and create RabbitMQ vhost `name` (as root, with rabbitmqctl); return its AMQP URL."""
+    subprocess.run(["rabbitmqctl", "-q", "delete_vhost", name], capture_output=True, check=False)
+    subprocess.run(["rabbitmqctl", "-q", "add_vhost", name], capture_output=True, check=True)
+    subprocess.run(
+        ["rabbitmqctl", "-q", "set_permissions", "-p", name, "guest", ".*", ".*", ".*"],
+        capture_output=True,
+        check=True,
+    )
+    return f"{AMQP_BASE}/{quote(name, safe='')}"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def wait_until_ready(url: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient(timeout=2) as client:
+        while True:
+            try:
+                if (await client.get(url)).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{url} not ready after {timeout}s")
+            await asyncio.sleep(0.1)
+
+
+class ServiceProcess:
+    """A real process (a service, the sandbox) started for a test and stopped after it."""
+
+    def __init__(
+        self,
+        args: Sequence[str],
+        *,
+        env: Mapping[str, str],
+        ready_url: str,
+        log_path: Path,
+        cwd: Path | None = None,
+    ) -> None:
+        self.args = [sys.executable, *args] if args[0] == "-m" else list(args)
+        self.env = {**os.environ, **env}
+        self.ready_url = ready_url
+        self.log_path = log_path
+        self.cwd = cwd
+        self.process: subprocess.Popen[bytes] | None = None
+
+    async def start(self, timeout: float = 30.0) -> "ServiceProcess":
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            self.args,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=self.cwd,
+            start_new_session=True,
+        )
+        try:
+            await wait_until_ready(self.ready_url, timeout)
+        except TimeoutError as exc:
+            self.stop()
+            raise TimeoutError(f"{exc}; log tail:\n{self.log_tail()}") from exc
+        return self
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, sig)
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=5)
+
+    def kill(self) -> None:
+        """Die at once, as a crash would: no graceful shutdown."""
+        self.stop(signal.SIGKILL)
+
+    def log_tail(self, lines: int = 40) -> str:
+        if not self.log_path.exists():
+            return ""
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    async def __aenter__(self) -> "ServiceProcess":
+        return await self.start()
+
+    async def __aexit__(
+        self, _t: type[BaseException] | None, _e: BaseException | None, _tb: TracebackType | None
+    ) -> None:
+        self.stop()
