@@ -1,0 +1,3 @@
+"""A local stand-in for Midtrans: Snap, Core API, signed HTTP notifications and a control API."""
+
+__version__ = "1.0.0"

@@ -1,0 +1,177 @@
+"""Snap orders, Midtrans transactions and the transaction status machine (REFERENCE §5)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from midtrans_sandbox.payment_methods import Method
+
+
+class Status(StrEnum):
+    PENDING = "pending"
+    CAPTURE = "capture"
+    SETTLEMENT = "settlement"
+    DENY = "deny"
+    CANCEL = "cancel"
+    EXPIRE = "expire"
+    REFUND = "refund"
+    PARTIAL_REFUND = "partial_refund"
+    FAILURE = "failure"
+
+
+TRANSITIONS: dict[Status, frozenset[Status]] = {
+    Status.PENDING: frozenset(
+        {
+            Status.CAPTURE,
+            Status.SETTLEMENT,
+            Status.DENY,
+            Status.CANCEL,
+            Status.EXPIRE,
+            Status.FAILURE,
+        }
+    ),
+    # deny from capture is a challenged card denied by the merchant.
+    Status.CAPTURE: frozenset({Status.SETTLEMENT, Status.CANCEL, Status.DENY}),
+    # deny from settlement is the reversal Permata, Mandiri bill and Indomaret can make.
+    Status.SETTLEMENT: frozenset({Status.REFUND, Status.PARTIAL_REFUND, Status.DENY}),
+    Status.PARTIAL_REFUND: frozenset({Status.REFUND, Status.PARTIAL_REFUND}),
+}
+
+
+class IllegalTransition(Exception):
+    def __init__(self, current: Status, wanted: Status) -> None:
+        super().__init__(f"a {current} transaction cannot become {wanted}")
+        self.current = current
+        self.wanted = wanted
+
+
+def can_move(current: Status, wanted: Status) -> bool:
+    return wanted in TRANSITIONS.get(current, frozenset())
+
+
+@dataclass(slots=True)
+class Refund:
+    refund_chargeback_id: int
+    amount: int
+    refund_key: str
+    reason: str
+    created_at: datetime
+
+
+@dataclass(slots=True)
+class Transaction:
+    """What exists once the customer has chosen a payment method."""
+
+    order_id: str
+    method: Method
+    gross_amount: int
+    transaction_time: datetime
+    expiry_time: datetime | None
+    details: dict[str, Any]
+    custom_fields: dict[str, str]
+    status: Status = Status.PENDING
+    fraud_status: str = "accept"
+    transaction_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    settlement_time: datetime | None = None
+    status_message: str | None = None
+    refunds: list[Refund] = field(default_factory=list)
+    history: list[tuple[Status, datetime]] = field(default_factory=list)
+
+    @property
+    def payment_type(self) -> str:
+        return self.method.payment_type
+
+    @property
+    def refunded_amount(self) -> int:
+        return sum(r.amount for r in self.refunds)
+
+    def move(self, wanted: Status, at: datetime) -> None:
+        if not can_move(self.status, wanted):
+            raise IllegalTransition(self.status, wanted)
+        self.status = wanted
+        self.history.append((wanted, at))
+
+    def notification_status_code(self) -> str:
+        """status_code as notifications carry it (REFERENCE §5 table)."""
+        if self.status is Status.CAPTURE:
+            return "201" if self.fraud_status == "challenge" else "200"
+        return {
+            Status.PENDING: "201",
+            Status.SETTLEMENT: "200",
+            Status.REFUND: "200",
+            Status.PARTIAL_REFUND: "200",
+            Status.DENY: "202",
+            Status.CANCEL: "202",
+            Status.EXPIRE: "202",
+            Status.FAILURE: "202",
+        }[self.status]
+
+    def status_api_status_code(self) -> str:
+        """status_code as GET /v2/{id}/status reports it: 407 for expire, 200 for cancel."""
+        if self.status is Status.EXPIRE:
+            return "407"
+        if self.status is Status.CANCEL:
+            return "200"
+        return self.notification_status_code()
+
+
+@dataclass(slots=True)
+class Order:
+    """A Snap session: what POST /snap/v1/transactions created for one order_id."""
+
+    order_id: str
+    gross_amount: int
+    token: str
+    created_at: datetime
+    token_expires_at: datetime
+    request: dict[str, Any]
+    enabled_payments: list[str] | None
+    finish_url: str | None
+    # Either a fixed deadline (expiry with start_time) or a duration counted from the
+    # moment a method is chosen.
+    expiry_deadline: datetime | None
+    expiry_duration_seconds: int | None
+    notification_urls: list[str]
+    custom_fields: dict[str, str]
+    transaction: Transaction | None = None
+
+
+@dataclass(slots=True)
+class Store:
+    orders: dict[str, Order] = field(default_factory=dict)
+    order_by_token: dict[str, str] = field(default_factory=dict)
+    transactions: dict[str, Transaction] = field(default_factory=dict)
+
+    def put_order(self, order: Order) -> None:
+        previous = self.orders.get(order.order_id)
+        if previous is not None:
+            # A new token replaces (revokes) the old one.
+            self.order_by_token.pop(previous.token, None)
+        self.orders[order.order_id] = order
+        self.order_by_token[order.token] = order.order_id
+
+    def order_for_token(self, token: str) -> Order | None:
+        order_id = self.order_by_token.get(token)
+        return None if order_id is None else self.orders.get(order_id)
+
+    def add_transaction(self, order: Order, transaction: Transaction) -> None:
+        order.transaction = transaction
+        self.transactions[transaction.transaction_id] = transaction
+
+    def find_transaction(self, order_or_transaction_id: str) -> Transaction | None:
+        order = self.orders.get(order_or_transaction_id)
+        if order is not None and order.transaction is not None:
+            return order.transaction
+        return self.transactions.get(order_or_transaction_id)
+
+    def pending(self) -> list[Transaction]:
+        return [t for t in self.transactions.values() if t.status is Status.PENDING]
+
+    def clear(self) -> None:
+        self.orders.clear()
+        self.order_by_token.clear()
+        self.transactions.clear()
