@@ -1,0 +1,1 @@
+"""ticket-service: ticketed events, tickets, purchase, activation from payments, check-in."""

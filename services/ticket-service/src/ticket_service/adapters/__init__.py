@@ -1,0 +1,1 @@
+"""PostgreSQL repositories, the payment-service client, the Redis rate limiter."""

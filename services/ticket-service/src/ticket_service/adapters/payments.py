@@ -1,0 +1,111 @@
+"""The one synchronous call out: ask payment-service to open the Midtrans payment of an order."""
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import httpx
+from servicekit.auth import issue_token
+from servicekit.logs import log_fields
+
+from ticket_service.settings import TicketSettings
+
+logger = logging.getLogger(__name__)
+
+SERVICE_TOKEN_TTL_SECONDS = 3600
+
+
+@dataclass(frozen=True)
+class OpenedPayment:
+    order_id: str
+    snap_token: str
+    redirect_url: str
+    expires_at: datetime
+    status: str
+    raw: dict[str, Any]
+
+
+class PaymentServiceUnavailable(Exception):
+    """Could not reach payment-service, it timed out, or it (or Midtrans behind it) failed."""
+
+
+class PaymentServiceRefused(Exception):
+    """payment-service answered with a refusal (Midtrans 4xx, order conflict, validation)."""
+
+    def __init__(self, message: str, status_code: int, code: str) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.code = code
+
+
+class PaymentClient:
+    def __init__(self, settings: TicketSettings, transport: httpx.AsyncBaseTransport | None = None):
+        self._settings = settings
+        self._client = httpx.AsyncClient(
+            base_url=settings.payment_service_url.rstrip("/"),
+            timeout=httpx.Timeout(settings.payment_service_timeout_seconds, connect=3.0),
+            transport=transport,
+        )
+        self._token = ""
+        self._token_expires = 0.0
+
+    def _service_token(self) -> str:
+        import time
+
+        now = time.time()
+        if now > self._token_expires - 60:
+            self._token = issue_token(
+                self._settings,
+                sub="ticket-service",
+                roles=["service"],
+                ttl_seconds=SERVICE_TOKEN_TTL_SECONDS,
+            )
+            self._token_expires = now + SERVICE_TOKEN_TTL_SECONDS
+        return self._token
+
+    async def open_payment(self, request: dict[str, Any]) -> OpenedPayment:
+        """POST /internal/payments; idempotent by order_id on payment-service's side."""
+        headers = {"Authorization": f"Bearer {self._service_token()}"}
+        fields = log_fields(order_id=request["order_id"])
+        try:
+            response = await self._client.post("/internal/payments", json=request, headers=headers)
+        except httpx.HTTPError as exc:
+            logger.warning("payment-service unreachable: %r", exc, extra=fields)
+            raise PaymentServiceUnavailable(f"payment-service unreachable: {exc!r}") from exc
+        if response.status_code >= 500 and response.status_code != 502:
+            logger.warning("payment-service failed with %s", response.status_code, extra=fields)
+            raise PaymentServiceUnavailable(f"payment-service answered {response.status_code}")
+        body = _json(response)
+        if response.status_code not in (200, 201):
+            raw_error = body.get("error")
+            error: dict[str, Any] = raw_error if isinstance(raw_error, dict) else {}
+            message = str(error.get("message") or f"payment-service said {response.status_code}")
+            code = str(error.get("code") or "payment_refused")
+            logger.warning("payment-service refused: %s %s", code, message, extra=fields)
+            raise PaymentServiceRefused(message, response.status_code, code)
+        data = body.get("data")
+        try:
+            assert isinstance(data, dict)
+            return OpenedPayment(
+                order_id=str(data["order_id"]),
+                snap_token=str(data["snap_token"]),
+                redirect_url=str(data["redirect_url"]),
+                expires_at=datetime.fromisoformat(str(data["expires_at"])),
+                status=str(data.get("status") or "pending"),
+                raw=data,
+            )
+        except (AssertionError, KeyError, ValueError) as exc:
+            logger.error("payment-service answered an unreadable body", extra=fields)
+            raise PaymentServiceUnavailable("payment-service answered an unreadable body") from exc
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+
+def _json(response: httpx.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}

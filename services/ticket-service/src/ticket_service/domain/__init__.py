@@ -1,0 +1,1 @@
+"""The ticket domain: pure rules, no framework, no driver."""

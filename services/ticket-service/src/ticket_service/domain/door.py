@@ -1,0 +1,132 @@
+"""The door's rules: who may admit, cancel or correct a ticket, and the refusals they meet."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from ticket_service.domain.errors import NotEventHost, TicketingRefusal, TicketNotFound
+from ticket_service.domain.qr_codes import InvalidQrCode
+
+__all__ = [
+    "CANCELLABLE",
+    "Actor",
+    "AlreadyCheckedIn",
+    "AmbiguousCode",
+    "DoorTicket",
+    "EventAlreadyStarted",
+    "InvalidQrCode",
+    "NonceReused",
+    "NotCancellable",
+    "NotEventHost",
+    "TicketNotActive",
+    "TicketNotFound",
+    "WrongEvent",
+    "authorize_cancel",
+    "refund_due",
+    "refuse_check_in",
+]
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts at the door or on a ticket: a user id and whether they are an admin."""
+
+    user_id: str
+    is_admin: bool = False
+
+    def runs(self, host_id: str) -> bool:
+        """The event's host or an admin runs an event's door and its tickets."""
+        return self.is_admin or self.user_id == host_id
+
+
+@dataclass(frozen=True)
+class DoorTicket:
+    """What the door rules need to know about a ticket and its event."""
+
+    id: str
+    event_id: str
+    user_id: str
+    host_id: str
+    status: str
+    attendance_code: str
+    is_checked_in: bool
+    checked_in_at: datetime | None
+    price_paid: int
+    event_starts_at: datetime
+
+
+class AlreadyCheckedIn(TicketingRefusal):
+    def __init__(self, checked_in_at: datetime | None) -> None:
+        when = checked_in_at.isoformat() if checked_in_at else None
+        super().__init__(
+            f"This ticket was already checked in at {when}.", details={"checked_in_at": when}
+        )
+
+
+class TicketNotActive(TicketingRefusal):
+    def __init__(self, status: str) -> None:
+        super().__init__(
+            f"This ticket is {status}, not active; it cannot be checked in.",
+            details={"status": status},
+        )
+
+
+class AmbiguousCode(TicketingRefusal):
+    def __init__(self, event_ids: list[str]) -> None:
+        super().__init__(
+            "Several of your events have a ticket with this code; send event_id.",
+            details={"event_ids": sorted(event_ids)},
+        )
+
+
+class WrongEvent(TicketingRefusal):
+    def __init__(self, event_id: str) -> None:
+        super().__init__(
+            "This ticket is for another event than the one at this door.",
+            details={"event_id": event_id},
+        )
+
+
+class NonceReused(TicketingRefusal):
+    def __init__(self) -> None:
+        super().__init__("This scanner already used this nonce for another ticket.")
+
+
+class NotCancellable(TicketingRefusal):
+    def __init__(self, status: str) -> None:
+        super().__init__(f"A {status} ticket cannot be cancelled.", details={"status": status})
+
+
+class EventAlreadyStarted(TicketingRefusal):
+    def __init__(self, starts_at: datetime) -> None:
+        super().__init__(
+            "The event has started; only its host can cancel the ticket now.",
+            details={"event_starts_at": starts_at.isoformat()},
+        )
+
+
+def refuse_check_in(ticket: DoorTicket) -> Exception:
+    """Why a ticket the atomic update did not admit was refused."""
+    if ticket.status != "active":
+        return TicketNotActive(ticket.status)
+    return AlreadyCheckedIn(ticket.checked_in_at)
+
+
+CANCELLABLE = frozenset({"pending", "active"})
+
+
+def authorize_cancel(ticket: DoorTicket, actor: Actor, now: datetime) -> None:
+    """The holder before the event starts; the host or an admin at any time."""
+    if not actor.runs(ticket.host_id):
+        if actor.user_id != ticket.user_id:
+            raise TicketNotFound("No such ticket.")
+        if now >= ticket.event_starts_at:
+            raise EventAlreadyStarted(ticket.event_starts_at)
+        if ticket.is_checked_in:
+            raise AlreadyCheckedIn(ticket.checked_in_at)
+    if ticket.status not in CANCELLABLE:
+        raise NotCancellable(ticket.status)
+
+
+def refund_due(ticket: DoorTicket) -> int:
+    """A paid, active ticket that is cancelled gets its price back; a hold had nothing paid."""
+    return ticket.price_paid if ticket.status == "active" and ticket.price_paid > 0 else 0

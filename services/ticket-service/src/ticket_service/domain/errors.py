@@ -1,0 +1,89 @@
+"""Business refusals, one exception each; bootstrap maps them once to HTTP statuses and codes."""
+
+from collections.abc import Mapping
+from typing import Any
+
+
+class TicketingRefusal(Exception):
+    def __init__(
+        self,
+        message: str,
+        *,
+        details: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.details = dict(details or {})
+        self.headers = dict(headers or {})
+
+
+class EventNotFound(TicketingRefusal):
+    pass
+
+
+class TicketNotFound(TicketingRefusal):
+    pass
+
+
+class TransactionNotFound(TicketingRefusal):
+    pass
+
+
+class NotEventHost(TicketingRefusal):
+    pass
+
+
+class CapacityBelowTaken(TicketingRefusal):
+    pass
+
+
+class InvalidEvent(TicketingRefusal):
+    pass
+
+
+class SoldOut(TicketingRefusal):
+    pass
+
+
+class SalesNotOpen(TicketingRefusal):
+    pass
+
+
+class SalesClosed(TicketingRefusal):
+    pass
+
+
+class PerUserLimitReached(TicketingRefusal):
+    pass
+
+
+class PriceMismatch(TicketingRefusal):
+    pass
+
+
+class BuyerMismatch(TicketingRefusal):
+    pass
+
+
+class PurchaseRateLimited(TicketingRefusal):
+    pass
+
+
+class IdempotencyKeyReused(TicketingRefusal):
+    pass
+
+
+class PurchaseInProgress(TicketingRefusal):
+    pass
+
+
+class PaymentUnavailable(TicketingRefusal):
+    pass
+
+
+class PaymentRefused(TicketingRefusal):
+    pass
+
+
+class AttendanceCodesExhausted(TicketingRefusal):
+    pass

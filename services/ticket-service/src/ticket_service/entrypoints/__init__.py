@@ -1,0 +1,1 @@
+"""How the outside reaches the service: HTTP routes, the payment-event consumer, jobs."""

@@ -1,0 +1,1 @@
+"""Use cases: each handler runs one business operation in one transaction."""

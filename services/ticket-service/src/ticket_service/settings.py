@@ -1,0 +1,57 @@
+"""ticket-service settings: the shared runtime's plus holds, QR keys, payment-service and limits."""
+
+from pydantic import SecretStr, field_validator
+from servicekit.settings import ServiceSettings
+
+DEV_QR_SIGNING_KEYS = "dev1:dev-only-qr-signing-key-change-me"
+
+
+class TicketSettings(ServiceSettings):
+    service_name: str = "ticket-service"
+    http_port: int = 8001
+    database_url: SecretStr = SecretStr("postgresql://postgres@127.0.0.1:5432/ticket_service")
+
+    # "kid1:secret1,kid0:secret0": the first key signs, every key verifies (rotation).
+    qr_signing_keys: SecretStr = SecretStr(DEV_QR_SIGNING_KEYS)
+
+    # How long an unpaid purchase holds its seat; Midtrans gets the same deadline.
+    hold_minutes: float = 15.0
+    hold_sweep_interval_seconds: float = 5.0
+    hold_sweep_batch_size: int = 200
+
+    payment_service_url: str = "http://127.0.0.1:8002"
+    payment_service_timeout_seconds: float = 10.0
+
+    purchase_rate_limit: int = 5
+    purchase_rate_window_seconds: int = 60
+
+    # Public path the app uses for a ticket's QR image (served by the door routes).
+    qr_url_template: str = "/tickets/{ticket_id}/qr"
+
+    @field_validator("qr_signing_keys")
+    @classmethod
+    def _keys_are_well_formed(cls, value: SecretStr) -> SecretStr:
+        parse_signing_keys(value.get_secret_value())
+        return value
+
+    @property
+    def signing_keys(self) -> list[tuple[str, bytes]]:
+        return parse_signing_keys(self.qr_signing_keys.get_secret_value())
+
+    def development_secrets(self) -> dict[str, str]:
+        return {**super().development_secrets(), "qr_signing_keys": DEV_QR_SIGNING_KEYS}
+
+
+def parse_signing_keys(raw: str) -> list[tuple[str, bytes]]:
+    """`kid:secret,kid:secret` -> [(kid, secret bytes)], in order; the first one signs."""
+    keys: list[tuple[str, bytes]] = []
+    for part in raw.split(","):
+        kid, sep, secret = part.strip().partition(":")
+        if not sep or not kid or not secret:
+            raise ValueError("QR_SIGNING_KEYS must look like 'kid1:secret1,kid0:secret0'")
+        if "." in kid:
+            raise ValueError("a QR key id cannot contain '.'")
+        keys.append((kid, secret.encode()))
+    if len({kid for kid, _ in keys}) != len(keys):
+        raise ValueError("QR_SIGNING_KEYS has a key id twice")
+    return keys
