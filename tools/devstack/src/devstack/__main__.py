@@ -1,4 +1,4 @@
-"""Command line: python -m devstack run|up|down|status|token (called by make run/up/down/token)."""
+"""Command line: python -m devstack run|up|down|status|token|sync-k8s (make run/up/down/token)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from devstack.config import StackConfig
+from devstack.manifests import sync_gateway_configmap
 from devstack.preflight import PreflightFailed
 from devstack.provision import ProvisionError
 from devstack.stack import Stack, StackError
@@ -32,6 +33,9 @@ def _parser() -> argparse.ArgumentParser:
         )
     commands.add_parser("down", help="stop every process the stack started")
     commands.add_parser("status", help="list the running processes of the stack")
+    commands.add_parser(
+        "sync-k8s", help="rewrite deploy/k8s/gateway-configmap.yaml from the template"
+    )
     token = commands.add_parser("token", help="print a development JWT the services accept")
     token.add_argument("--sub", required=True, help="user id (the JWT sub)")
     token.add_argument("--roles", default="user", help="comma-separated roles from user,host,admin")
@@ -51,6 +55,9 @@ def main(argv: list[str] | None = None) -> int:
 def _dispatch(args: argparse.Namespace, config: StackConfig) -> int:
     if args.command == "token":
         print(make_token(config, args.sub, args.roles.split(",")))
+        return 0
+    if args.command == "sync-k8s":
+        print(f"wrote {sync_gateway_configmap(config.repo_root)}")
         return 0
     if args.command in ("run", "up"):
         only = (
