@@ -1,4 +1,4 @@
-"""Provisioning creates a missing database and vhost, leaves existing ones alone, and can start fresh."""
+"""Provisioning creates a missing database and vhost, leaves existing ones, can start fresh."""
 
 from __future__ import annotations
 
