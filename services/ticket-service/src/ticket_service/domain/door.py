@@ -121,10 +121,11 @@ def authorize_cancel(ticket: DoorTicket, actor: Actor, now: datetime) -> None:
             raise TicketNotFound("No such ticket.")
         if now >= ticket.event_starts_at:
             raise EventAlreadyStarted(ticket.event_starts_at)
-        if ticket.is_checked_in:
-            raise AlreadyCheckedIn(ticket.checked_in_at)
     if ticket.status not in CANCELLABLE:
         raise NotCancellable(ticket.status)
+    # Whoever came in stays on record: a checked-in ticket is never cancelled.
+    if ticket.is_checked_in:
+        raise AlreadyCheckedIn(ticket.checked_in_at)
 
 
 def refund_due(ticket: DoorTicket) -> int:

@@ -1,0 +1,58 @@
+"""Cancelling a ticket: the holder before the event, the host or an admin at any time."""
+
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from ticket_service.domain.door import (
+    Actor,
+    DoorTicket,
+    TicketNotFound,
+    authorize_cancel,
+    refund_due,
+)
+
+
+class CancellationRepository(Protocol):
+    def transaction(self) -> AbstractAsyncContextManager[None]: ...
+
+    async def ticket(self, ticket_id: str, *, lock: bool = False) -> DoorTicket | None: ...
+
+    async def cancel(self, ticket: DoorTicket, *, by: str, reason: str) -> DoorTicket:
+        """Mark the ticket cancelled, free its seat or hold, and write `ticket.cancelled`."""
+
+    async def request_refund(self, ticket: DoorTicket, *, amount: int, reason: str) -> None:
+        """Write `ticket.refund_requested` for payment-service to carry out."""
+
+
+@dataclass(frozen=True)
+class CancelTicket:
+    ticket_id: str
+    actor: Actor
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Cancelled:
+    ticket: DoorTicket
+    refund_requested: int
+
+
+async def cancel_ticket(
+    repo: CancellationRepository, command: CancelTicket, *, now: datetime
+) -> Cancelled:
+    async with repo.transaction():
+        ticket = await repo.ticket(command.ticket_id, lock=True)
+        if ticket is None:
+            raise TicketNotFound("No such ticket.")
+        authorize_cancel(ticket, command.actor, now)
+        by_holder = not command.actor.runs(ticket.host_id)
+        reason = command.reason or (
+            "cancelled by the holder" if by_holder else "cancelled by the host"
+        )
+        refund = refund_due(ticket)
+        cancelled = await repo.cancel(ticket, by=command.actor.user_id, reason=reason)
+        if refund:
+            await repo.request_refund(ticket, amount=refund, reason=reason)
+    return Cancelled(cancelled, refund)
