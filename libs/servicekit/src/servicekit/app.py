@@ -118,7 +118,8 @@ async def _open_runtime(
     stack.push_async_callback(redis.aclose)  # type: ignore[attr-defined]
 
     amqp = await _retry_connect(
-        "RabbitMQ", lambda: aio_pika.connect_robust(settings.amqp_url.get_secret_value())
+        "RabbitMQ",
+        lambda: aio_pika.connect_robust(settings.amqp_url.get_secret_value(), reconnect_interval=1),
     )
     stack.push_async_callback(amqp.close)
     async with amqp.channel() as channel:

@@ -25,6 +25,7 @@ from ticketing_contracts import DEAD_LETTER_EXCHANGE, EventEnvelope, QueueBindin
 
 from servicekit.correlation import set_correlation_id
 from servicekit.logs import log_fields
+from servicekit.messaging.topology import queue_arguments
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +67,12 @@ class InboxConsumer:
     async def start(self) -> None:
         self._channel = await self._connection.channel(publisher_confirms=True)
         await self._channel.set_qos(prefetch_count=self._prefetch)
-        self._queue = await self._channel.get_queue(self.consumer.binding.queue, ensure=False)
+        # Declared (not just looked up) so the robust channel re-declares and re-consumes it
+        # after a reconnect.
+        binding = self.consumer.binding
+        self._queue = await self._channel.declare_queue(
+            binding.queue, durable=True, arguments=queue_arguments(binding)
+        )
         self._tag = await self._queue.consume(self._on_message, no_ack=False)
 
     async def stop(self) -> None:

@@ -63,7 +63,7 @@ class OutboxRelay:
                 raise
             except Exception:
                 logger.exception("outbox relay pass failed; retrying")
-                self._channel = None
+                await self._drop_channel()
                 await asyncio.sleep(1.0)
                 continue
             if published < self._batch_size:
@@ -95,6 +95,14 @@ class OutboxRelay:
             )
             self._exchange = await self._channel.get_exchange(EXCHANGE, ensure=False)
         return self._exchange
+
+    async def _drop_channel(self) -> None:
+        channel, self._channel, self._exchange = self._channel, None, None
+        if channel is not None and not channel.is_closed:
+            try:
+                await channel.close()
+            except Exception:
+                logger.debug("closing a broken relay channel failed", exc_info=True)
 
     async def _publish(self, exchange: AbstractExchange, row: asyncpg.Record) -> None:
         body = row["body"]
