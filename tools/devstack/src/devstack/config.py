@@ -199,8 +199,8 @@ class StackConfig:
             "MIDTRANS_CLIENT_KEY": self.midtrans_client_key,
             "MIDTRANS_NOTIFICATION_URL": notification_url,
             "SANDBOX_PUBLIC_URL": self.sandbox_url,
-            "HTTP_HOST": self.host,
-            "HTTP_PORT": str(self.sandbox_port),
+            "SANDBOX_HOST": self.host,
+            "SANDBOX_PORT": str(self.sandbox_port),
         }
         if self.sandbox_retry_scale is not None:
             sandbox_env["SANDBOX_RETRY_SCALE"] = str(self.sandbox_retry_scale)
@@ -220,10 +220,7 @@ class StackConfig:
                 port=self.mail_http_port,
                 ready_path="/healthz",
                 env={
-                    "HTTP_HOST": self.host,
-                    "HTTP_PORT": str(self.mail_http_port),
-                    "SMTP_HOST": self.host,
-                    "SMTP_PORT": str(self.mail_smtp_port),
+                    "MAIL_SINK_HOST": self.host,
                     "MAIL_SINK_HTTP_PORT": str(self.mail_http_port),
                     "MAIL_SINK_SMTP_PORT": str(self.mail_smtp_port),
                 },
