@@ -218,7 +218,10 @@ class Stack:
             self.log("stopping")
             return 0
         finally:
+            # A second Ctrl-C must not cut the cleanup short and leave processes behind.
+            previous_int = signal.signal(signal.SIGINT, signal.SIG_IGN)
             stopped = self.stop()
+            signal.signal(signal.SIGINT, previous_int)
             if stopped:
                 self.log(f"stopped {', '.join(stopped)}")
             signal.signal(signal.SIGTERM, previous)
