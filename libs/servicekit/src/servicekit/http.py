@@ -15,7 +15,7 @@ logger = logging.getLogger("servicekit.access")
 class RequestContextMiddleware:
     """Takes X-Request-ID (set by the gateway) as the correlation id, echoes it, logs the request.
 
-    Also refuses bodies over `max_body_bytes` with 413, by Content-Length and while streaming.
+    Also refuses bodies over `max_body_bytes` with 413, by Content-Length and while reading.
     """
 
     def __init__(self, app: ASGIApp, max_body_bytes: int = 1_048_576) -> None:
@@ -39,16 +39,19 @@ class RequestContextMiddleware:
             await _too_large(send, request_id, self.max_body_bytes)
             return
 
-        received = 0
+        # Bodies are small (JSON, webhooks): read it whole, refuse it past the limit, replay it.
+        body, complete = await _read_body(receive, self.max_body_bytes)
+        if not complete:
+            await _too_large(send, request_id, self.max_body_bytes)
+            return
+        replayed = False
 
-        async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_body_bytes:
-                    raise _BodyTooLarge
-            return message
+        async def replay_receive() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
@@ -61,10 +64,7 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, limited_receive, send_with_id)
-        except _BodyTooLarge:
-            await _too_large(send, request_id, self.max_body_bytes)
-            status = 413
+            await self.app(scope, replay_receive, send_with_id)
         finally:
             if scope["path"] not in ("/healthz", "/readyz"):
                 logger.info(
@@ -78,8 +78,21 @@ class RequestContextMiddleware:
                 )
 
 
-class _BodyTooLarge(Exception):
-    pass
+async def _read_body(receive: Receive, limit: int) -> tuple[bytes, bool]:
+    """The request body, and False if it grew past `limit` (reading stops there)."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return b"".join(chunks), True
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return b"", False
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks), True
 
 
 async def _too_large(send: Send, request_id: str, limit: int) -> None:

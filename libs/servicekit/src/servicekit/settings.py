@@ -5,10 +5,10 @@ from typing import Literal, Self
 from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEV_JWT_SECRET = "dev-only-jwt-secret-change-me"  # noqa: S105 - the development default, refused in production
+DEV_JWT_SECRET = "dev-only-jwt-secret-change-me-in-production"  # noqa: S105 - the development default, refused in production
 
 
-class InsecureSettings(ValueError):
+class InsecureSettings(Exception):
     """A production setting still has its development default."""
 
 
