@@ -41,9 +41,16 @@ def routers() -> list[APIRouter]:
     Every router lists its fixed paths first, and `{ticket_id}` routes use the `uuid` path
     convertor, so a word like `my-tickets` never reaches them whatever the order here.
     """
-    from ticket_service.entrypoints.http import events, tickets
+    from ticket_service.entrypoints.http import door, events, host_tools, tickets
 
-    return [events.router, tickets.router]
+    return [events.router, door.router, host_tools.router, tickets.router]
+
+
+def door_errors() -> DomainErrorMap:
+    """The door's and host tools' refusals (issue 6), kept next to their routes."""
+    from ticket_service.entrypoints.http.door import DOOR_ERRORS
+
+    return DOOR_ERRORS
 
 
 def create_app(settings: TicketSettings | None = None) -> FastAPI:
@@ -71,5 +78,5 @@ def create_app(settings: TicketSettings | None = None) -> FastAPI:
         routers=routers(),
         migrations=Path(__file__).parent / "migrations",
         setup=setup,
-        domain_errors=DOMAIN_ERRORS,
+        domain_errors={**DOMAIN_ERRORS, **door_errors()},
     )

@@ -6,23 +6,12 @@ from uuid import UUID
 
 import asyncpg
 from servicekit.messaging import Outbox
-from ticketing_contracts import (
-    EventPayload,
-    TicketActivated,
-    TicketCancelled,
-    TicketCheckedIn,
-    TicketRefundRequested,
-)
 
+from ticket_service.adapters import repository
+from ticket_service.adapters.repository import TICKET_VIEW
 from ticket_service.domain.door import DoorTicket
-
-TICKET_SELECT = """
-    SELECT t.*, e.host_id, e.title AS event_title, e.venue AS event_venue,
-           e.starts_at AS event_starts_at,
-           (SELECT x.order_id FROM ticket_transactions x WHERE x.ticket_id = t.id
-             ORDER BY x.created_at DESC LIMIT 1) AS order_id
-      FROM tickets t JOIN ticketed_events e ON e.event_id = t.event_id
-"""
+from ticket_service.domain.qr_codes import SigningKeys
+from ticket_service.service_layer import ticket_events
 
 
 def _uuid(value: str) -> UUID | None:
@@ -37,7 +26,7 @@ def door_ticket(row: Mapping[str, Any]) -> DoorTicket:
         id=str(row["id"]),
         event_id=row["event_id"],
         user_id=row["user_id"],
-        host_id=row["host_id"],
+        host_id=row["event_host_id"],
         status=row["status"],
         attendance_code=row["attendance_code"],
         is_checked_in=row["is_checked_in"],
@@ -45,23 +34,6 @@ def door_ticket(row: Mapping[str, Any]) -> DoorTicket:
         price_paid=row["price_paid"],
         event_starts_at=row["event_starts_at"],
     )
-
-
-def ticket_facts(row: Mapping[str, Any]) -> dict[str, Any]:
-    """What every ticket event says about the ticket, its holder and its event."""
-    return {
-        "ticket_id": str(row["id"]),
-        "event_id": row["event_id"],
-        "user_id": row["user_id"],
-        "order_id": row["order_id"],
-        "attendance_code": row["attendance_code"],
-        "holder_name": row["holder_name"],
-        "holder_email": row["holder_email"],
-        "event_title": row["event_title"],
-        "event_starts_at": row["event_starts_at"],
-        "event_venue": row["event_venue"],
-        "host_id": row["host_id"],
-    }
 
 
 class SqlDoorRepository:
@@ -79,7 +51,7 @@ class SqlDoorRepository:
         if uid is None:
             return None
         suffix = " WHERE t.id = $1" + (" FOR UPDATE OF t" if lock else "")
-        return await self.conn.fetchrow(TICKET_SELECT + suffix, uid)
+        return await self.conn.fetchrow(TICKET_VIEW + suffix, uid)
 
     async def ticket(self, ticket_id: str, *, lock: bool = False) -> DoorTicket | None:
         row = await self.row(ticket_id, lock=lock)
@@ -89,7 +61,7 @@ class SqlDoorRepository:
         self, code: str, *, host_id: str | None = None, event_id: str | None = None
     ) -> list[DoorTicket]:
         rows = await self.conn.fetch(
-            TICKET_SELECT
+            TICKET_VIEW
             + """ WHERE t.attendance_code = $1
                     AND ($2::text IS NULL OR e.host_id = $2)
                     AND ($3::text IS NULL OR t.event_id = $3)
@@ -132,73 +104,43 @@ class SqlDoorRepository:
 
     async def record_checked_in(self, ticket: DoorTicket) -> None:
         row = await self._facts_row(ticket.id)
-        await self._emit(
-            TicketCheckedIn(
-                **ticket_facts(row),
-                checked_in_at=row["checked_in_at"],
-                checked_in_by=row["checked_in_by"],
-            )
-        )
+        await ticket_events.ticket_checked_in(self.conn, self.outbox, row)
 
     async def cancel(self, ticket: DoorTicket, *, by: str, reason: str) -> DoorTicket:
-        row = await self.conn.fetchrow(
-            """UPDATE tickets
-                  SET status = 'cancelled', cancelled_at = now(), cancelled_by = $2,
-                      cancel_reason = $3, updated_at = now()
-                WHERE id = $1 AND status IN ('pending', 'active') AND NOT is_checked_in
-            RETURNING id""",
-            UUID(ticket.id),
-            by,
-            reason,
+        """Cancel under the caller's row lock, giving back the seat or hold it took."""
+        ticket_id = UUID(ticket.id)
+        now = await self.conn.fetchval("SELECT now()")
+        await repository.set_ticket_status(
+            self.conn, ticket_id, "cancelled", now=now, cancelled_by=by, cancel_reason=reason
         )
-        if row is None:  # the caller holds the row lock; this would be a bug
-            raise RuntimeError(f"ticket {ticket.id} changed under its lock")
-        await self.free_seat(ticket.event_id, was=ticket.status)
-        await self.conn.execute(
-            """UPDATE ticket_transactions SET status = 'cancelled', updated_at = now()
-                WHERE ticket_id = $1 AND status = 'pending'""",
-            UUID(ticket.id),
+        if ticket.status == "pending":
+            await repository.move_seats(self.conn, ticket.event_id, held=-1)
+            await repository.cancel_transactions_of(self.conn, [ticket_id], now)
+        else:
+            await repository.move_seats(self.conn, ticket.event_id, sold=-1)
+        row = await self._facts_row(ticket.id)
+        await ticket_events.ticket_cancelled(
+            self.conn, self.outbox, row, at=now, by=by, reason=reason
         )
-        facts = await self._facts_row(ticket.id)
-        await self._emit(
-            TicketCancelled(
-                **ticket_facts(facts),
-                cancelled_at=facts["cancelled_at"],
-                cancelled_by=by,
-                reason=reason,
-            )
-        )
-        return door_ticket(facts)
-
-    async def free_seat(self, event_id: str, *, was: str) -> None:
-        """The same counters the purchase takes: a hold gives back `held`, a sale `sold`."""
-        column = "held" if was == "pending" else "sold"
-        await self.conn.execute(
-            f"UPDATE ticketed_events SET {column} = {column} - 1, updated_at = now() "  # noqa: S608 - column is one of two literals
-            "WHERE event_id = $1",
-            event_id,
-        )
+        return door_ticket(row)
 
     async def request_refund(self, ticket: DoorTicket, *, amount: int, reason: str) -> None:
-        row = await self._facts_row(ticket.id)
-        await self._emit(TicketRefundRequested(**ticket_facts(row), amount=amount, reason=reason))
-
-    async def record_activated(self, ticket_id: str, *, qr_payload: str) -> None:
-        row = await self._facts_row(ticket_id)
-        await self._emit(
-            TicketActivated(
-                **ticket_facts(row),
-                price_paid=row["price_paid"],
-                activated_at=row["activated_at"],
-                qr_payload=qr_payload,
-            )
+        await self.conn.execute(
+            """UPDATE ticket_transactions SET refund_requested_at = now(), updated_at = now()
+                WHERE ticket_id = $1 AND refund_requested_at IS NULL""",
+            UUID(ticket.id),
         )
+        row = await self._facts_row(ticket.id)
+        await ticket_events.ticket_refund_requested(
+            self.conn, self.outbox, row, amount=amount, reason=reason
+        )
+
+    async def record_activated(self, ticket_id: str, *, keys: SigningKeys) -> None:
+        row = await self._facts_row(ticket_id)
+        await ticket_events.ticket_activated(self.conn, self.outbox, row, keys, row["activated_at"])
 
     async def _facts_row(self, ticket_id: str) -> asyncpg.Record:
         row = await self.row(ticket_id)
         if row is None:
             raise RuntimeError(f"ticket {ticket_id} vanished inside its transaction")
         return row
-
-    async def _emit(self, payload: EventPayload) -> None:
-        await self.outbox.add(self.conn, payload)

@@ -11,3 +11,6 @@ CREATE INDEX check_in_nonces_age ON check_in_nonces (created_at);
 
 -- The host's ticket list pages through an event's tickets in purchase order.
 CREATE INDEX tickets_by_event_page ON tickets (event_id, purchased_at, id);
+
+-- A complimentary ticket remembers who issued it (the host or an admin); NULL for purchases.
+ALTER TABLE tickets ADD COLUMN issued_by text;

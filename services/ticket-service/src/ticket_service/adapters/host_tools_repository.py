@@ -1,0 +1,127 @@
+"""SQL for the host's tools: an event's ticket list and counts, comps, holder corrections."""
+
+import base64
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from ticket_service.adapters import repository
+from ticket_service.adapters.door_repository import SqlDoorRepository
+from ticket_service.adapters.repository import TICKET_VIEW
+from ticket_service.domain.errors import InvalidEvent
+
+
+@dataclass(frozen=True)
+class EventSeats:
+    event_id: str
+    host_id: str
+    capacity: int
+    sold: int
+    held: int
+
+
+def encode_cursor(purchased_at: datetime, ticket_id: UUID) -> str:
+    raw = f"{purchased_at.isoformat()}|{ticket_id}".encode()
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        when, _, ticket_id = raw.partition("|")
+        return datetime.fromisoformat(when), UUID(ticket_id)
+    except ValueError as exc:
+        raise InvalidEvent("The cursor is not one this service gave out.") from exc
+
+
+class SqlHostToolsRepository(SqlDoorRepository):
+    async def event_seats(self, event_id: str) -> EventSeats | None:
+        row = await self.conn.fetchrow(
+            "SELECT event_id, host_id, capacity, sold, held FROM ticketed_events"
+            " WHERE event_id = $1",
+            event_id,
+        )
+        return EventSeats(**dict(row)) if row else None
+
+    async def checked_in_count(self, event_id: str) -> int:
+        count = await self.conn.fetchval(
+            "SELECT count(*) FROM tickets WHERE event_id = $1 AND is_checked_in", event_id
+        )
+        return int(count)
+
+    async def event_tickets(
+        self,
+        event_id: str,
+        *,
+        status: str | None,
+        checked_in: bool | None,
+        after: tuple[datetime, UUID] | None,
+        limit: int,
+    ) -> Sequence[asyncpg.Record]:
+        after_time, after_id = after or (None, None)
+        return list(
+            await self.conn.fetch(
+                TICKET_VIEW
+                + """ WHERE t.event_id = $1
+                        AND ($2::text IS NULL OR t.status = $2)
+                        AND ($3::boolean IS NULL OR t.is_checked_in = $3)
+                        AND ($4::timestamptz IS NULL OR (t.purchased_at, t.id) > ($4, $5::uuid))
+                      ORDER BY t.purchased_at, t.id
+                      LIMIT $6""",
+                event_id,
+                status,
+                checked_in,
+                after_time,
+                after_id,
+                limit,
+            )
+        )
+
+    async def take_sold_seat(self, event_id: str) -> bool:
+        """The purchase path's counter: one more seat sold, only while one is free."""
+        return await repository.take_free_seat(self.conn, event_id)
+
+    async def insert_complimentary(
+        self,
+        *,
+        event_id: str,
+        user_id: str,
+        holder_name: str,
+        holder_email: str,
+        holder_phone: str | None,
+        issued_by: str,
+    ) -> str:
+        """An active ticket at no charge, with a fresh attendance code like any purchase."""
+        now = await self.conn.fetchval("SELECT now()")
+        ticket_id = await repository.insert_ticket(
+            self.conn,
+            event_id=event_id,
+            user_id=user_id,
+            price=0,
+            currency="IDR",
+            status="active",
+            holder_name=holder_name,
+            holder_email=holder_email,
+            holder_phone=holder_phone,
+            hold_expires_at=None,
+            now=now,
+        )
+        await self.conn.execute(
+            "UPDATE tickets SET issued_by = $2 WHERE id = $1", ticket_id, issued_by
+        )
+        return str(ticket_id)
+
+    async def correct_holder(self, ticket_id: str, changes: dict[str, Any]) -> None:
+        columns = [c for c in ("holder_name", "holder_email", "holder_phone") if c in changes]
+        if not columns:
+            return
+        assignments = ", ".join(f"{c} = ${i}" for i, c in enumerate(columns, start=2))
+        await self.conn.execute(
+            f"UPDATE tickets SET {assignments}, updated_at = now() WHERE id = $1",  # noqa: S608 - columns come from the fixed list above
+            UUID(ticket_id),
+            *(changes[c] for c in columns),
+        )

@@ -1,0 +1,148 @@
+"""The host's tools: an event's tickets and counts, lookup by code, comps, corrections, cancel.
+
+Fixed paths come first; `/tickets/{ticket_id:uuid}` only matches a UUID.
+"""
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, Body, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+from servicekit.auth import CurrentUser
+from servicekit.db import DbConn
+
+from ticket_service.adapters.host_tools_repository import SqlHostToolsRepository
+from ticket_service.entrypoints.http.door import HostOrAdmin, actor_of, door_settings
+from ticket_service.service_layer import host_tools
+from ticket_service.service_layer.cancellation import CancelTicket, cancel_ticket
+from ticket_service.service_layer.check_in import find_by_code
+from ticket_service.service_layer.views import ticket_public
+
+router = APIRouter(tags=["host tools"])
+
+EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+TicketStatusName = Literal["pending", "active", "cancelled", "expired", "refunded"]
+
+
+class ComplimentaryTicketCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    event_id: str = Field(min_length=1, max_length=64)
+    user_id: str = Field(min_length=1, max_length=128, description="The holder's user id")
+    holder_name: str = Field(min_length=1, max_length=200)
+    holder_email: str = Field(pattern=EMAIL, max_length=254)
+    holder_phone: str | None = Field(default=None, min_length=3, max_length=32)
+
+
+class HolderCorrection(BaseModel):
+    """Only the holder's details can be corrected; status, price and code are not editable."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    holder_name: str | None = Field(default=None, min_length=1, max_length=200)
+    holder_email: str | None = Field(default=None, pattern=EMAIL, max_length=254)
+    holder_phone: str | None = Field(default=None, min_length=3, max_length=32)
+
+
+class CancelRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    reason: str | None = Field(default=None, min_length=1, max_length=500)
+
+
+def _repo(conn: Any, request: Request) -> SqlHostToolsRepository:
+    return SqlHostToolsRepository(conn, request.app.state.runtime.outbox)
+
+
+def _public(row: Any, request: Request) -> dict[str, Any]:
+    return ticket_public(row, qr_url_template=door_settings(request).qr_url_template)
+
+
+@router.get("/events/{event_id}/tickets")
+async def event_tickets(
+    event_id: str,
+    principal: HostOrAdmin,
+    conn: DbConn,
+    request: Request,
+    status: TicketStatusName | None = None,
+    checked_in: bool | None = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> dict[str, Any]:
+    page = await host_tools.list_event_tickets(
+        _repo(conn, request),
+        event_id=event_id,
+        actor=actor_of(principal),
+        status=status,
+        checked_in=checked_in,
+        cursor=cursor,
+        limit=limit,
+    )
+    return {
+        "data": [_public(row, request) for row in page.rows],
+        "next_cursor": page.next_cursor,
+        "counts": page.counts,
+    }
+
+
+@router.get("/tickets/by-code/{code}")
+async def ticket_by_code(
+    code: str,
+    principal: HostOrAdmin,
+    conn: DbConn,
+    request: Request,
+    event_id: Annotated[str | None, Query(max_length=64)] = None,
+) -> dict[str, Any]:
+    repo = _repo(conn, request)
+    ticket = await find_by_code(repo, code, actor=actor_of(principal), event_id=event_id)
+    row = await repo.row(ticket.id)
+    return {"data": _public(row, request)}
+
+
+@router.post("/tickets", status_code=201)
+async def issue_complimentary_ticket(
+    body: ComplimentaryTicketCreate, principal: HostOrAdmin, conn: DbConn, request: Request
+) -> dict[str, Any]:
+    row = await host_tools.issue_complimentary(
+        _repo(conn, request),
+        host_tools.IssueComplimentary(**body.model_dump()),
+        actor=actor_of(principal),
+        keys=door_settings(request).signing_keys,
+    )
+    return {"data": _public(row, request)}
+
+
+@router.put("/tickets/{ticket_id:uuid}")
+async def correct_holder(
+    ticket_id: UUID,
+    body: HolderCorrection,
+    principal: HostOrAdmin,
+    conn: DbConn,
+    request: Request,
+) -> dict[str, Any]:
+    row = await host_tools.correct_holder(
+        _repo(conn, request),
+        ticket_id=str(ticket_id),
+        actor=actor_of(principal),
+        changes=body.model_dump(exclude_unset=True),
+    )
+    return {"data": _public(row, request)}
+
+
+@router.post("/tickets/{ticket_id:uuid}/cancel")
+async def cancel(
+    ticket_id: UUID,
+    principal: CurrentUser,
+    conn: DbConn,
+    request: Request,
+    body: Annotated[CancelRequest | None, Body()] = None,
+) -> dict[str, Any]:
+    repo = _repo(conn, request)
+    result = await cancel_ticket(
+        repo,
+        CancelTicket(str(ticket_id), actor_of(principal), body.reason if body else None),
+        now=datetime.now(UTC),
+    )
+    row = await repo.row(result.ticket.id)
+    return {"data": {**_public(row, request), "refund_requested": result.refund_requested}}
