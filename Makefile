@@ -59,7 +59,7 @@ schemas: install
 	$(PY) -m ticketing_contracts.schemas
 
 bench: install
-	$(PY) -m pytest -q -p no:randomly tests/bench --benchmark-only 2>/dev/null || $(PY) tools/bench/run.py
+	$(PY) tools/bench/run.py
 
 clean:
 	rm -rf $(VENV) .run
