@@ -1,0 +1,1 @@
+"""payment-service: Midtrans Snap payments, verified notifications, payment events, refunds."""

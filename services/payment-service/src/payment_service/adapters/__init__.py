@@ -1,0 +1,1 @@
+"""Adapters: PostgreSQL repositories and the Midtrans HTTP client."""

@@ -1,0 +1,399 @@
+"""PostgreSQL access for payments and their audit trail; SQL kept as SQL."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+from servicekit.correlation import current_correlation_id
+
+from payment_service.adapters.midtrans import GatewayAnswer
+from payment_service.domain.model import PaymentState, PaymentStatus
+
+
+@dataclass(frozen=True)
+class Payment:
+    order_id: str
+    amount: int
+    currency: str
+    user_id: str
+    ticket_id: str
+    event_id: str
+    customer: dict[str, Any]
+    items: list[dict[str, Any]]
+    metadata: dict[str, Any]
+    expires_at: datetime
+    snap_token: str | None
+    redirect_url: str | None
+    snap_token_expires_at: datetime | None
+    status: PaymentStatus
+    transaction_status: str | None
+    fraud_status: str | None
+    payment_type: str | None
+    transaction_id: str | None
+    refunded_amount: int
+    settled_at: datetime | None
+    flagged_at: datetime | None
+    flag_reason: str | None
+    close_requested_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def state(self) -> PaymentState:
+        return PaymentState(self.status, self.amount, self.refunded_amount)
+
+    @classmethod
+    def from_row(cls, row: asyncpg.Record) -> "Payment":
+        values = {name: row[name] for name in cls.__dataclass_fields__}
+        values["status"] = PaymentStatus(row["status"])
+        return cls(**values)
+
+
+_COLUMNS = ", ".join(Payment.__dataclass_fields__)
+
+
+async def get(conn: asyncpg.Connection, order_id: str, *, lock: bool = False) -> Payment | None:
+    sql = f"SELECT {_COLUMNS} FROM payments WHERE order_id = $1"  # noqa: S608 - fixed columns
+    row = await conn.fetchrow(sql + (" FOR UPDATE" if lock else ""), order_id)
+    return None if row is None else Payment.from_row(row)
+
+
+async def insert_new(
+    conn: asyncpg.Connection,
+    *,
+    order_id: str,
+    amount: int,
+    currency: str,
+    user_id: str,
+    ticket_id: str,
+    event_id: str,
+    customer: dict[str, Any],
+    items: list[dict[str, Any]],
+    metadata: dict[str, Any],
+    expires_at: datetime,
+) -> bool:
+    """Insert the payment unless the order exists; True if this call inserted it."""
+    inserted = await conn.fetchval(
+        """INSERT INTO payments (order_id, amount, currency, user_id, ticket_id, event_id,
+                                 customer, items, metadata, expires_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+           ON CONFLICT (order_id) DO NOTHING RETURNING true""",
+        order_id,
+        amount,
+        currency,
+        user_id,
+        ticket_id,
+        event_id,
+        customer,
+        items,
+        metadata,
+        expires_at,
+    )
+    return bool(inserted)
+
+
+async def replace_unopened_request(
+    conn: asyncpg.Connection,
+    *,
+    order_id: str,
+    amount: int,
+    customer: dict[str, Any],
+    items: list[dict[str, Any]],
+    metadata: dict[str, Any],
+    expires_at: datetime,
+) -> None:
+    """A payment Midtrans never gave a token for may be asked for again with new details."""
+    await conn.execute(
+        """UPDATE payments SET amount = $2, customer = $3, items = $4, metadata = $5,
+                  expires_at = $6, updated_at = now()
+           WHERE order_id = $1 AND snap_token IS NULL""",
+        order_id,
+        amount,
+        customer,
+        items,
+        metadata,
+        expires_at,
+    )
+
+
+async def set_snap_token(
+    conn: asyncpg.Connection,
+    order_id: str,
+    *,
+    token: str,
+    redirect_url: str,
+    token_expires_at: datetime,
+) -> None:
+    await conn.execute(
+        """UPDATE payments SET snap_token = $2, redirect_url = $3, snap_token_expires_at = $4,
+                  updated_at = now()
+           WHERE order_id = $1""",
+        order_id,
+        token,
+        redirect_url,
+        token_expires_at,
+    )
+
+
+async def save_gateway_state(
+    conn: asyncpg.Connection,
+    order_id: str,
+    *,
+    status: PaymentStatus,
+    refunded_amount: int,
+    transaction_status: str | None,
+    fraud_status: str | None,
+    payment_type: str | None,
+    transaction_id: str | None,
+    settled: bool,
+) -> None:
+    await conn.execute(
+        """UPDATE payments SET status = $2, refunded_amount = $3,
+                  transaction_status = coalesce($4, transaction_status),
+                  fraud_status = coalesce($5, fraud_status),
+                  payment_type = coalesce($6, payment_type),
+                  transaction_id = coalesce($7, transaction_id),
+                  settled_at = CASE WHEN $8 AND settled_at IS NULL THEN now() ELSE settled_at END,
+                  updated_at = now()
+           WHERE order_id = $1""",
+        order_id,
+        str(status),
+        refunded_amount,
+        transaction_status,
+        fraud_status,
+        payment_type,
+        transaction_id,
+        settled,
+    )
+
+
+async def flag(conn: asyncpg.Connection, order_id: str, reason: str) -> None:
+    await conn.execute(
+        "UPDATE payments SET flagged_at = now(), flag_reason = $2 WHERE order_id = $1",
+        order_id,
+        reason[:500],
+    )
+
+
+async def add_transition(
+    conn: asyncpg.Connection,
+    *,
+    order_id: str,
+    from_status: str | None,
+    to_status: str,
+    source: str,
+    verdict: str,
+    reason: str | None = None,
+    events: list[str] | None = None,
+    gateway_body: dict[str, Any] | None = None,
+    notification_id: int | None = None,
+) -> None:
+    await conn.execute(
+        """INSERT INTO payment_transitions (order_id, from_status, to_status, source, verdict,
+                  reason, events, gateway_body, notification_id, correlation_id)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)""",
+        order_id,
+        from_status,
+        to_status,
+        source,
+        verdict,
+        reason,
+        events or [],
+        gateway_body,
+        notification_id,
+        current_correlation_id(),
+    )
+
+
+async def record_notification(
+    conn: asyncpg.Connection,
+    *,
+    raw_body: bytes,
+    verdict: str,
+    detail: str | None = None,
+    order_id: str | None = None,
+    transaction_status: str | None = None,
+    signature_valid: bool | None = None,
+    remote_addr: str | None = None,
+) -> int:
+    value = await conn.fetchval(
+        """INSERT INTO notifications (order_id, transaction_status, signature_valid, verdict,
+                  detail, remote_addr, raw_body)
+           VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id""",
+        order_id[:200] if order_id else None,
+        transaction_status[:100] if transaction_status else None,
+        signature_valid,
+        verdict,
+        detail,
+        remote_addr,
+        raw_body.decode("utf-8", errors="replace").replace("\x00", "\ufffd"),
+    )
+    return int(value)
+
+
+async def record_gateway_call(
+    conn: asyncpg.Connection, answer: GatewayAnswer, *, order_id: str | None, source: str
+) -> None:
+    await conn.execute(
+        """INSERT INTO gateway_calls (order_id, operation, source, http_status, error, response,
+                  duration_ms)
+           VALUES ($1, $2, $3, $4, $5, $6, $7)""",
+        order_id,
+        answer.operation,
+        source,
+        answer.http_status,
+        answer.error,
+        answer.body,
+        answer.duration_ms,
+    )
+
+
+# ----- background work: claimed so that several replicas never take the same row -----
+
+
+async def claim_for_reconciliation(
+    conn: asyncpg.Connection, *, older_than_seconds: float, limit: int
+) -> list[str]:
+    """Open payments untouched for a while, not checked recently; marks them checked."""
+    rows = await conn.fetch(
+        """UPDATE payments SET last_checked_at = now()
+           WHERE order_id IN (
+               SELECT order_id FROM payments
+               WHERE status IN ('created', 'pending', 'challenge', 'captured')
+                 AND updated_at < now() - make_interval(secs => $1)
+                 AND (last_checked_at IS NULL
+                      OR last_checked_at < now() - make_interval(secs => $1))
+               ORDER BY updated_at
+               LIMIT $2
+               FOR UPDATE SKIP LOCKED)
+           RETURNING order_id""",
+        older_than_seconds,
+        limit,
+    )
+    return [r["order_id"] for r in rows]
+
+
+async def request_close(conn: asyncpg.Connection, order_id: str) -> bool:
+    """Mark an open payment to be expired at Midtrans; False if it is not open."""
+    done = await conn.fetchval(
+        """UPDATE payments SET close_requested_at = coalesce(close_requested_at, now())
+           WHERE order_id = $1 AND status IN ('created', 'pending', 'challenge')
+           RETURNING true""",
+        order_id,
+    )
+    return bool(done)
+
+
+async def claim_closing(conn: asyncpg.Connection, *, limit: int, retry_seconds: float) -> list[str]:
+    rows = await conn.fetch(
+        """UPDATE payments SET close_attempted_at = now()
+           WHERE order_id IN (
+               SELECT order_id FROM payments
+               WHERE close_requested_at IS NOT NULL
+                 AND status IN ('created', 'pending', 'challenge')
+                 AND (close_attempted_at IS NULL
+                      OR close_attempted_at < now() - make_interval(secs => $2))
+               ORDER BY close_requested_at
+               LIMIT $1
+               FOR UPDATE SKIP LOCKED)
+           RETURNING order_id""",
+        limit,
+        retry_seconds,
+    )
+    return [r["order_id"] for r in rows]
+
+
+# ----- refunds -----
+
+
+@dataclass(frozen=True)
+class Refund:
+    refund_key: str
+    order_id: str
+    amount: int
+    reason: str
+    source: str
+    requested_by: str | None
+    status: str
+    attempts: int
+    last_error: str | None
+    gateway_body: dict[str, Any] | None
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, row: asyncpg.Record) -> "Refund":
+        return cls(**{name: row[name] for name in cls.__dataclass_fields__})
+
+
+_REFUND_COLUMNS = ", ".join(Refund.__dataclass_fields__)
+
+
+async def add_refund(
+    conn: asyncpg.Connection,
+    *,
+    refund_key: str,
+    order_id: str,
+    amount: int,
+    reason: str,
+    source: str,
+    requested_by: str | None,
+) -> bool:
+    inserted = await conn.fetchval(
+        """INSERT INTO refunds (refund_key, order_id, amount, reason, source, requested_by)
+           VALUES ($1, $2, $3, $4, $5, $6)
+           ON CONFLICT (refund_key) DO NOTHING RETURNING true""",
+        refund_key,
+        order_id,
+        amount,
+        reason,
+        source,
+        requested_by,
+    )
+    return bool(inserted)
+
+
+async def get_refund(
+    conn: asyncpg.Connection, refund_key: str, *, lock_skip: bool = False
+) -> Refund | None:
+    sql = f"SELECT {_REFUND_COLUMNS} FROM refunds WHERE refund_key = $1"  # noqa: S608
+    row = await conn.fetchrow(sql + (" FOR UPDATE SKIP LOCKED" if lock_skip else ""), refund_key)
+    return None if row is None else Refund.from_row(row)
+
+
+async def due_refunds(conn: asyncpg.Connection, limit: int) -> list[str]:
+    rows = await conn.fetch(
+        """SELECT refund_key FROM refunds WHERE status = 'requested' AND next_attempt_at <= now()
+           ORDER BY next_attempt_at LIMIT $1""",
+        limit,
+    )
+    return [r["refund_key"] for r in rows]
+
+
+async def finish_refund(
+    conn: asyncpg.Connection,
+    refund_key: str,
+    *,
+    status: str,
+    gateway_body: dict[str, Any] | None,
+    error: str | None,
+) -> None:
+    await conn.execute(
+        """UPDATE refunds SET status = $2, gateway_body = coalesce($3, gateway_body),
+                  last_error = $4, attempts = attempts + 1, updated_at = now()
+           WHERE refund_key = $1""",
+        refund_key,
+        status,
+        gateway_body,
+        error,
+    )
+
+
+async def postpone_refund(conn: asyncpg.Connection, refund_key: str, error: str) -> None:
+    await conn.execute(
+        """UPDATE refunds SET attempts = attempts + 1, last_error = $2, updated_at = now(),
+                  next_attempt_at = now() + make_interval(secs => least(300, 2 ^ attempts))
+           WHERE refund_key = $1""",
+        refund_key,
+        error,
+    )

@@ -1,0 +1,79 @@
+"""The composition root: settings, the Midtrans client, routes, the consumer and the jobs."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from servicekit.app import Runtime, ServiceParts, build_app
+from servicekit.logs import register_secret
+
+from payment_service.adapters.midtrans import (
+    MidtransClient,
+    MidtransRefused,
+    MidtransUnavailable,
+    TransactionNotFound,
+)
+from payment_service.domain.errors import (
+    AmountMismatch,
+    NotRefundable,
+    OrderConflict,
+    PaymentClosed,
+    PaymentNotFound,
+)
+from payment_service.domain.gateway import InvalidSignature, MalformedNotification
+from payment_service.domain.snap import HoldExpired
+from payment_service.entrypoints.consumers import ticket_events_consumer
+from payment_service.entrypoints.http import admin, internal, public
+from payment_service.entrypoints.jobs import background_jobs
+from payment_service.service_layer.notifications import AmountTampered, NotificationUnconfirmed
+from payment_service.service_layer.payments import Gateway
+from payment_service.settings import PaymentSettings
+
+DOMAIN_ERRORS: dict[type[Exception], tuple[int, str]] = {
+    PaymentNotFound: (404, "not_found"),
+    OrderConflict: (409, "order_conflict"),
+    AmountMismatch: (409, "amount_mismatch"),
+    PaymentClosed: (409, "payment_closed"),
+    HoldExpired: (409, "hold_expired"),
+    NotRefundable: (409, "not_refundable"),
+    MalformedNotification: (400, "malformed_notification"),
+    InvalidSignature: (403, "invalid_signature"),
+    AmountTampered: (400, "amount_mismatch"),
+    NotificationUnconfirmed: (404, "not_found"),
+    MidtransRefused: (502, "midtrans_refused"),
+    TransactionNotFound: (502, "midtrans_refused"),
+    MidtransUnavailable: (503, "midtrans_unavailable"),
+}
+
+
+def create_app(settings: PaymentSettings | None = None) -> FastAPI:
+    settings = settings or PaymentSettings()
+    register_secret(settings.midtrans_server_key.get_secret_value())
+
+    @asynccontextmanager
+    async def setup(app: FastAPI, runtime: Runtime) -> AsyncIterator[ServiceParts]:
+        midtrans = MidtransClient(
+            server_key=settings.midtrans_server_key.get_secret_value(),
+            snap_base_url=settings.snap_base_url,
+            core_base_url=settings.core_base_url,
+            timeout_seconds=settings.midtrans_timeout_seconds,
+            connect_timeout_seconds=settings.midtrans_connect_timeout_seconds,
+            retries=settings.midtrans_retries,
+            notification_url=settings.midtrans_notification_url,
+        )
+        gw = Gateway(pool=runtime.pool, midtrans=midtrans, outbox=runtime.outbox, settings=settings)
+        app.state.gateway = gw
+        try:
+            yield ServiceParts(consumers=[ticket_events_consumer()], jobs=background_jobs(gw))
+        finally:
+            await midtrans.aclose()
+
+    return build_app(
+        settings,
+        title="payment-service",
+        routers=[internal, public, admin],
+        migrations=Path(__file__).parent / "migrations",
+        setup=setup,
+        domain_errors=DOMAIN_ERRORS,
+    )

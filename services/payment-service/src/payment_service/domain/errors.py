@@ -1,0 +1,21 @@
+"""Business refusals; bootstrap maps each to an HTTP status and code once."""
+
+
+class PaymentNotFound(LookupError):
+    """No payment with this order_id (or not one the caller may see)."""
+
+
+class OrderConflict(ValueError):
+    """The same order_id was opened with a different amount or user."""
+
+
+class AmountMismatch(ValueError):
+    """The amount the client sent differs from the order's."""
+
+
+class PaymentClosed(ValueError):
+    """The payment is no longer waiting for the customer (paid, failed, refunded)."""
+
+
+class NotRefundable(ValueError):
+    """The payment holds no money we could refund."""

@@ -1,0 +1,252 @@
+"""The payment state machine: Midtrans' statuses mapped onto ours, as one pure table.
+
+Every gateway answer (a notification, a status API answer, a refund or cancel response) is an
+`Observation`. `decide(current, observation)` says what it does to a payment: the new status,
+the events that the change publishes, and a verdict for the audit log. It never moves a
+payment backwards, so duplicates and stale or out-of-order answers change nothing.
+"""
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class PaymentStatus(StrEnum):
+    CREATED = "created"  # Snap session opened; the customer has not picked a method yet
+    PENDING = "pending"  # waiting for the customer to pay (VA, QRIS, e-wallet, 3DS)
+    CHALLENGE = "challenge"  # card captured but held by fraud detection; not paid yet
+    CAPTURED = "captured"  # card captured and accepted: paid, settles later
+    SETTLED = "settled"  # funds received
+    PARTIALLY_REFUNDED = "partially_refunded"
+    REFUNDED = "refunded"
+    PARTIALLY_CHARGED_BACK = "partially_charged_back"
+    CHARGED_BACK = "charged_back"
+    DENIED = "denied"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+    FAILED = "failed"
+    REVERSED = "reversed"  # a settlement Midtrans turned into `deny` (Permata, Mandiri, Indomaret)
+
+
+class EventKind(StrEnum):
+    PENDING = "payment.pending"
+    SETTLED = "payment.settled"
+    FAILED = "payment.failed"
+    REFUNDED = "payment.refunded"
+
+
+class Verdict(StrEnum):
+    APPLIED = "applied"
+    DUPLICATE = "duplicate"  # the same status we already hold
+    OUT_OF_ORDER = "out_of_order"  # a status the payment has already moved past
+    CONFLICT = "conflict"  # contradicts what we hold (e.g. settlement after expire); flagged
+    UNKNOWN_STATUS = "unknown_status"  # a transaction_status we do not know; ignored, flagged
+
+
+S = PaymentStatus
+
+OPEN = frozenset({S.CREATED, S.PENDING, S.CHALLENGE})
+PAID = frozenset({S.CAPTURED, S.SETTLED})
+FAILED_UNPAID = frozenset({S.DENIED, S.CANCELLED, S.EXPIRED, S.FAILED})
+MONEY_RETURNED = frozenset(
+    {S.PARTIALLY_REFUNDED, S.REFUNDED, S.PARTIALLY_CHARGED_BACK, S.CHARGED_BACK}
+)
+# Statuses that can still lose money to a refund or chargeback (some of it still with us).
+REFUNDABLE = frozenset({S.CAPTURED, S.SETTLED, S.PARTIALLY_REFUNDED, S.PARTIALLY_CHARGED_BACK})
+
+_AFTER_PAYMENT = frozenset(
+    {
+        S.PARTIALLY_REFUNDED,
+        S.REFUNDED,
+        S.PARTIALLY_CHARGED_BACK,
+        S.CHARGED_BACK,
+        S.REVERSED,
+    }
+)
+_FAILURES = frozenset({S.DENIED, S.CANCELLED, S.EXPIRED, S.FAILED})
+
+# Where each status may go next. A move not listed here is ignored (and audited as such).
+TRANSITIONS: dict[PaymentStatus, frozenset[PaymentStatus]] = {
+    S.CREATED: frozenset({S.PENDING, S.CHALLENGE, *PAID, *_FAILURES, *_AFTER_PAYMENT}),
+    S.PENDING: frozenset({S.CHALLENGE, *PAID, *_FAILURES, *_AFTER_PAYMENT}),
+    S.CHALLENGE: frozenset({*PAID, *_FAILURES, *_AFTER_PAYMENT}),
+    # A captured card settles, is cancelled by the merchant, or is refunded.
+    S.CAPTURED: frozenset({S.SETTLED, S.CANCELLED, S.DENIED, *_AFTER_PAYMENT}),
+    S.SETTLED: frozenset(_AFTER_PAYMENT),
+    # Partial refunds and chargebacks accumulate (a larger total is a move forward).
+    S.PARTIALLY_REFUNDED: frozenset(
+        {S.PARTIALLY_REFUNDED, S.REFUNDED, S.PARTIALLY_CHARGED_BACK, S.CHARGED_BACK}
+    ),
+    S.PARTIALLY_CHARGED_BACK: frozenset(
+        {S.PARTIALLY_CHARGED_BACK, S.CHARGED_BACK, S.PARTIALLY_REFUNDED, S.REFUNDED}
+    ),
+    S.REFUNDED: frozenset(),
+    S.CHARGED_BACK: frozenset(),
+    S.DENIED: frozenset(),
+    S.CANCELLED: frozenset(),
+    S.EXPIRED: frozenset(),
+    S.FAILED: frozenset(),
+    S.REVERSED: frozenset(),
+}
+
+# How far along the lifecycle a status is; used only to tell "stale" from "contradictory".
+_STAGE: dict[PaymentStatus, int] = {
+    S.CREATED: 0,
+    S.PENDING: 1,
+    S.CHALLENGE: 2,
+    S.CAPTURED: 3,
+    S.SETTLED: 4,
+    S.DENIED: 5,
+    S.CANCELLED: 5,
+    S.EXPIRED: 5,
+    S.FAILED: 5,
+    S.PARTIALLY_REFUNDED: 5,
+    S.PARTIALLY_CHARGED_BACK: 5,
+    S.REFUNDED: 6,
+    S.CHARGED_BACK: 6,
+    S.REVERSED: 6,
+}
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What the gateway says about a transaction, from any source, parsed leniently."""
+
+    transaction_status: str
+    fraud_status: str | None = None
+    refunded_total: int = 0  # rupiah refunded or charged back so far, per the gateway
+    settled_before: bool = False  # the body carries settlement_time (a `deny` is a reversal)
+    payment_type: str | None = None
+    transaction_id: str | None = None
+    status_message: str | None = None
+
+
+@dataclass(frozen=True)
+class PaymentState:
+    status: PaymentStatus
+    amount: int
+    refunded_amount: int = 0
+
+
+@dataclass(frozen=True)
+class Decision:
+    verdict: Verdict
+    status: PaymentStatus
+    refunded_amount: int
+    events: tuple[EventKind, ...] = ()
+    reason: str | None = None
+    target: PaymentStatus | None = None  # what the observation asked for
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def changed(self) -> bool:
+        return self.verdict is Verdict.APPLIED
+
+
+def target_status(obs: Observation) -> PaymentStatus | None:
+    """Midtrans' transaction_status (+ fraud_status) as one of our statuses; None if unknown."""
+    status = obs.transaction_status
+    fraud = (obs.fraud_status or "").lower()
+    if status == "capture":
+        if fraud == "challenge":
+            return S.CHALLENGE
+        if fraud == "deny":
+            return S.DENIED
+        return S.CAPTURED  # accept, or no fraud_status at all (low-risk methods omit it)
+    if status == "settlement":
+        return S.SETTLED
+    if status == "deny":
+        return S.REVERSED if obs.settled_before else S.DENIED
+    simple = {
+        "pending": S.PENDING,
+        "authorize": S.PENDING,  # a pre-authorised card: reserved, not yet paid
+        "cancel": S.CANCELLED,
+        "expire": S.EXPIRED,
+        "failure": S.FAILED,
+        "refund": S.REFUNDED,
+        "partial_refund": S.PARTIALLY_REFUNDED,
+        "chargeback": S.CHARGED_BACK,
+        "partial_chargeback": S.PARTIALLY_CHARGED_BACK,
+    }
+    return simple.get(status)
+
+
+def decide(current: PaymentState, obs: Observation) -> Decision:
+    """What `obs` does to a payment in `current`; pure and total."""
+    target = target_status(obs)
+    if target is None:
+        return _ignore(current, Verdict.UNKNOWN_STATUS, f"unknown status {obs.transaction_status}")
+    refunded = _refunded_total(current, target, obs)
+    if target == current.status and not (
+        target in MONEY_RETURNED and refunded > current.refunded_amount
+    ):
+        return _ignore(current, Verdict.DUPLICATE, f"already {current.status}", target)
+    if target not in TRANSITIONS[current.status] or (
+        target in MONEY_RETURNED and refunded <= current.refunded_amount
+    ):
+        verdict = Verdict.CONFLICT if _contradicts(current.status, target) else Verdict.OUT_OF_ORDER
+        return _ignore(current, verdict, f"{target} after {current.status}", target)
+    return Decision(
+        verdict=Verdict.APPLIED,
+        status=target,
+        refunded_amount=refunded,
+        events=_events(current.status, target),
+        target=target,
+    )
+
+
+def _refunded_total(current: PaymentState, target: PaymentStatus, obs: Observation) -> int:
+    if target not in MONEY_RETURNED:
+        return current.refunded_amount
+    if target in {S.REFUNDED, S.CHARGED_BACK}:
+        return current.amount
+    return max(current.refunded_amount, min(obs.refunded_total, current.amount))
+
+
+def _contradicts(current: PaymentStatus, target: PaymentStatus) -> bool:
+    """A move the gateway's own life cycle cannot explain by lateness alone."""
+    if current in FAILED_UNPAID and (target in PAID or target in MONEY_RETURNED):
+        return True  # money after a failure: someone must look at it
+    if current in FAILED_UNPAID and target in FAILED_UNPAID:
+        return True  # two different failures
+    return _STAGE[target] >= _STAGE[current] and target != current
+
+
+def _events(before: PaymentStatus, after: PaymentStatus) -> tuple[EventKind, ...]:
+    """The events one applied move publishes: each fact exactly once."""
+    was_paid = before in PAID or before in MONEY_RETURNED
+    if after == S.PENDING:
+        return (EventKind.PENDING,)
+    if after == S.CHALLENGE:
+        return ()
+    if after in PAID:
+        return () if was_paid else (EventKind.SETTLED,)
+    if after in FAILED_UNPAID or after == S.REVERSED:
+        return (EventKind.FAILED,)
+    if after in MONEY_RETURNED:
+        # A refund seen before its settlement means the settlement happened: say both, in order.
+        return (EventKind.REFUNDED,) if was_paid else (EventKind.SETTLED, EventKind.REFUNDED)
+    raise AssertionError(f"no events defined for {before} -> {after}")
+
+
+def _ignore(
+    current: PaymentState,
+    verdict: Verdict,
+    reason: str,
+    target: PaymentStatus | None = None,
+) -> Decision:
+    return Decision(
+        verdict=verdict,
+        status=current.status,
+        refunded_amount=current.refunded_amount,
+        reason=reason,
+        target=target,
+    )
+
+
+def is_open(status: PaymentStatus) -> bool:
+    """Still waiting for the customer or for fraud review: may be expired or cancelled."""
+    return status in OPEN
+
+
+def is_paid(status: PaymentStatus) -> bool:
+    return status in PAID

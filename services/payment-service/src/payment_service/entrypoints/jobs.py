@@ -1,0 +1,26 @@
+"""Background jobs: the reconciler, the closing of released payments, and the refund worker."""
+
+from servicekit.jobs import PeriodicJob
+
+from payment_service.service_layer.payments import Gateway
+from payment_service.service_layer.reconciliation import close_released_payments, reconcile_pending
+from payment_service.service_layer.refunds import retry_due_refunds
+
+
+def background_jobs(gw: Gateway) -> list[PeriodicJob]:
+    settings = gw.settings
+    return [
+        PeriodicJob(
+            "reconcile-pending-payments",
+            settings.reconcile_interval_seconds,
+            lambda: reconcile_pending(gw),
+        ),
+        PeriodicJob(
+            "close-released-payments",
+            settings.close_interval_seconds,
+            lambda: close_released_payments(gw),
+        ),
+        PeriodicJob(
+            "carry-out-refunds", settings.refund_interval_seconds, lambda: retry_due_refunds(gw)
+        ),
+    ]

@@ -1,0 +1,1 @@
+"""Use cases: open a payment, apply a gateway answer, refund, expire, reconcile."""

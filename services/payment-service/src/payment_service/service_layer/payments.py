@@ -1,0 +1,260 @@
+"""Opening a payment (a Snap transaction), handing its token to the owner, and reading its state."""
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+from servicekit.messaging import Outbox
+
+from payment_service.adapters import repository as repo
+from payment_service.adapters.midtrans import (
+    MidtransClient,
+    MidtransError,
+    MidtransRefused,
+    TransactionNotFound,
+)
+from payment_service.adapters.repository import Payment
+from payment_service.domain.errors import (
+    AmountMismatch,
+    OrderConflict,
+    PaymentClosed,
+    PaymentNotFound,
+)
+from payment_service.domain.model import Verdict, is_open
+from payment_service.domain.snap import Customer, HoldExpired, Item, needs_new_token, snap_request
+from payment_service.service_layer.gateway_sync import apply_gateway_body
+from payment_service.settings import PaymentSettings
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class OpenPayment:
+    """The internal request of ticket-service: open (or find) the payment of one order."""
+
+    order_id: str
+    amount: int
+    currency: str
+    customer: Customer
+    items: list[Item]
+    expires_at: datetime
+    user_id: str
+    ticket_id: str
+    event_id: str
+    metadata: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Gateway:
+    """What the use cases need from the outside world."""
+
+    pool: asyncpg.Pool
+    midtrans: MidtransClient
+    outbox: Outbox
+    settings: PaymentSettings
+
+
+async def open_payment(gw: Gateway, cmd: OpenPayment) -> tuple[Payment, bool]:
+    """The payment of `cmd.order_id` with a Snap token; True if this call opened it.
+
+    The same order twice returns the same payment: the row is inserted first and locked while
+    Midtrans is asked, so concurrent requests wait for the first and find its token.
+    """
+    customer = {"name": cmd.customer.name, "email": cmd.customer.email, "phone": cmd.customer.phone}
+    items = [i.__dict__ for i in cmd.items]
+    metadata = {
+        **cmd.metadata,
+        "ticket_id": cmd.ticket_id,
+        "event_id": cmd.event_id,
+        "user_id": cmd.user_id,
+    }
+    async with gw.pool.acquire() as conn:
+        await repo.insert_new(
+            conn,
+            order_id=cmd.order_id,
+            amount=cmd.amount,
+            currency=cmd.currency,
+            user_id=cmd.user_id,
+            ticket_id=cmd.ticket_id,
+            event_id=cmd.event_id,
+            customer=customer,
+            items=items,
+            metadata=metadata,
+            expires_at=cmd.expires_at,
+        )
+        async with conn.transaction():
+            payment = await repo.get(conn, cmd.order_id, lock=True)
+            assert payment is not None
+            _check_same_order(payment, cmd)
+            if payment.snap_token is not None:
+                return payment, False
+            if payment.amount != cmd.amount or payment.expires_at != cmd.expires_at:
+                await repo.replace_unopened_request(
+                    conn,
+                    order_id=cmd.order_id,
+                    amount=cmd.amount,
+                    customer=customer,
+                    items=items,
+                    metadata=metadata,
+                    expires_at=cmd.expires_at,
+                )
+                payment = await repo.get(conn, cmd.order_id)
+                assert payment is not None
+            failure = await _issue_snap_token(conn, gw, payment, reason="payment opened")
+        if failure is not None:
+            await repo.record_gateway_call(
+                conn, failure.answer, order_id=cmd.order_id, source="api"
+            )
+            raise failure
+        fresh = await repo.get(conn, cmd.order_id)
+    assert fresh is not None
+    return fresh, True
+
+
+def _check_same_order(payment: Payment, cmd: OpenPayment) -> None:
+    if payment.user_id != cmd.user_id or payment.ticket_id != cmd.ticket_id:
+        raise OrderConflict(f"Order {cmd.order_id} belongs to another user or ticket.")
+    if payment.snap_token is not None and payment.amount != cmd.amount:
+        raise OrderConflict(
+            f"Order {cmd.order_id} was opened for {payment.amount} IDR, not {cmd.amount}."
+        )
+
+
+async def _issue_snap_token(
+    conn: asyncpg.Connection, gw: Gateway, payment: Payment, *, reason: str
+) -> MidtransError | None:
+    """Ask Snap for a session ending with the hold; store the token. Returns Midtrans' refusal.
+
+    Runs under the payment's row lock. A failure is returned, not raised, so the caller can
+    leave the transaction and record the failed call where it will not be rolled back.
+    """
+    now = datetime.now(UTC)
+    session = snap_request(
+        order_id=payment.order_id,
+        amount=payment.amount,
+        customer=Customer(**payment.customer),
+        items=[Item(**i) for i in payment.items],
+        hold_ends_at=payment.expires_at,
+        now=now,
+        max_page_minutes=gw.settings.snap_page_max_minutes,
+    )
+    try:
+        snap = await gw.midtrans.create_snap_transaction(session.body)
+    except MidtransError as exc:
+        return exc
+    await repo.record_gateway_call(conn, snap.answer, order_id=payment.order_id, source="api")
+    await repo.set_snap_token(
+        conn,
+        payment.order_id,
+        token=snap.token,
+        redirect_url=snap.redirect_url,
+        token_expires_at=session.token_expires_at,
+    )
+    await repo.add_transition(
+        conn,
+        order_id=payment.order_id,
+        from_status=str(payment.status),
+        to_status=str(payment.status),
+        source="api",
+        verdict=str(Verdict.APPLIED),
+        reason=f"{reason}: Snap token issued, page until {session.token_expires_at.isoformat()}",
+        gateway_body=snap.answer.body,
+    )
+    return None
+
+
+async def snap_token_for_owner(
+    gw: Gateway,
+    *,
+    order_id: str,
+    amount: int,
+    caller_id: str,
+    event_id: str | None,
+    user_id: str | None,
+) -> Payment:
+    """The seed's create-snap-token: the caller's own order, renewed if its page expired."""
+    async with gw.pool.acquire() as conn:
+        payment = await repo.get(conn, order_id)
+        if payment is None or payment.user_id != caller_id or (user_id and user_id != caller_id):
+            raise PaymentNotFound(f"No payment for order {order_id}.")
+        if event_id and event_id != payment.event_id:
+            raise OrderConflict(f"Order {order_id} is not for event {event_id}.")
+        if amount != payment.amount:
+            raise AmountMismatch(
+                f"The amount {amount} differs from the order's amount {payment.amount} IDR."
+            )
+        if not is_open(payment.status):
+            raise PaymentClosed(f"The payment of order {order_id} is {payment.status}.")
+        now = datetime.now(UTC)
+        if now >= payment.expires_at:
+            raise HoldExpired("The seat hold of this order has ended.")
+        if not needs_new_token(
+            token=payment.snap_token,
+            token_expires_at=payment.snap_token_expires_at,
+            hold_ends_at=payment.expires_at,
+            now=now,
+        ):
+            return payment
+        async with conn.transaction():
+            locked = await repo.get(conn, order_id, lock=True)
+            assert locked is not None
+            failure = None
+            if needs_new_token(
+                token=locked.snap_token,
+                token_expires_at=locked.snap_token_expires_at,
+                hold_ends_at=locked.expires_at,
+                now=datetime.now(UTC),
+            ):
+                failure = await _issue_snap_token(conn, gw, locked, reason="page renewed")
+        if failure is not None:
+            await repo.record_gateway_call(conn, failure.answer, order_id=order_id, source="api")
+            if _transaction_exists(failure) and payment.snap_token is not None:
+                # The customer already picked a method: Snap keeps that transaction, and the
+                # old token still shows its payment instructions.
+                return payment
+            raise failure
+        fresh = await repo.get(conn, order_id)
+    assert fresh is not None
+    return fresh
+
+
+def _transaction_exists(error: MidtransError) -> bool:
+    if not isinstance(error, MidtransRefused):
+        return False
+    return any("already been taken" in m for m in error.details.get("error_messages", []))
+
+
+@dataclass(frozen=True)
+class PaymentView:
+    payment: Payment
+    midtrans: dict[str, Any] | None
+
+
+async def payment_status(
+    gw: Gateway, *, order_id: str, caller_id: str, caller_is_admin: bool
+) -> PaymentView:
+    """Our state plus Midtrans' live answer, which is also applied (source `api`)."""
+    async with gw.pool.acquire() as conn:
+        payment = await repo.get(conn, order_id)
+        if payment is None or not (caller_is_admin or payment.user_id == caller_id):
+            raise PaymentNotFound(f"No payment for order {order_id}.")
+        live: dict[str, Any] | None = None
+        try:
+            answer = await gw.midtrans.status(payment.transaction_id or order_id)
+            live = answer.body
+        except TransactionNotFound:
+            live = None
+        except MidtransError as exc:
+            logger.warning("live status unavailable for %s: %s", order_id, exc)
+            await repo.record_gateway_call(conn, exc.answer, order_id=order_id, source="api")
+            return PaymentView(payment, None)
+        if live is not None:
+            async with conn.transaction():
+                await repo.record_gateway_call(conn, answer, order_id=order_id, source="api")
+                locked = await repo.get(conn, order_id, lock=True)
+                assert locked is not None
+                await apply_gateway_body(conn, gw.outbox, locked, live, source="api")
+            payment = await repo.get(conn, order_id) or payment
+    return PaymentView(payment, live)
