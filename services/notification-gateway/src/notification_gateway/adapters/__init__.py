@@ -1,0 +1,1 @@
+"""Adapters to the outside: PostgreSQL, SMTP, FCM, Redis streams, the QR image."""

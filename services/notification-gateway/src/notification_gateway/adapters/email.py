@@ -1,0 +1,157 @@
+"""E-mail: a composed message rendered from the template files, and sent over SMTP.
+
+HTML with a plain-text alternative; the QR code travels as an inline PNG (`cid:`) related to
+the HTML part, so mail clients that block remote images still show it.
+"""
+
+import html
+import re
+import ssl
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from pathlib import Path
+from string import Template
+
+import aiosmtplib
+
+from notification_gateway.adapters.qr import qr_png
+from notification_gateway.domain.model import (
+    Language,
+    Message,
+    Outcome,
+    PermanentFailure,
+    Sent,
+    TemporaryFailure,
+)
+
+_TEMPLATES = Path(__file__).parent / "templates"
+_HTML = Template((_TEMPLATES / "email.html").read_text(encoding="utf-8"))
+_TEXT = Template((_TEMPLATES / "email.txt").read_text(encoding="utf-8"))
+
+
+def render_email(
+    message: Message, *, language: Language, sender: str, recipient: str, message_key: str
+) -> EmailMessage:
+    email = EmailMessage()
+    email["Subject"] = message.title
+    email["From"] = sender
+    email["To"] = recipient
+    email["Date"] = formatdate(localtime=False)
+    email["Message-ID"] = make_msgid(idstring=message_key, domain="notification-gateway")
+    email["Auto-Submitted"] = "auto-generated"
+    qr_cid = (
+        make_msgid(idstring="qr", domain="notification-gateway") if message.qr_payload else None
+    )
+    email.set_content(_render_text(message, language))
+    email.add_alternative(_render_html(message, language, qr_cid), subtype="html")
+    email["Content-Language"] = language  # after set_content, which clears Content-* headers
+    if message.qr_payload and qr_cid:
+        html_part = email.get_body(preferencelist=("html",))
+        assert isinstance(html_part, EmailMessage)
+        html_part.add_related(
+            qr_png(message.qr_payload),
+            maintype="image",
+            subtype="png",
+            cid=qr_cid,
+            filename="tiket-qr.png",
+            disposition="inline",
+        )
+    return email
+
+
+def _render_text(message: Message, language: Language) -> str:
+    width = max((len(label) for label, _ in message.details), default=0)
+    qr = ""
+    if message.qr_payload:
+        qr = "\n" + (
+            "Kode QR ada di versi HTML e-mail ini."
+            if language == "id"
+            else "The QR code is in the HTML version of this e-mail."
+        )
+    text = _TEXT.substitute(
+        title=message.title,
+        greeting=message.greeting,
+        paragraphs="\n\n".join(message.paragraphs),
+        details="\n".join(f"{label.ljust(width)}  {value}" for label, value in message.details),
+        qr=qr,
+        footer=message.footer,
+    )
+    return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
+
+
+def _render_html(message: Message, language: Language, qr_cid: str | None) -> str:
+    esc = html.escape
+    paragraphs = "\n".join(f'<p style="margin:0 0 12px;">{esc(p)}</p>' for p in message.paragraphs)
+    details = "\n".join(
+        '<tr><td style="padding:6px 12px 6px 0;color:#7b8794;white-space:nowrap;">'
+        f'{esc(label)}</td><td style="padding:6px 0;font-weight:bold;">{esc(value)}</td></tr>'
+        for label, value in message.details
+    )
+    qr = ""
+    if qr_cid:
+        qr = (
+            '<p style="text-align:center;margin:16px 0;">'
+            f'<img src="cid:{qr_cid.strip("<>")}" alt="{esc(message.qr_caption)}" '
+            'width="240" height="240" style="display:inline-block;"><br>'
+            f'<span style="font-size:12px;color:#7b8794;">{esc(message.qr_caption)}</span></p>'
+        )
+    return _HTML.substitute(
+        lang=language,
+        title=esc(message.title),
+        greeting=esc(message.greeting),
+        paragraphs=paragraphs,
+        details=details,
+        qr=qr,
+        footer=esc(message.footer),
+    )
+
+
+class SmtpMailer:
+    """Sends one message per connection; SMTP's answer decides retry or give up."""
+
+    def __init__(
+        self,
+        *,
+        host: str,
+        port: int,
+        tls: str,
+        username: str | None,
+        password: str | None,
+        timeout: float,
+    ) -> None:
+        self._host = host
+        self._port = port
+        self._tls = tls
+        self._username = username
+        self._password = password
+        self._timeout = timeout
+
+    async def send(self, email: EmailMessage) -> Outcome:
+        try:
+            errors, response = await aiosmtplib.send(
+                email,
+                hostname=self._host,
+                port=self._port,
+                username=self._username,
+                password=self._password,
+                use_tls=self._tls == "tls",
+                start_tls=self._tls == "starttls",
+                timeout=self._timeout,
+                tls_context=ssl.create_default_context() if self._tls != "none" else None,
+            )
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            return _by_code(min(r.code for r in exc.recipients), str(exc))
+        except aiosmtplib.SMTPResponseException as exc:
+            return _by_code(exc.code, f"{exc.code} {exc.message}")
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            return TemporaryFailure(f"{type(exc).__name__}: {exc}")
+        if errors:
+            refused = "; ".join(f"{addr}: {r.code} {r.message}" for addr, r in errors.items())
+            return _by_code(min(r.code for r in errors.values()), refused)
+        return Sent(response)
+
+
+def _by_code(code: int, error: str) -> Outcome:
+    if 400 <= code < 500:
+        return TemporaryFailure(error)
+    return PermanentFailure(error)

@@ -1,0 +1,80 @@
+"""The live stream's store: one Redis stream per user, read by every replica's SSE connections.
+
+A notification is appended once (a marker key per delivery makes the append idempotent, so a
+sender that retries after a crash does not show it twice). Entry ids are Redis stream ids
+(`<ms>-<seq>`), increasing, and are the SSE `id:`, so `Last-Event-ID` resumes with XREAD.
+"""
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import redis.asyncio as aioredis
+
+STREAM_ID = re.compile(r"^\d{1,20}(-\d{1,20})?$")
+
+_APPEND_ONCE = """
+if redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[4]) then
+    local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], '*',
+                          'event', ARGV[1], 'data', ARGV[2])
+    redis.call('EXPIRE', KEYS[1], ARGV[4])
+    return id
+end
+return false
+"""
+
+
+def stream_key(user_id: str) -> str:
+    # The hash tag keeps a user's stream and markers in one Redis Cluster slot.
+    return f"notification-gateway:{{{user_id}}}:stream"
+
+
+def _marker_key(user_id: str, delivery_id: int) -> str:
+    return f"notification-gateway:{{{user_id}}}:appended:{delivery_id}"
+
+
+@dataclass(frozen=True)
+class StreamEntry:
+    id: str
+    event: str
+    data: str
+
+
+class NotificationStream:
+    def __init__(self, redis: "aioredis.Redis[str]", *, maxlen: int, ttl_seconds: int) -> None:
+        self._redis = redis
+        self._maxlen = maxlen
+        self._ttl = ttl_seconds
+        self._append = redis.register_script(_APPEND_ONCE)
+
+    async def append(
+        self, *, user_id: str, delivery_id: int, event: str, notification: dict[str, Any]
+    ) -> str | None:
+        """The new entry's id; None when this delivery was appended before."""
+        result = await self._append(
+            keys=[stream_key(user_id), _marker_key(user_id, delivery_id)],
+            args=[event, json.dumps(notification), self._maxlen, self._ttl],
+        )
+        return str(result) if result else None
+
+    async def last_id(self, user_id: str) -> str:
+        entries = await self._redis.xrevrange(stream_key(user_id), count=1)
+        return str(entries[0][0]) if entries else "0-0"
+
+    async def read_after(
+        self, user_id: str, after_id: str, *, block_ms: int, count: int = 100
+    ) -> list[StreamEntry]:
+        """Entries after `after_id`, waiting up to `block_ms` for the first one."""
+        reply = await self._redis.xread(
+            {stream_key(user_id): after_id}, count=count, block=block_ms
+        )
+        entries: list[StreamEntry] = []
+        for _key, items in reply or []:
+            for entry_id, fields in items:
+                entries.append(
+                    StreamEntry(
+                        id=str(entry_id), event=fields.get("event", ""), data=fields.get("data", "")
+                    )
+                )
+        return entries

@@ -1,0 +1,87 @@
+"""The composition root: SMTP, FCM and the Redis stream wired to the consumer and the job."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from servicekit.app import Runtime, ServiceParts, build_app
+from servicekit.logs import register_secret
+
+from notification_gateway.adapters.email import SmtpMailer
+from notification_gateway.adapters.push import FcmClient
+from notification_gateway.adapters.stream import NotificationStream
+from notification_gateway.entrypoints.consumer import notification_consumer
+from notification_gateway.entrypoints.http import router
+from notification_gateway.entrypoints.jobs import DeliveryJob
+from notification_gateway.service_layer.delivery import DeliveryPolicy, Dispatcher
+from notification_gateway.service_layer.handlers import RecordingPolicy
+from notification_gateway.settings import NotificationSettings
+
+
+def create_app(settings: NotificationSettings | None = None) -> FastAPI:
+    settings = settings or NotificationSettings()
+    smtp_password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
+    register_secret(smtp_password)
+    register_secret(settings.fcm_access_token.get_secret_value())
+
+    @asynccontextmanager
+    async def setup(app: FastAPI, runtime: Runtime) -> AsyncIterator[ServiceParts]:
+        stream = NotificationStream(
+            runtime.redis, maxlen=settings.stream_maxlen, ttl_seconds=settings.stream_ttl_seconds
+        )
+        app.state.stream = stream
+        push = (
+            FcmClient(
+                endpoint=settings.fcm_endpoint,
+                project_id=settings.fcm_project_id,
+                access_token=settings.fcm_access_token.get_secret_value(),
+                timeout=settings.fcm_timeout_seconds,
+            )
+            if settings.fcm_endpoint
+            else None
+        )
+        dispatcher = Dispatcher(
+            runtime.pool,
+            mailer=SmtpMailer(
+                host=settings.smtp_host,
+                port=settings.smtp_port,
+                tls=settings.smtp_tls,
+                username=settings.smtp_username,
+                password=smtp_password,
+                timeout=settings.smtp_timeout_seconds,
+            ),
+            push=push,
+            stream=stream,
+            policy=DeliveryPolicy(
+                batch_size=settings.delivery_batch_size,
+                max_attempts=settings.delivery_max_attempts,
+                retry_base_seconds=settings.delivery_retry_base_seconds,
+                retry_max_seconds=settings.delivery_retry_max_seconds,
+                lease_seconds=settings.delivery_lease_seconds,
+                mail_from=settings.mail_from,
+            ),
+        )
+        job = DeliveryJob(
+            dispatcher,
+            dsn=settings.database_url.get_secret_value(),
+            poll_seconds=settings.delivery_poll_seconds,
+        )
+        policy = RecordingPolicy(
+            default_language=settings.default_language, push_enabled=push is not None
+        )
+        try:
+            yield ServiceParts(consumers=[notification_consumer(policy)], jobs=[job.periodic()])
+        finally:
+            await dispatcher.drain(grace_seconds=5.0)
+            await job.aclose()
+            if push is not None:
+                await push.aclose()
+
+    return build_app(
+        settings,
+        title="notification-gateway",
+        routers=[router],
+        migrations=Path(__file__).parent / "migrations",
+        setup=setup,
+    )

@@ -1,0 +1,125 @@
+"""HTTP: the caller's notifications, the live stream (SSE), device tokens and language."""
+
+from collections.abc import AsyncIterator
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
+from servicekit.auth import CurrentUser
+from servicekit.db import DbConn
+from servicekit.errors import AppError, NotFound
+
+from notification_gateway.adapters import repository
+from notification_gateway.adapters.stream import STREAM_ID, NotificationStream
+from notification_gateway.settings import NotificationSettings
+
+router = APIRouter(prefix="/notifications", tags=["notifications"])
+
+
+class DeviceCreate(BaseModel):
+    token: str = Field(min_length=8, max_length=4096, pattern=r"^[A-Za-z0-9_:\-.]+$")
+    platform: Literal["android", "ios", "web"] = "android"
+
+
+class PreferencesUpdate(BaseModel):
+    language: Literal["id", "en"]
+
+
+@router.get("")
+async def list_notifications(
+    user: CurrentUser,
+    conn: DbConn,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(pattern=r"^\d{1,19}$")] = None,
+) -> dict[str, Any]:
+    rows = await repository.recent_notifications(
+        conn, user_id=user.user_id, limit=limit, before_id=int(cursor) if cursor else None
+    )
+    next_cursor = str(rows[-1].id) if len(rows) == limit else None
+    return {"data": [row.public() for row in rows], "next_cursor": next_cursor}
+
+
+@router.get("/stream", response_class=StreamingResponse)
+async def notification_stream(
+    request: Request,
+    user: CurrentUser,
+    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
+    last_event_id_query: Annotated[str | None, Query(alias="last_event_id")] = None,
+) -> StreamingResponse:
+    """Server-sent events of the caller's notifications; resume with `Last-Event-ID`."""
+    resume = last_event_id or last_event_id_query
+    if resume is not None and not STREAM_ID.match(resume):
+        raise AppError(
+            "Last-Event-ID must be an id this stream sent (like 1764558301123-0).",
+            code="invalid_last_event_id",
+            status_code=400,
+        )
+    settings: NotificationSettings = request.app.state.runtime.settings
+    stream: NotificationStream = request.app.state.stream
+    start = resume or await stream.last_id(user.user_id)
+    return StreamingResponse(
+        _server_sent_events(stream, user.user_id, start, settings),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache, no-transform", "X-Accel-Buffering": "no"},
+    )
+
+
+async def _server_sent_events(
+    stream: NotificationStream, user_id: str, after_id: str, settings: NotificationSettings
+) -> AsyncIterator[str]:
+    yield f"retry: {settings.stream_retry_ms}\n: connected\n\n"
+    block_ms = max(1, int(settings.stream_heartbeat_seconds * 1000))
+    while True:
+        entries = await stream.read_after(user_id, after_id, block_ms=block_ms)
+        if not entries:
+            yield ": keep-alive\n\n"  # a comment: keeps proxies and the client's timer happy
+            continue
+        for entry in entries:
+            after_id = entry.id
+            yield f"id: {entry.id}\nevent: {entry.event}\ndata: {entry.data}\n\n"
+
+
+@router.post("/devices", status_code=201)
+async def register_device(body: DeviceCreate, user: CurrentUser, conn: DbConn) -> dict[str, Any]:
+    device = await repository.register_device(
+        conn, user_id=user.user_id, token=body.token, platform=body.platform
+    )
+    return {"data": _device(device)}
+
+
+@router.get("/devices")
+async def list_devices(user: CurrentUser, conn: DbConn) -> dict[str, Any]:
+    devices = await repository.devices_of(conn, user.user_id)
+    return {"data": [_device(d) for d in devices], "next_cursor": None}
+
+
+@router.delete("/devices/{token}", status_code=204)
+async def remove_device(token: str, user: CurrentUser, conn: DbConn) -> Response:
+    if not await repository.remove_device(conn, user_id=user.user_id, token=token):
+        raise NotFound("You have no device with this token.", code="device_not_found")
+    return Response(status_code=204)
+
+
+@router.get("/preferences")
+async def get_preferences(request: Request, user: CurrentUser, conn: DbConn) -> dict[str, Any]:
+    settings: NotificationSettings = request.app.state.runtime.settings
+    language = await repository.language_of(conn, user.user_id) or settings.default_language
+    return {"data": {"language": language}}
+
+
+@router.put("/preferences")
+async def put_preferences(
+    body: PreferencesUpdate, user: CurrentUser, conn: DbConn
+) -> dict[str, Any]:
+    await repository.set_language(conn, user_id=user.user_id, language=body.language)
+    return {"data": {"language": body.language}}
+
+
+def _device(device: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "token": device["token"],
+        "platform": device["platform"],
+        "created_at": device["created_at"].isoformat(),
+        "updated_at": device["updated_at"].isoformat(),
+    }

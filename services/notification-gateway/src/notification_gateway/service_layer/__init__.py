@@ -1,0 +1,1 @@
+"""What happens when an event arrives and when a delivery is due."""

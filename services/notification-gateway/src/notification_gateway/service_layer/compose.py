@@ -1,0 +1,386 @@
+"""What each event says, to whom, in Indonesian (default) or English.
+
+`recipients(payload)` names who hears of an event and on which channels; `compose(payload,
+audience, language)` writes the message. Both are pure: the same event always reads the same,
+so an e-mail can be rendered again at send time from the stored event.
+"""
+
+from collections.abc import Callable
+from typing import Any
+
+from ticketing_contracts import (
+    EventPayload,
+    PaymentFailed,
+    PaymentInstructions,
+    PaymentPending,
+    PaymentRefunded,
+    TicketActivated,
+    TicketCancelled,
+    TicketCheckedIn,
+    TicketExpired,
+)
+
+from notification_gateway.domain.formatting import rupiah, wib
+from notification_gateway.domain.model import Audience, Channel, Language, Message, Recipient
+
+ALL = frozenset({Channel.EMAIL, Channel.PUSH, Channel.STREAM})
+NO_EMAIL = frozenset({Channel.PUSH, Channel.STREAM})
+
+NOTIFIED_EVENTS: tuple[type[EventPayload], ...] = (
+    TicketActivated,
+    PaymentPending,
+    TicketExpired,
+    PaymentFailed,
+    TicketCancelled,
+    PaymentRefunded,
+    TicketCheckedIn,
+)
+
+
+def recipients(payload: EventPayload) -> list[Recipient]:
+    match payload:
+        case TicketActivated() | TicketCancelled():
+            holder = [Recipient(payload.user_id, Audience.HOLDER, payload.holder_email, ALL)]
+            if (
+                isinstance(payload, TicketCancelled)
+                and payload.host_id
+                and payload.host_id != payload.user_id
+            ):
+                holder.append(Recipient(payload.host_id, Audience.HOST, None, NO_EMAIL))
+            return holder
+        case TicketExpired():
+            return [
+                Recipient(
+                    payload.user_id,
+                    Audience.HOLDER,
+                    payload.holder_email,
+                    ALL,
+                    collapse_key=f"hold-ended:{payload.ticket_id}",
+                )
+            ]
+        case PaymentFailed():
+            return [
+                Recipient(
+                    payload.user_id,
+                    Audience.HOLDER,
+                    payload.customer_email,
+                    ALL,
+                    collapse_key=f"hold-ended:{payload.ticket_id}",
+                )
+            ]
+        case PaymentPending() | PaymentRefunded():
+            return [Recipient(payload.user_id, Audience.HOLDER, payload.customer_email, ALL)]
+        case TicketCheckedIn():
+            return [Recipient(payload.user_id, Audience.HOLDER, None, NO_EMAIL)]
+    return []
+
+
+def compose(payload: EventPayload, audience: Audience, language: Language) -> Message:
+    writer = _WRITERS[(type(payload), audience)]
+    return writer(payload, language)
+
+
+def public_data(payload: EventPayload) -> dict[str, str]:
+    """Ids and facts the app can act on (also FCM `data`, so every value is a string).
+
+    The signed QR content stays out: it is the ticket itself and is only drawn in the e-mail.
+    """
+    raw: dict[str, Any] = payload.model_dump(mode="json", exclude={"qr_payload"})
+    return {key: _as_text(value) for key, value in raw.items() if value is not None}
+
+
+def _as_text(value: object) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    import json
+
+    return json.dumps(value, separators=(",", ":"), sort_keys=True)
+
+
+def _t(language: Language, id_text: str, en_text: str) -> str:
+    return id_text if language == "id" else en_text
+
+
+def _footer(language: Language) -> str:
+    return _t(
+        language,
+        "Pesan ini dikirim otomatis; mohon tidak membalas e-mail ini.",
+        "This message was sent automatically; please do not reply.",
+    )
+
+
+def _ticket_details(
+    p: TicketActivated | TicketCancelled | TicketExpired | TicketCheckedIn, language: Language
+) -> list[tuple[str, str]]:
+    rows = [
+        (_t(language, "Acara", "Event"), p.event_title),
+        (_t(language, "Waktu", "Time"), wib(p.event_starts_at, language)),
+    ]
+    if p.event_venue:
+        rows.append((_t(language, "Tempat", "Venue"), p.event_venue))
+    rows.append((_t(language, "Pemegang tiket", "Ticket holder"), p.holder_name))
+    rows.append((_t(language, "Kode kehadiran", "Attendance code"), p.attendance_code))
+    if p.order_id:
+        rows.append((_t(language, "Nomor pesanan", "Order number"), p.order_id))
+    return rows
+
+
+def _activated(p: TicketActivated, language: Language) -> Message:
+    price = rupiah(p.price_paid) if p.price_paid else _t(language, "Gratis", "Free")
+    details = _ticket_details(p, language)
+    details.append((_t(language, "Dibayar", "Paid"), price))
+    return Message(
+        title=_t(language, f"E-tiket Anda: {p.event_title}", f"Your e-ticket: {p.event_title}"),
+        body=_t(
+            language,
+            f"Tiket Anda untuk {p.event_title} sudah aktif. Kode kehadiran: {p.attendance_code}.",
+            f"Your ticket for {p.event_title} is active. Attendance code: {p.attendance_code}.",
+        ),
+        greeting=_t(language, f"Halo {p.holder_name},", f"Hello {p.holder_name},"),
+        paragraphs=(
+            _t(
+                language,
+                f"Terima kasih! Tiket Anda untuk {p.event_title} sudah aktif.",
+                f"Thank you! Your ticket for {p.event_title} is active.",
+            ),
+            _t(
+                language,
+                "Tunjukkan kode QR di bawah ini (atau sebutkan kode kehadiran) di pintu masuk.",
+                "Show the QR code below (or tell the attendance code) at the entrance.",
+            ),
+        ),
+        details=tuple(details),
+        footer=_footer(language),
+        qr_payload=p.qr_payload,
+        qr_caption=_t(language, "Kode QR tiket Anda", "Your ticket's QR code"),
+    )
+
+
+def _how_to_pay(instructions: PaymentInstructions | None, language: Language) -> list[str]:
+    if instructions is None:
+        return []
+    steps = [
+        _t(
+            language,
+            f"Transfer ke virtual account {va.bank.upper()}: {va.va_number}",
+            f"Transfer to the {va.bank.upper()} virtual account: {va.va_number}",
+        )
+        for va in instructions.va_numbers
+    ]
+    if instructions.permata_va_number:
+        steps.append(
+            _t(
+                language,
+                f"Transfer ke virtual account Permata: {instructions.permata_va_number}",
+                f"Transfer to the Permata virtual account: {instructions.permata_va_number}",
+            )
+        )
+    if instructions.biller_code and instructions.bill_key:
+        steps.append(
+            _t(
+                language,
+                f"Mandiri Bill: kode perusahaan {instructions.biller_code}, "
+                f"kode bayar {instructions.bill_key}",
+                f"Mandiri Bill: biller code {instructions.biller_code}, "
+                f"bill key {instructions.bill_key}",
+            )
+        )
+    if instructions.store and instructions.payment_code:
+        steps.append(
+            _t(
+                language,
+                f"Bayar di {instructions.store} dengan kode {instructions.payment_code}",
+                f"Pay at {instructions.store} with the code {instructions.payment_code}",
+            )
+        )
+    return steps
+
+
+def _pending(p: PaymentPending, language: Language) -> Message:
+    title = p.event_title or _t(language, "tiket Anda", "your ticket")
+    deadline = wib(p.expires_at, language) if p.expires_at else None
+    steps = _how_to_pay(p.instructions, language)
+    body = _t(
+        language,
+        f"Selesaikan pembayaran {rupiah(p.amount)} untuk {title}"
+        + (f" sebelum {deadline}." if deadline else "."),
+        f"Finish paying {rupiah(p.amount)} for {title}"
+        + (f" before {deadline}." if deadline else "."),
+    )
+    details = [(_t(language, "Jumlah", "Amount"), rupiah(p.amount))]
+    if deadline:
+        details.append((_t(language, "Batas waktu", "Pay before"), deadline))
+    details.append((_t(language, "Nomor pesanan", "Order number"), p.order_id))
+    if p.event_title:
+        details.insert(0, (_t(language, "Acara", "Event"), p.event_title))
+    if p.event_starts_at:
+        details.insert(
+            1, (_t(language, "Waktu acara", "Event time"), wib(p.event_starts_at, language))
+        )
+    after = _t(
+        language,
+        "Jika tidak dibayar sebelum batas waktu, kursi Anda dilepas dan tidak ada dana ditagih.",
+        "If it is not paid in time, your seat is released and nothing is charged.",
+    )
+    return Message(
+        title=_t(language, f"Selesaikan pembayaran: {title}", f"Finish your payment: {title}"),
+        body=body,
+        greeting=_t(language, f"Halo {p.customer_name},", f"Hello {p.customer_name},"),
+        paragraphs=(body, *steps, after),
+        details=tuple(details),
+        footer=_footer(language),
+    )
+
+
+def _hold_ended(
+    *, title: str, name: str, headline: str, order_id: str | None, language: Language
+) -> Message:
+    body = _t(
+        language,
+        f"Kursi Anda untuk {title} sudah dilepas. Tidak ada dana yang ditagih.",
+        f"Your seat for {title} has been released. Nothing was charged.",
+    )
+    details = [(_t(language, "Acara", "Event"), title)]
+    if order_id:
+        details.append((_t(language, "Nomor pesanan", "Order number"), order_id))
+    return Message(
+        title=f"{headline}: {title}",
+        body=body,
+        greeting=_t(language, f"Halo {name},", f"Hello {name},"),
+        paragraphs=(
+            body,
+            _t(
+                language,
+                "Jika masih ingin datang, silakan pesan tiket baru selama masih tersedia.",
+                "If you still want to go, you can buy a new ticket while seats last.",
+            ),
+        ),
+        details=tuple(details),
+        footer=_footer(language),
+    )
+
+
+def _expired(p: TicketExpired, language: Language) -> Message:
+    return _hold_ended(
+        title=p.event_title,
+        name=p.holder_name,
+        headline=_t(language, "Waktu pembayaran habis", "Payment time is up"),
+        order_id=p.order_id,
+        language=language,
+    )
+
+
+def _failed(p: PaymentFailed, language: Language) -> Message:
+    headline = (
+        _t(language, "Waktu pembayaran habis", "Payment time is up")
+        if p.transaction_status == "expire"
+        else _t(language, "Pembayaran tidak berhasil", "Payment did not go through")
+    )
+    return _hold_ended(
+        title=p.event_title or _t(language, "tiket Anda", "your ticket"),
+        name=p.customer_name,
+        headline=headline,
+        order_id=p.order_id,
+        language=language,
+    )
+
+
+def _cancelled_holder(p: TicketCancelled, language: Language) -> Message:
+    body = _t(
+        language,
+        f"Tiket Anda untuk {p.event_title} dibatalkan.",
+        f"Your ticket for {p.event_title} has been cancelled.",
+    )
+    details = _ticket_details(p, language)
+    details.append((_t(language, "Alasan", "Reason"), p.reason))
+    return Message(
+        title=_t(
+            language, f"Tiket dibatalkan: {p.event_title}", f"Ticket cancelled: {p.event_title}"
+        ),
+        body=body,
+        greeting=_t(language, f"Halo {p.holder_name},", f"Hello {p.holder_name},"),
+        paragraphs=(
+            body,
+            _t(
+                language,
+                "Jika tiket ini sudah dibayar, pengembalian dana diberitahukan terpisah.",
+                "If this ticket was paid for, you will hear about the refund separately.",
+            ),
+        ),
+        details=tuple(details),
+        footer=_footer(language),
+    )
+
+
+def _cancelled_host(p: TicketCancelled, language: Language) -> Message:
+    return Message(
+        title=_t(
+            language, f"Kursi dibatalkan: {p.event_title}", f"Seat cancelled: {p.event_title}"
+        ),
+        body=_t(
+            language,
+            f"Tiket {p.holder_name} untuk {p.event_title} dibatalkan; kursinya tersedia lagi.",
+            f"{p.holder_name}'s ticket for {p.event_title} was cancelled; the seat is free again.",
+        ),
+        details=((_t(language, "Kode kehadiran", "Attendance code"), p.attendance_code),),
+    )
+
+
+def _refunded(p: PaymentRefunded, language: Language) -> Message:
+    title = p.event_title or _t(language, "tiket Anda", "your ticket")
+    body = _t(
+        language,
+        f"Dana {rupiah(p.refund_amount)} untuk {title} dikembalikan ke metode pembayaran Anda.",
+        f"{rupiah(p.refund_amount)} for {title} is being returned to your payment method.",
+    )
+    details = [
+        (_t(language, "Dikembalikan", "Refunded"), rupiah(p.refund_amount)),
+        (_t(language, "Total dibayar", "Paid in total"), rupiah(p.amount)),
+        (_t(language, "Nomor pesanan", "Order number"), p.order_id),
+    ]
+    if p.reason:
+        details.append((_t(language, "Alasan", "Reason"), p.reason))
+    return Message(
+        title=_t(language, f"Dana dikembalikan: {title}", f"Refund: {title}"),
+        body=body,
+        greeting=_t(language, f"Halo {p.customer_name},", f"Hello {p.customer_name},"),
+        paragraphs=(
+            body,
+            _t(
+                language,
+                "Waktu sampainya dana tergantung bank atau penyedia pembayaran Anda.",
+                "How soon it arrives depends on your bank or payment provider.",
+            ),
+        ),
+        details=tuple(details),
+        footer=_footer(language),
+    )
+
+
+def _checked_in(p: TicketCheckedIn, language: Language) -> Message:
+    return Message(
+        title=_t(language, f"Selamat datang di {p.event_title}", f"Welcome to {p.event_title}"),
+        body=_t(
+            language,
+            f"Check-in berhasil pada {wib(p.checked_in_at, language)}. Selamat menikmati!",
+            f"Checked in at {wib(p.checked_in_at, language)}. Enjoy!",
+        ),
+        details=tuple(_ticket_details(p, language)),
+    )
+
+
+_Writer = Callable[[Any, Language], Message]
+_WRITERS: dict[tuple[type[EventPayload], Audience], _Writer] = {
+    (TicketActivated, Audience.HOLDER): _activated,
+    (PaymentPending, Audience.HOLDER): _pending,
+    (TicketExpired, Audience.HOLDER): _expired,
+    (PaymentFailed, Audience.HOLDER): _failed,
+    (TicketCancelled, Audience.HOLDER): _cancelled_holder,
+    (TicketCancelled, Audience.HOST): _cancelled_host,
+    (PaymentRefunded, Audience.HOLDER): _refunded,
+    (TicketCheckedIn, Audience.HOLDER): _checked_in,
+}
