@@ -27,8 +27,7 @@ CREATE TABLE tickets (
     created_at       timestamptz NOT NULL DEFAULT now(),
     updated_at       timestamptz NOT NULL DEFAULT now(),
     CONSTRAINT attendance_code_unique_per_event UNIQUE (event_id, attendance_code),
-    CONSTRAINT pending_has_hold CHECK (status <> 'pending' OR hold_expires_at IS NOT NULL),
-    CONSTRAINT check_in_only_when_active CHECK (NOT is_checked_in OR status = 'active')
+    CONSTRAINT pending_has_hold CHECK (status <> 'pending' OR hold_expires_at IS NOT NULL)
 );
 CREATE INDEX tickets_by_user ON tickets (user_id, created_at DESC, id DESC);
 CREATE INDEX tickets_by_event ON tickets (event_id, status);

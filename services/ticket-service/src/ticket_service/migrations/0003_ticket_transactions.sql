@@ -17,7 +17,8 @@ CREATE TABLE ticket_transactions (
     payment_expires_at        timestamptz,
     created_at                timestamptz NOT NULL DEFAULT now(),
     updated_at                timestamptz NOT NULL DEFAULT now(),
-    completed_at              timestamptz
+    completed_at              timestamptz,
+    refund_requested_at       timestamptz    -- paid for a ticket that could not be honoured
 );
 CREATE INDEX ticket_transactions_by_user ON ticket_transactions (user_id, created_at DESC, id DESC);
 CREATE INDEX ticket_transactions_by_ticket ON ticket_transactions (ticket_id);

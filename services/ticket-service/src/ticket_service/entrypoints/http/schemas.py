@@ -1,0 +1,51 @@
+"""Request bodies. Money is integer rupiah: an integral number is accepted, a fraction refused."""
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+
+def _aware(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("give a timezone, e.g. 2026-12-31T19:00:00+07:00")
+    return value
+
+
+AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+Email = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
+]
+
+
+class TicketedEventPut(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: Annotated[Text, StringConstraints(max_length=200)]
+    venue: Annotated[Text, StringConstraints(max_length=300)]
+    starts_at: AwareDatetime
+    price: int = Field(ge=0, le=1_000_000_000, description="integer rupiah; 0 = free")
+    currency: str = Field(default="IDR", pattern="^IDR$")
+    capacity: int = Field(gt=0, le=100_000)
+    sales_start: AwareDatetime | None = None
+    sales_end: AwareDatetime | None = None
+    max_per_user: int | None = Field(default=None, gt=0, le=1000)
+    host_id: str | None = Field(default=None, description="admins only: the event's host")
+
+
+class PurchaseRequest(BaseModel):
+    """The seed's body. `user_id` is optional: the JWT says who buys."""
+
+    event_id: uuid.UUID
+    user_id: str | None = None
+    customer_name: Annotated[Text, StringConstraints(max_length=100)]
+    customer_email: Email
+    customer_phone: (
+        Annotated[str, StringConstraints(strip_whitespace=True, max_length=30)] | None
+    ) = None
+    amount: int | None = Field(
+        default=None, ge=0, description="integer rupiah, must equal the price"
+    )
