@@ -131,3 +131,10 @@ def test_event_stream_is_not_buffered(gateway: StackConfig) -> None:
     assert first.startswith(b"data: first")
     assert first_after < 0.5  # the upstream waits 0.6 s before its second event
     assert b"data: second" in first + rest
+
+
+def test_client_request_id_that_is_not_an_id_is_replaced(
+    gateway: StackConfig, upstreams: dict[str, RecordingUpstream]
+) -> None:
+    _get(gateway, "/tickets/1", headers={"X-Request-ID": "x" * 200})
+    assert re.fullmatch(r"[0-9a-f]{32}", upstreams["ticket"].last().headers["x-request-id"])
