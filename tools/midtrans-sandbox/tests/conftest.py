@@ -15,7 +15,6 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
-
 from midtrans_sandbox.app import create_app
 from midtrans_sandbox.settings import Settings
 
@@ -95,7 +94,9 @@ class Receiver:
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"
 
-    def program(self, path: str, *responses: int | tuple[int, float] | tuple[int, float, dict[str, str]]) -> None:
+    def program(
+        self, path: str, *responses: int | tuple[int, float] | tuple[int, float, dict[str, str]]
+    ) -> None:
         """Answer the next POSTs to path with these statuses (then 200): 500, (503, delay)..."""
         script = []
         for r in responses:
@@ -163,13 +164,21 @@ class SandboxClient:
         assert response.status_code == 201, response.text
         return order_id, response.json()
 
-    def pay(self, order_id: str, payment_type: str | None = "bank_transfer", outcome: str = "settlement", **extra: Any) -> httpx.Response:
+    def pay(
+        self,
+        order_id: str,
+        payment_type: str | None = "bank_transfer",
+        outcome: str = "settlement",
+        **extra: Any,
+    ) -> httpx.Response:
         body: dict[str, Any] = {"outcome": outcome, **extra}
         if payment_type is not None:
             body["payment_type"] = payment_type
         return self.http.post(f"/_sandbox/orders/{order_id}/pay", json=body)
 
-    def core(self, method: str, path: str, body: Any = None, auth: str | None = None) -> httpx.Response:
+    def core(
+        self, method: str, path: str, body: Any = None, auth: str | None = None
+    ) -> httpx.Response:
         headers = self.headers()
         if auth is not None:
             headers["Authorization"] = auth

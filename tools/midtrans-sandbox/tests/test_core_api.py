@@ -78,7 +78,7 @@ def test_status_reports_transaction_with_status_code_per_state(
 
 
 def test_cancel_pending_transaction(sandbox, hook):
-    order_id, transaction_id = paid(sandbox, hook, "bank_transfer", "pending")
+    _, transaction_id = paid(sandbox, hook, "bank_transfer", "pending")
     response = sandbox.core("POST", f"/v2/{transaction_id}/cancel")
     assert response.status_code == 200
     body = response.json()
@@ -228,7 +228,7 @@ def test_direct_refund_endpoint_refunds_too(sandbox, hook):
 
 
 def test_approve_challenged_card_payment(sandbox, hook):
-    order_id, transaction_id = paid(sandbox, hook, "credit_card", "challenge")
+    _, transaction_id = paid(sandbox, hook, "credit_card", "challenge")
     response = sandbox.core("POST", f"/v2/{transaction_id}/approve")
     assert response.status_code == 200
     body = response.json()

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-
 from midtrans_sandbox.signature import signature_key
 
 TIME = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")
@@ -79,8 +79,19 @@ def test_notification_request_is_json_post_with_midtrans_headers(sandbox, hook):
 @pytest.mark.parametrize(
     ("payment_type", "extra", "fields"),
     [
-        ("credit_card", {}, {"masked_card", "card_type", "bank", "eci", "approval_code",
-                             "channel_response_code", "channel_response_message"}),
+        (
+            "credit_card",
+            {},
+            {
+                "masked_card",
+                "card_type",
+                "bank",
+                "eci",
+                "approval_code",
+                "channel_response_code",
+                "channel_response_message",
+            },
+        ),
         ("bank_transfer", {"bank": "bni"}, {"va_numbers", "payment_amounts"}),
         ("bank_transfer", {"bank": "bri"}, {"va_numbers", "payment_amounts"}),
         ("bank_transfer", {"bank": "permata"}, {"permata_va_number"}),
@@ -105,7 +116,11 @@ def test_settlement_notification_carries_fields_of_its_payment_type(
     if payment_type == "cstore":
         assert last["store"] == "alfamart"
     if payment_type == "qris":
-        assert (last["acquirer"], last["issuer"], last["transaction_type"]) == ("gopay", "gopay", "on-us")
+        assert (last["acquirer"], last["issuer"], last["transaction_type"]) == (
+            "gopay",
+            "gopay",
+            "on-us",
+        )
     if payment_type == "credit_card":
         assert [r["body"]["transaction_status"] for r in sandbox.receiver.received(hook)] == [
             "capture",
@@ -189,8 +204,9 @@ def test_default_url_gets_notifications_without_headers(sandbox):
 
 def test_override_header_replaces_the_configured_url(sandbox, hook):
     second = hook + "-2"
+    receiver_second = sandbox.receiver.url(second)
     headers = sandbox.headers(
-        **{"X-Override-Notification": f"{sandbox.receiver.url(hook)}, {sandbox.receiver.url(second)}"}
+        **{"X-Override-Notification": f"{sandbox.receiver.url(hook)}, {receiver_second}"}
     )
     order_id = "override-1"
     sandbox.snap({"transaction_details": {"order_id": order_id, "gross_amount": 5000}}, headers)
@@ -198,7 +214,9 @@ def test_override_header_replaces_the_configured_url(sandbox, hook):
     assert sandbox.receiver.wait_for(hook, 1)[0]["body"]["order_id"] == order_id
     assert sandbox.receiver.wait_for(second, 1)[0]["body"]["order_id"] == order_id
     sandbox.settle_deliveries(order_id)
-    assert not [r for r in sandbox.receiver.received("/default") if r["body"]["order_id"] == order_id]
+    assert not [
+        r for r in sandbox.receiver.received("/default") if r["body"]["order_id"] == order_id
+    ]
 
 
 def test_append_header_adds_to_the_configured_url(sandbox, hook):
@@ -236,7 +254,7 @@ def test_at_most_three_override_urls_are_used(sandbox, hook):
 
 def gaps(received):
     times = [r["at"] for r in received]
-    return [b - a for a, b in zip(times, times[1:], strict=False)]
+    return [b - a for a, b in itertools.pairwise(times)]
 
 
 def assert_schedule(received, scale):
@@ -312,7 +330,10 @@ def test_delivery_log_records_every_attempt(sandbox, hook):
         assert a["url"] == sandbox.receiver.url(hook)
         assert a["body"]["order_id"] == order_id
         datetime.fromisoformat(a["sent_at"])
-    assert [n["body"]["transaction_status"] for n in log["notifications"]] == ["pending", "settlement"]
+    assert [n["body"]["transaction_status"] for n in log["notifications"]] == [
+        "pending",
+        "settlement",
+    ]
 
 
 def test_replay_resends_the_last_notification(sandbox, hook):

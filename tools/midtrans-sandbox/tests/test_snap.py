@@ -59,22 +59,40 @@ def test_order_id_of_50_allowed_characters_is_accepted(sandbox):
     ("payload", "message"),
     [
         ({}, "transaction_details.order_id is required"),
-        ({"transaction_details": {"gross_amount": 1000}}, "transaction_details.order_id is required"),
+        (
+            {"transaction_details": {"gross_amount": 1000}},
+            "transaction_details.order_id is required",
+        ),
         (body("x" * 51), "transaction_details.order_id too long"),
-        ({"transaction_details": {"order_id": "o-1"}}, "transaction_details.gross_amount is required"),
+        (
+            {"transaction_details": {"order_id": "o-1"}},
+            "transaction_details.gross_amount is required",
+        ),
         (body(amount=0), "transaction_details.gross_amount must be greater than or equal to 0.01"),
         (body(amount=-5), "transaction_details.gross_amount must be greater than or equal to 0.01"),
-        (body(amount=10000.5), "transaction_details.gross_amount must be an integer (IDR has no decimals)"),
+        (
+            body(amount=10000.5),
+            "transaction_details.gross_amount must be an integer (IDR has no decimals)",
+        ),
         (body(amount="abc"), "transaction_details.gross_amount is not a number"),
         (
             body(item_details=[{"id": "a", "price": 4000, "quantity": 2, "name": "Seat"}]),
             "transaction_details.gross_amount is not equal to the sum of item_details",
         ),
-        (body(item_details=[{"price": 10000, "quantity": 1, "name": "n" * 51}]), "item_details Name too long"),
+        (
+            body(item_details=[{"price": 10000, "quantity": 1, "name": "n" * 51}]),
+            "item_details Name too long",
+        ),
         (body(item_details=[{"price": 10000, "quantity": 1}]), "item_details Name is required"),
-        (body(item_details=[{"price": 10000, "quantity": 0, "name": "a"}]), "item_details Quantity must be greater than or equal to 1"),
+        (
+            body(item_details=[{"price": 10000, "quantity": 0, "name": "a"}]),
+            "item_details Quantity must be greater than or equal to 1",
+        ),
         (body(customer_details={"first_name": "a" * 256}), "customer_details.first_name too long"),
-        (body(customer_details={"email": "not-an-email"}), "customer_details.email format is invalid"),
+        (
+            body(customer_details={"email": "not-an-email"}),
+            "customer_details.email format is invalid",
+        ),
         (body(customer_details={"phone": "0" * 20}), "customer_details.phone too long"),
         (
             body(customer_details={"billing_address": {"postal_code": "12345678901"}}),
@@ -85,10 +103,19 @@ def test_order_id_of_50_allowed_characters_is_accepted(sandbox):
             "customer_details.shipping_address.country_code too long",
         ),
         (body(enabled_payments="gopay"), "enabled_payments must be an array of strings"),
-        (body(enabled_payments=["bitcoin"]), "enabled_payments contains unknown payment channel: bitcoin"),
+        (
+            body(enabled_payments=["bitcoin"]),
+            "enabled_payments contains unknown payment channel: bitcoin",
+        ),
         (body(callbacks={"finish": "not a url"}), "callbacks.finish must be a valid URL"),
-        (body(expiry={"unit": "week", "duration": 1}), "expiry.unit must be one of day, hour, minute"),
-        (body(expiry={"unit": "minutes", "duration": 0}), "expiry.duration must be a positive integer"),
+        (
+            body(expiry={"unit": "week", "duration": 1}),
+            "expiry.unit must be one of day, hour, minute",
+        ),
+        (
+            body(expiry={"unit": "minutes", "duration": 0}),
+            "expiry.duration must be a positive integer",
+        ),
         (
             body(expiry={"start_time": "2020-04-13T18:11:08", "unit": "minute", "duration": 60}),
             "expiry.start_time must be formatted as yyyy-MM-dd HH:mm:ss Z",
