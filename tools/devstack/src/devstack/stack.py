@@ -208,39 +208,37 @@ class Stack:
         def on_signal(signum: int, frame: FrameType | None) -> None:
             raise KeyboardInterrupt  # SIGTERM stops the stack the same way Ctrl-C does
 
-        previous = signal.signal(signal.SIGTERM, on_signal)
+        # SIGINT too: a shell starts background jobs with SIGINT ignored, and Python keeps that.
+        previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+        followers: list[_LogFollower] = []
         try:
             specs = self.up()
             self.print_summary(specs, write)
             write("stack is running; press Ctrl-C to stop it")
-            return self._follow(specs, write)
+            width = max(len(spec.name) for spec in specs)
+            followers.extend(
+                _LogFollower(self.log_path(spec.name), spec.name.ljust(width)) for spec in specs
+            )
+            return self._follow(followers, write)
         except KeyboardInterrupt:
             self.log("stopping")
             return 0
         finally:
             # A second Ctrl-C must not cut the cleanup short and leave processes behind.
-            previous_int = signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
             stopped = self.stop()
-            signal.signal(signal.SIGINT, previous_int)
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            _write_new_lines(followers, write)  # what the processes said while shutting down
             if stopped:
                 self.log(f"stopped {', '.join(stopped)}")
-            signal.signal(signal.SIGTERM, previous)
 
-    def _follow(self, specs: list[ProcessSpec], write: Callable[[str], None]) -> int:
-        width = max(len(spec.name) for spec in specs)
-        followers = {
-            spec.name: _LogFollower(self.log_path(spec.name), spec.name.ljust(width))
-            for spec in specs
-        }
+    def _follow(self, followers: list[_LogFollower], write: Callable[[str], None]) -> int:
         while True:
-            for follower in followers.values():
-                for line in follower.new_lines():
-                    write(line)
+            _write_new_lines(followers, write)
             died = [name for name, proc in self._children.items() if proc.poll() is not None]
             if died:
-                for follower in followers.values():
-                    for line in follower.new_lines():
-                        write(line)
+                _write_new_lines(followers, write)
                 for name in died:
                     write(
                         f"devstack | {name} exited with code"
@@ -264,6 +262,12 @@ def _answers_ok(client: httpx.Client, url: str) -> bool:
         return client.get(url).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+def _write_new_lines(followers: list[_LogFollower], write: Callable[[str], None]) -> None:
+    for follower in followers:
+        for line in follower.new_lines():
+            write(line)
 
 
 class _LogFollower:
