@@ -1,4 +1,4 @@
-"""payment-service for real: PostgreSQL, RabbitMQ, the Midtrans sandbox and the service as processes.
+"""payment-service for real: PostgreSQL, RabbitMQ, sandbox and service as processes.
 
 The sandbox delivers notifications over HTTP to the service (X-Override-Notification); a test
 queue bound to `ticketing.events` in the `payment_test` vhost shows what reached the broker.
