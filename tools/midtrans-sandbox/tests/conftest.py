@@ -247,3 +247,9 @@ def sandbox(sandbox_server: SandboxClient) -> SandboxClient:
 def hook() -> str:
     """A notification path of this test's own on the receiver."""
     return f"/hook/{uuid.uuid4().hex}"
+
+
+@pytest.fixture
+def eventually() -> Callable[..., Any]:
+    """wait_until(predicate, timeout=5.0): poll until predicate returns something truthy."""
+    return wait_until

@@ -106,3 +106,38 @@ def test_older_redirect_paths_serve_the_same_page(sandbox, hook):
     order_id, snap = sandbox.create(hook=hook)
     for prefix in ("/snap/v2/vtweb/", "/snap/v4/redirection/"):
         assert order_id in sandbox.http.get(prefix + snap["token"]).text
+
+
+def test_person_pays_on_the_page_and_sees_the_notification_arrive(sandbox, eventually):
+    """The demo flow: notifications go to the sandbox's own receiver, shown on /_sandbox/."""
+    headers = sandbox.headers(**{"X-Override-Notification": f"{sandbox.base}/_sandbox/receiver"})
+    body = {
+        "transaction_details": {"order_id": "demo-1", "gross_amount": 50000},
+        "callbacks": {"finish": f"{sandbox.base}/_sandbox/"},
+    }
+    snap = sandbox.snap(body, headers).json()
+    assert "demo-1" in sandbox.http.get(snap["redirect_url"]).text
+    paid = sandbox.http.post(
+        f"{snap['redirect_url']}/pay",
+        data={"method": "gopay", "outcome": "settlement"},
+        follow_redirects=True,
+    )
+    assert paid.status_code == 200  # the finish URL here is the overview page
+    assert str(paid.url).startswith(f"{sandbox.base}/_sandbox/?order_id=demo-1")
+
+    def both_received():
+        got = sandbox.http.get("/_sandbox/receiver", params={"order_id": "demo-1"}).json()
+        return got["received"] if len(got["received"]) == 2 else None
+
+    received = eventually(both_received)
+    assert [r["body"]["transaction_status"] for r in received] == ["pending", "settlement"]
+    assert all(r["signature_valid"] for r in received)
+    overview = sandbox.http.get("/_sandbox/").text
+    assert "demo-1" in overview
+    assert "valid" in overview
+
+
+def test_receiver_flags_a_bad_signature(sandbox):
+    forged = {"order_id": "x", "status_code": "200", "gross_amount": "1.00", "signature_key": "00"}
+    assert sandbox.http.post("/_sandbox/receiver", json=forged).text == "OK"
+    assert sandbox.http.get("/_sandbox/receiver").json()["received"][0]["signature_valid"] is False

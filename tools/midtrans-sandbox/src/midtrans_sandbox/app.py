@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 
-from midtrans_sandbox import __version__, control, core_api, pages, snap
+from midtrans_sandbox import __version__, control, core_api, dashboard, pages, receiver, snap
 from midtrans_sandbox.clock import Clock
 from midtrans_sandbox.notifications import Notifier
 from midtrans_sandbox.service import Sandbox
@@ -55,4 +55,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(core_api.router)
     app.include_router(control.router)
     app.include_router(pages.router)
+    app.include_router(receiver.router)
+    app.include_router(dashboard.router)
     return app

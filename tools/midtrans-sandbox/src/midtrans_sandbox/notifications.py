@@ -117,6 +117,7 @@ class Notifier:
         )
         self.sent: dict[str, list[SentNotification]] = {}
         self.attempts: list[Attempt] = []
+        self._attempts_by_order: dict[str, list[Attempt]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         # The first attempts of one order's notifications to one URL go out in order.
         self._last_first_attempt: dict[tuple[str, str], asyncio.Event] = {}
@@ -158,7 +159,8 @@ class Notifier:
         return [s.notification_id for s in chosen]
 
     def log(self, order_id: str | None = None) -> list[dict[str, Any]]:
-        return [a.as_dict() for a in self.attempts if order_id is None or a.order_id == order_id]
+        attempts = self.attempts if order_id is None else self._attempts_by_order.get(order_id, [])
+        return [a.as_dict() for a in attempts]
 
     @property
     def in_flight(self) -> int:
@@ -168,6 +170,7 @@ class Notifier:
         await self._cancel_tasks()
         self.sent.clear()
         self.attempts.clear()
+        self._attempts_by_order.clear()
         self._last_first_attempt.clear()
         self.faults.duplicate_rate = self._settings.duplicate_rate
         self.faults.delay_rate = self._settings.delay_rate
@@ -251,6 +254,7 @@ class Notifier:
                 sent_at=datetime.now(UTC),
             )
             self.attempts.append(attempt)
+            self._attempts_by_order.setdefault(sent.order_id, []).append(attempt)
             started = asyncio.get_running_loop().time()
             try:
                 response = await self.client.post(target, content=payload, headers=headers)

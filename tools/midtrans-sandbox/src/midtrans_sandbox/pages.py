@@ -72,7 +72,7 @@ def finish_redirect(finish_url: str, tx: Transaction) -> str:
     return urlunsplit(parts._replace(query=urlencode(query, doseq=True)))
 
 
-def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
+def page(title: str, body: str, status: int = 200) -> HTMLResponse:
     html = (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
         f"<meta name='viewport' content='width=device-width'><title>{escape(title)}</title>"
@@ -168,16 +168,16 @@ def render_order(
             f"<p>Paid with {escape(tx.method.label)}. Status: "
             f"<span class='status'>{tx.status}</span> (fraud {escape(tx.fraud_status)})</p>{back}"
         )
-    return _page(f"Pay order {order.order_id}", "".join(parts), status)
+    return page(f"Pay order {order.order_id}", "".join(parts), status)
 
 
 def _order_or_page(sandbox: Sandbox, token: str) -> Order | HTMLResponse:
     sandbox.expire_due()
     order = sandbox.store.order_for_token(token)
     if order is None:
-        return _page("Not found", "<h1>This payment page does not exist or was replaced.</h1>", 404)
+        return page("Not found", "<h1>This payment page does not exist or was replaced.</h1>", 404)
     if order.transaction is None and sandbox.clock.now() >= order.token_expires_at:
-        return _page("Expired", "<h1>This payment page has expired.</h1>", 410)
+        return page("Expired", "<h1>This payment page has expired.</h1>", 410)
     return order
 
 

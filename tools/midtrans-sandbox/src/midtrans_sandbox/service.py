@@ -65,6 +65,8 @@ class Sandbox:
         self.clock = clock
         self.notifier = notifier
         self.store = Store()
+        # What the built-in demo receiver (/_sandbox/receiver) was sent.
+        self.received: list[dict[str, Any]] = []
         self._refund_ids = 0
 
     # ----- Snap -----
@@ -274,6 +276,7 @@ class Sandbox:
 
     async def reset(self) -> None:
         self.store.clear()
+        self.received.clear()
         self.clock.reset()
         self._refund_ids = 0
         await self.notifier.reset()
