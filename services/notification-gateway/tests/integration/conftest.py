@@ -131,11 +131,19 @@ class Gateway:
     def activated(self, user_id: str | None = None, **changes: Any) -> EventEnvelope:
         return activated(user_id, **changes)
 
-    def sse(self, user_id: str | None, last_event_id: str | None = None) -> "SseClient":
+    def sse(
+        self,
+        user_id: str | None,
+        last_event_id: str | None = None,
+        client: httpx.AsyncClient | None = None,
+    ) -> "SseClient":
         headers = self.auth(user_id) if user_id else {}
         if last_event_id:
             headers["Last-Event-ID"] = last_event_id
-        return SseClient(self.client, headers)
+        return SseClient(client or self.client, headers)
+
+    def server_for(self, app: FastAPI, port: int) -> "InProcessServer":
+        return InProcessServer(app, port)
 
     def token(self, user_id: str, roles: tuple[str, ...] = ("user",)) -> str:
         return issue_token(self.settings, sub=user_id, roles=roles)

@@ -54,7 +54,8 @@ def classify(status: int, body: dict[str, Any]) -> Outcome:
         for detail in error.get("details", [])
         if isinstance(detail, dict)
     }
-    text = f"FCM {status} {error.get('status', '')}: {error.get('message', '')}".strip()
+    reasons = " ".join(sorted(code for code in codes if code))
+    text = f"FCM {status} {reasons}: {error.get('message', '')}"
     if status == 429 or status >= 500:
         return TemporaryFailure(text)
     if status in (400, 404) and codes & _DEAD_TOKEN_CODES:
