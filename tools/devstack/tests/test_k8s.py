@@ -11,6 +11,12 @@ from devstack.manifests import configmap_path, render_gateway_configmap
 
 ROOT = StackConfig.development().repo_root
 K8S = ROOT / "deploy" / "k8s"
+# Settings each service refuses to start with in production while they hold development defaults.
+PRODUCTION_SECRETS = {
+    "ticket-service": {"QR_SIGNING_KEYS"},
+    "payment-service": {"MIDTRANS_SERVER_KEY"},
+    "notification-gateway": {"FCM_ACCESS_TOKEN"},
+}
 
 
 def _documents(path: Path) -> list[dict[str, Any]]:
@@ -64,7 +70,7 @@ def test_settings_come_from_the_configmap_and_secret_keys_that_exist() -> None:
         expected = set(StackConfig.development().process(name).env) - {"MIDTRANS_CLIENT_KEY"}
         assert expected <= names, f"{name} lacks {expected - names}"
         secrets = {e["name"] for e in container["env"] if "secretKeyRef" in e.get("valueFrom", {})}
-        assert {"JWT_SECRET", "DATABASE_URL"} <= secrets
+        assert {"JWT_SECRET", "DATABASE_URL", *PRODUCTION_SECRETS[name]} <= secrets
 
 
 def test_gateway_configmap_is_the_gateway_template() -> None:
