@@ -60,6 +60,18 @@ class E2EStack:
         """Direct URL of a process (bypassing the gateway), e.g. service_url("payment-service")."""
         return f"http://{self.config.host}:{self.config.process(name).port}"
 
+    def database_url(self, name: str) -> str:
+        """The e2e database of a service, e.g. database_url("ticket-service") -> .../ticket_service_e2e."""
+        return self.config.database_url(self.config.database_name(name))
+
+    @property
+    def amqp_url(self) -> str:
+        return self.config.amqp_url
+
+    @property
+    def redis_url(self) -> str:
+        return self.config.redis_url
+
     def log(self, name: str, lines: int = 80) -> str:
         """The last lines of a process's log, for failure messages."""
         return log_tail(self.config.logs_dir / f"{name}.log", lines)
