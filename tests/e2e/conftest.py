@@ -61,7 +61,7 @@ class E2EStack:
         return f"http://{self.config.host}:{self.config.process(name).port}"
 
     def database_url(self, name: str) -> str:
-        """The e2e database of a service, e.g. database_url("ticket-service") -> .../ticket_service_e2e."""
+        """URL of a service's e2e database, e.g. ticket-service -> .../ticket_service_e2e."""
         return self.config.database_url(self.config.database_name(name))
 
     @property
