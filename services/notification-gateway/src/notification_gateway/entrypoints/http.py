@@ -27,6 +27,7 @@ class PreferencesUpdate(BaseModel):
 
 
 @router.get("")
+@router.get("/", include_in_schema=False)  # the gateway routes /notifications/ (with the slash)
 async def list_notifications(
     user: CurrentUser,
     conn: DbConn,
