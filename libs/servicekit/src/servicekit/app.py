@@ -114,7 +114,13 @@ async def _open_runtime(
     stack.push_async_callback(pool.close)
     await apply_migrations(pool, *([migrations] if migrations else []))
 
-    redis = aioredis.from_url(settings.redis_url.get_secret_value(), decode_responses=True)
+    # Blocking pool: a burst beyond max_connections waits for a free connection instead of
+    # failing with "Too many connections" (the default pool raises at once).
+    redis_pool: aioredis.BlockingConnectionPool[Any] = aioredis.BlockingConnectionPool.from_url(
+        settings.redis_url.get_secret_value(), decode_responses=True, max_connections=100, timeout=5
+    )
+    stack.push_async_callback(redis_pool.disconnect)
+    redis: aioredis.Redis[str] = aioredis.Redis(connection_pool=redis_pool)  # type: ignore[assignment]
     stack.push_async_callback(redis.aclose)  # type: ignore[attr-defined]
 
     amqp = await _retry_connect(
