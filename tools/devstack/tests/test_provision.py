@@ -58,3 +58,9 @@ def test_vhost_is_created_with_permissions_for_the_user(tmp_path: Path) -> None:
         check=True,
     )
     assert "guest" in listed.stdout
+
+
+async def test_databases_can_be_ensured_from_inside_an_event_loop(tmp_path: Path) -> None:
+    config = StackConfig.isolated(tmp_path, label="devstack_test")
+    ensure_databases(config, [NAME])
+    assert ensure_databases(config, [NAME]) == []

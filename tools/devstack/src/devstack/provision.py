@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import shutil
 import subprocess
-from collections.abc import Iterable
+from collections.abc import Coroutine, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import asyncpg
 import redis
@@ -47,6 +49,16 @@ async def _ensure_databases(config: StackConfig, names: list[str], *, fresh: boo
     return created
 
 
+def _run_sync(work: Coroutine[Any, Any, list[str]]) -> list[str]:
+    """asyncio.run, also when called from code that already runs an event loop (async fixtures)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(work)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, work).result()
+
+
 def ensure_databases(
     config: StackConfig, names: Iterable[str], *, fresh: bool = False
 ) -> list[str]:
@@ -55,7 +67,7 @@ def ensure_databases(
     if not wanted:
         return []
     try:
-        return asyncio.run(_ensure_databases(config, wanted, fresh=fresh))
+        return _run_sync(_ensure_databases(config, wanted, fresh=fresh))
     except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
         raise ProvisionError(f"cannot create databases {', '.join(wanted)}: {exc}") from exc
 
