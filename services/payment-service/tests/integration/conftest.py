@@ -6,6 +6,7 @@ queue bound to `ticketing.events` in the `payment_test` vhost shows what reached
 
 import asyncio
 import base64
+import hashlib
 import json
 import secrets
 import time
@@ -108,6 +109,12 @@ class Stack:
         response = await self.open(**kwargs)
         assert response.status_code == 201, response.text
         return str(response.json()["data"]["order_id"])
+
+    @staticmethod
+    def sign(body: dict[str, Any]) -> dict[str, Any]:
+        """Sign a notification body with the server key, as Midtrans (or a key thief) would."""
+        raw = f"{body['order_id']}{body['status_code']}{body['gross_amount']}{SERVER_KEY}"
+        return {**body, "signature_key": hashlib.sha512(raw.encode()).hexdigest()}
 
     async def notify(self, body: dict[str, Any] | bytes) -> httpx.Response:
         content = body if isinstance(body, bytes) else json.dumps(body).encode()
