@@ -70,7 +70,8 @@ class SqlDoorRepository:
             host_id,
             event_id,
         )
-        return [door_ticket(r) for r in rows]
+        # One row per ticket even if a ticket ever carries several transactions.
+        return list({str(r["id"]): door_ticket(r) for r in rows}.values())
 
     async def admit(self, ticket_id: str, *, by: str) -> DoorTicket | None:
         # One conditional statement: of any number of racing scanners exactly one matches.

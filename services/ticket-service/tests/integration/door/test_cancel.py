@@ -138,3 +138,30 @@ async def test_holder_and_host_cancelling_at_once_free_one_seat(door: Any) -> No
     assert await door.seats(event["event_id"]) == (1, 0)
     kinds = [kind for kind, _ in await door.events_of(ticket["id"])]
     assert kinds == ["ticket.cancelled", "ticket.refund_requested"]
+
+
+async def test_check_in_racing_a_cancellation_leaves_one_consistent_outcome(door: Any) -> None:
+    for _ in range(5):
+        event = await door.event()
+        ticket = await door.ticket(event)
+        host = door.auth(event["host_id"], "host")
+        async with door.client() as scanner, door.client() as app:
+            scan, cancel = await asyncio.gather(
+                scanner.post(
+                    "/tickets/check-in", json={"qr_payload": door.qr(ticket)}, headers=host
+                ),
+                app.post(cancel_url(ticket), headers=door.auth(ticket["user_id"])),
+            )
+        assert sorted([scan.status_code, cancel.status_code]) == [200, 409], (
+            scan.text,
+            cancel.text,
+        )
+        kinds = [kind for kind, _ in await door.events_of(ticket["id"])]
+        if scan.status_code == 200:
+            assert cancel.json()["error"]["code"] == "already_checked_in"
+            assert kinds == ["ticket.checked_in"]
+            assert await door.seats(event["event_id"]) == (1, 0)
+        else:
+            assert scan.json()["error"]["details"] == {"status": "cancelled"}
+            assert kinds == ["ticket.cancelled", "ticket.refund_requested"]
+            assert await door.seats(event["event_id"]) == (0, 0)

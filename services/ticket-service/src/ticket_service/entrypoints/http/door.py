@@ -45,7 +45,7 @@ class CheckInRequest(BaseModel):
 
     attendance_code: str | None = Field(default=None, min_length=1, max_length=16)
     qr_payload: str | None = Field(default=None, min_length=1, max_length=512)
-    event_id: str | None = Field(default=None, min_length=1, max_length=64)
+    event_id: UUID | None = None
     nonce: str | None = Field(
         default=None,
         min_length=1,
@@ -82,7 +82,7 @@ async def check_in_ticket(
         actor=actor_of(principal),
         attendance_code=body.attendance_code,
         qr_payload=body.qr_payload,
-        event_id=body.event_id,
+        event_id=str(body.event_id) if body.event_id else None,
         nonce=body.nonce,
     )
     repo = SqlDoorRepository(conn, request.app.state.runtime.outbox)

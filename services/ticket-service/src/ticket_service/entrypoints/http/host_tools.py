@@ -28,7 +28,7 @@ TicketStatusName = Literal["pending", "active", "cancelled", "expired", "refunde
 class ComplimentaryTicketCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    event_id: str = Field(min_length=1, max_length=64)
+    event_id: UUID
     user_id: str = Field(min_length=1, max_length=128, description="The holder's user id")
     holder_name: str = Field(min_length=1, max_length=200)
     holder_email: str = Field(pattern=EMAIL, max_length=254)
@@ -59,9 +59,9 @@ def _public(row: Any, request: Request) -> dict[str, Any]:
     return ticket_public(row, qr_url_template=door_settings(request).qr_url_template)
 
 
-@router.get("/events/{event_id}/tickets")
+@router.get("/events/{event_id:uuid}/tickets")
 async def event_tickets(
-    event_id: str,
+    event_id: UUID,
     principal: HostOrAdmin,
     conn: DbConn,
     request: Request,
@@ -72,7 +72,7 @@ async def event_tickets(
 ) -> dict[str, Any]:
     page = await host_tools.list_event_tickets(
         _repo(conn, request),
-        event_id=event_id,
+        event_id=str(event_id),
         actor=actor_of(principal),
         status=status,
         checked_in=checked_in,
@@ -92,10 +92,12 @@ async def ticket_by_code(
     principal: HostOrAdmin,
     conn: DbConn,
     request: Request,
-    event_id: Annotated[str | None, Query(max_length=64)] = None,
+    event_id: UUID | None = None,
 ) -> dict[str, Any]:
     repo = _repo(conn, request)
-    ticket = await find_by_code(repo, code, actor=actor_of(principal), event_id=event_id)
+    ticket = await find_by_code(
+        repo, code, actor=actor_of(principal), event_id=str(event_id) if event_id else None
+    )
     row = await repo.row(ticket.id)
     return {"data": _public(row, request)}
 
@@ -106,7 +108,7 @@ async def issue_complimentary_ticket(
 ) -> dict[str, Any]:
     row = await host_tools.issue_complimentary(
         _repo(conn, request),
-        host_tools.IssueComplimentary(**body.model_dump()),
+        host_tools.IssueComplimentary(**{**body.model_dump(), "event_id": str(body.event_id)}),
         actor=actor_of(principal),
         keys=door_settings(request).signing_keys,
     )
