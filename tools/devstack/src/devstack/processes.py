@@ -86,7 +86,9 @@ def spawn(
 ) -> subprocess.Popen[bytes]:
     """Start argv as the leader of a new session, output appended to log_path."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    with log_path.open("wb") as log:
+    log_path.write_bytes(b"")
+    # Append mode: nginx reopens /dev/stdout itself, and every writer must land at the end.
+    with log_path.open("ab") as log:
         return subprocess.Popen(  # noqa: S603 - argv comes from StackConfig
             argv,
             cwd=cwd,
