@@ -109,8 +109,9 @@ async def create_transaction(request: Request) -> JSONResponse:
 
 def notification_urls(*, default: str, override: str | None, append: str | None) -> list[str]:
     """X-Override-Notification replaces the configured URL; X-Append-Notification adds to it."""
-    if override and override.strip():
-        return _url_list(override)
+    overriding = _url_list(override or "")
+    if overriding:
+        return overriding
     urls = [default] if default else []
     if append and append.strip():
         urls += [u for u in _url_list(append) if u not in urls]
