@@ -82,6 +82,7 @@ class Stack:
         user_id: str = "user-42",
         hold: timedelta = timedelta(minutes=15),
         phone: str | None = "+628123456789",
+        service_url: str | None = None,
     ) -> httpx.Response:
         order_id = order_id or new_order_id()
         body = {
@@ -102,7 +103,9 @@ class Stack:
             },
         }
         return await self.http.post(
-            f"{self.service_url}/internal/payments", json=body, headers=self.service_headers
+            f"{service_url or self.service_url}/internal/payments",
+            json=body,
+            headers=self.service_headers,
         )
 
     async def opened(self, **kwargs: Any) -> str:
@@ -194,6 +197,18 @@ class Stack:
             headers={"Authorization": f"Basic {auth}", "Accept": "application/json"},
             **kwargs,
         )
+
+    async def replica(self, name: str, **overrides: str) -> tuple[ServiceProcess, str]:
+        """Another payment-service process on the same database and vhost."""
+        port = free_port()
+        env = {
+            **self.env,
+            "HTTP_PORT": str(port),
+            "MIDTRANS_NOTIFICATION_URL": f"http://127.0.0.1:{port}/api/payment/notification",
+            **overrides,
+        }
+        process = await start_service(env, self.logs / f"{name}.log").start()
+        return process, f"http://127.0.0.1:{port}"
 
     # ----- the broker -----
 

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Self
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 from servicekit.auth import AdminUser, CurrentUser, ServiceCaller
+from servicekit.errors import AppError
 
 from payment_service.adapters.repository import Payment, Refund
 from payment_service.domain.snap import Customer, Item
@@ -248,6 +249,13 @@ async def refund_order(
         request_id=body.request_id,
         admin_id=user.user_id,
     )
+    if refund.status == "refused":
+        raise AppError(
+            refund.last_error or "Midtrans refused the refund.",
+            code="midtrans_refused",
+            status_code=502,
+            details={"refund": _refund(refund)},
+        )
     return {"data": _refund(refund)}
 
 
