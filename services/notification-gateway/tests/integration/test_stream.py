@@ -146,5 +146,14 @@ async def test_two_gateway_replicas_fan_out_through_redis(gateway: Gateway) -> N
         assert {g.json()["event_id"] for g in got} == {str(event.event_id)}
         deliveries = await gateway.settled(event.event_id, count=2)
         assert [d["attempts"] for d in deliveries] == [1, 1]
+
+        # Both replicas race for a burst of events: each e-mail goes out once.
+        burst = [gateway.activated() for _ in range(20)]
+        await asyncio.gather(*(gateway.publish(e) for e in burst))
+        for e in burst:
+            rows = await gateway.settled(e.event_id, count=2)
+            assert [(r["status"], r["attempts"]) for r in rows] == [("sent", 1), ("sent", 1)]
+        for e in burst:
+            assert len(await gateway.mails_to(e.payload["holder_email"])) == 1
     finally:
         await server.stop()

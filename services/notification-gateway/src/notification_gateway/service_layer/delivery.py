@@ -117,7 +117,9 @@ class Dispatcher:
         try:
             match delivery.channel:
                 case Channel.EMAIL:
-                    return await self._mailer.send(self._email(delivery))
+                    # Drawing the QR code is CPU work (~15 ms): keep it off the event loop.
+                    email = await asyncio.to_thread(self._email, delivery)
+                    return await self._mailer.send(email)
                 case Channel.PUSH:
                     return await self._send_push(delivery)
                 case Channel.STREAM:
