@@ -1,6 +1,6 @@
 """ticket-service settings: the shared runtime's plus holds, QR keys, payment-service and limits."""
 
-from pydantic import SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator
 from servicekit.settings import ServiceSettings
 
 DEV_QR_SIGNING_KEYS = "dev1:dev-only-qr-signing-key-change-me"
@@ -14,8 +14,9 @@ class TicketSettings(ServiceSettings):
     # "kid1:secret1,kid0:secret0": the first key signs, every key verifies (rotation).
     qr_signing_keys: SecretStr = SecretStr(DEV_QR_SIGNING_KEYS)
 
-    # How long an unpaid purchase holds its seat; Midtrans gets the same deadline.
-    hold_minutes: float = 15.0
+    # How long an unpaid purchase holds its seat; Midtrans gets the same deadline, and its
+    # shortest expiry is one minute.
+    hold_minutes: float = Field(default=15.0, ge=1.0)
     hold_sweep_interval_seconds: float = 5.0
     hold_sweep_batch_size: int = 200
 

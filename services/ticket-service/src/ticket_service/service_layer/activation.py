@@ -23,6 +23,7 @@ from ticket_service.service_layer import ticket_events
 logger = logging.getLogger(__name__)
 
 LATE_PAYMENT_SOLD_OUT = "late_payment_sold_out"
+REVERSALS = frozenset({"deny", "cancel"})
 
 
 class PaymentOutcomes:
@@ -145,8 +146,9 @@ class PaymentOutcomes:
         }
         if status is TicketStatus.PENDING:
             await repo.move_seats(conn, row["event_id"], held=-1)
-        elif status is TicketStatus.ACTIVE:
-            # A reversal after settlement (e.g. settlement -> deny): the seat goes back on sale.
+        elif status is TicketStatus.ACTIVE and failed.transaction_status in REVERSALS:
+            # A reversal after payment (settlement -> deny, capture -> cancel): the money is not
+            # ours, the seat goes back on sale. An `expire` can never follow a payment.
             await repo.move_seats(conn, row["event_id"], sold=-1)
         else:
             if row["transaction_status"] == TransactionStatus.PENDING:

@@ -44,7 +44,7 @@ class PurchaseRequest(BaseModel):
     customer_name: Annotated[Text, StringConstraints(max_length=100)]
     customer_email: Email
     customer_phone: (
-        Annotated[str, StringConstraints(strip_whitespace=True, max_length=30)] | None
+        Annotated[str, StringConstraints(strip_whitespace=True, max_length=19)] | None
     ) = None
     amount: int | None = Field(
         default=None, ge=0, description="integer rupiah, must equal the price"
