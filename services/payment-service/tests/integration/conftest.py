@@ -182,12 +182,20 @@ class Stack:
         return dict(response.json())
 
     async def deliveries_settled(self, order_id: str) -> None:
-        """Wait until the sandbox has no notification in flight."""
+        """Wait until every notification of the order was delivered and nothing more is sent.
+
+        (The sandbox's `in_flight` counts every order's deliveries, so it is not used here.)
+        """
+        seen: list[int] = []
 
         async def idle() -> bool:
-            return (await self.sandbox_notifications(order_id))["in_flight"] == 0
+            log = await self.sandbox_notifications(order_id)
+            delivered = {a["notification_id"] for a in log["attempts"] if a["success"]}
+            sent = {n["notification_id"] for n in log["notifications"]}
+            seen.append(len(log["attempts"]))
+            return sent <= delivered and len(seen) > 3 and seen[-1] == seen[-4]
 
-        await wait_until(idle, 15, "sandbox deliveries")
+        await wait_until(idle, 20, "sandbox deliveries")
 
     async def core(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         auth = base64.b64encode(f"{SERVER_KEY}:".encode()).decode()
