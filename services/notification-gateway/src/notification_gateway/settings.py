@@ -45,4 +45,7 @@ class NotificationSettings(ServiceSettings):
     stream_retry_ms: int = 3000
 
     def development_secrets(self) -> dict[str, str]:
-        return {**super().development_secrets(), "fcm_access_token": DEV_FCM_ACCESS_TOKEN}
+        secrets = super().development_secrets()
+        if self.fcm_endpoint:  # the FCM token matters only when push is on
+            secrets["fcm_access_token"] = DEV_FCM_ACCESS_TOKEN
+        return secrets

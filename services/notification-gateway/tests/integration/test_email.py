@@ -19,8 +19,10 @@ async def test_activated_ticket_sends_one_email_with_the_qr_even_when_delivered_
 
     [mail] = await gateway.wait_for(lambda: gateway.mails_to(email))
     deliveries = await gateway.settled(event.event_id, count=2)  # e-mail + stream, no device
+    await gateway.publish(event)  # and once more, long after the first was handled
     await asyncio.sleep(0.5)  # room for a wrongly repeated send to show up
     assert len(await gateway.mails_to(email)) == 1
+    assert len(await gateway.deliveries(event.event_id)) == 2
     assert sorted((d["channel"], d["status"], d["attempts"]) for d in deliveries) == [
         ("email", "sent", 1),
         ("stream", "sent", 1),
