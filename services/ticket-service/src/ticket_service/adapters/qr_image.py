@@ -1,6 +1,7 @@
 """Drawing a ticket's signed QR payload as an image (PNG through Pillow, or SVG)."""
 
 import io
+from functools import lru_cache
 
 import qrcode
 import qrcode.image.svg
@@ -19,12 +20,16 @@ def _code(payload: str) -> qrcode.QRCode:
     return code
 
 
+# Drawing takes ~17 ms of CPU (qrcode tries all eight masks); a holder's app asks for the same
+# image again and again, so the last images drawn are kept (about 1 KB each).
+@lru_cache(maxsize=2048)
 def render_png(payload: str) -> bytes:
     buffer = io.BytesIO()
     _code(payload).make_image().save(buffer, format="PNG")
     return buffer.getvalue()
 
 
+@lru_cache(maxsize=512)
 def render_svg(payload: str) -> bytes:
     image = _code(payload).make_image(image_factory=qrcode.image.svg.SvgPathImage)
     buffer = io.BytesIO()

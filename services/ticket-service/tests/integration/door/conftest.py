@@ -7,7 +7,7 @@ shapes the purchase path leaves behind), and drives the door over real HTTP.
 import random
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,7 @@ SETTINGS = TicketSettings(qr_signing_keys=QR_KEYS)  # for tokens and signing in 
 class Door:
     url: str
     pool: asyncpg.Pool
+    codes: dict[str, set[str]] = field(default_factory=dict)
 
     def auth(self, sub: str, *roles: str) -> dict[str, str]:
         token = issue_token(SETTINGS, sub=sub, roles=roles or ("user",))
@@ -81,7 +82,10 @@ class Door:
         """A ticket as the purchase path leaves it, with its seat counted and its order."""
         ticket_id = uuid.uuid4()
         user_id = user_id or f"buyer-{uuid.uuid4()}"
-        code = code or "".join(random.choice(ALPHABET) for _ in range(4))
+        used = self.codes.setdefault(event["event_id"], set())
+        while code is None or code in used:  # codes are unique per event
+            code = "".join(random.choice(ALPHABET) for _ in range(4))
+        used.add(code)
         price_paid = event["price"] if price_paid is None else price_paid
         now = datetime.now(UTC)
         async with self.pool.acquire() as conn, conn.transaction():

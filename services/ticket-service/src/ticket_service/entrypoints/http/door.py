@@ -3,6 +3,7 @@
 Fixed paths come first; `/tickets/{ticket_id:uuid}/...` only matches a UUID.
 """
 
+import asyncio
 from typing import Annotated, Any, Literal, Self
 from uuid import UUID
 
@@ -118,6 +119,9 @@ async def ticket_qr(
     if format == "json":
         body = {"data": {"ticket_id": ticket.id, "qr_payload": payload}}
         return JSONResponse(body, headers=headers)
+    # Off the event loop: drawing is CPU work that would stall every other request.
     if format == "svg":
-        return Response(qr_image.render_svg(payload), media_type="image/svg+xml", headers=headers)
-    return Response(qr_image.render_png(payload), media_type="image/png", headers=headers)
+        svg = await asyncio.to_thread(qr_image.render_svg, payload)
+        return Response(svg, media_type="image/svg+xml", headers=headers)
+    png = await asyncio.to_thread(qr_image.render_png, payload)
+    return Response(png, media_type="image/png", headers=headers)
