@@ -8,7 +8,8 @@ import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-DEV_JWT_SECRET = "dev-only-jwt-secret-change-me"  # noqa: S105 - the shared development default
+from servicekit.settings import DEV_JWT_SECRET
+
 DEV_JWT_ISSUER = "ticketing-dev"
 DEV_JWT_AUDIENCE = "ticketing-api"
 DEV_MIDTRANS_SERVER_KEY = "SB-Mid-server-local-dev-key"
