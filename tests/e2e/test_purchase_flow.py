@@ -1,0 +1,187 @@
+"""Buying a ticket through the gateway: a host sets up an event, a user buys, the sandbox pays.
+
+The happy path ends with an active ticket in `my-tickets` showing its event; the failure paths
+(payment denied, hold expired) end with a ticket that is not active and the seat free again.
+"""
+
+import asyncio
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+import httpx
+
+SETTLE_TIMEOUT = 30.0
+
+
+async def _eventually(probe: Callable[[], Awaitable[Any]], what: str) -> Any:
+    deadline = time.monotonic() + SETTLE_TIMEOUT
+    while True:
+        value = await probe()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} did not happen within {SETTLE_TIMEOUT}s")
+        await asyncio.sleep(0.2)
+
+
+class Buyer:
+    """One scenario's host, buyer and event, talking to the gateway."""
+
+    def __init__(self, stack: Any, client: httpx.AsyncClient, *, price: int, capacity: int):
+        self.stack = stack
+        self.client = client
+        self.host = f"host-{uuid.uuid4()}"
+        self.user = f"user-{uuid.uuid4()}"
+        self.event_id = str(uuid.uuid4())
+        self.price = price
+        self.capacity = capacity
+
+    async def set_up_event(self) -> dict[str, Any]:
+        response = await self.client.put(
+            f"/events/{self.event_id}",
+            json={
+                "title": "Konser Senja di Pantai",
+                "venue": "Pantai Kuta, Bali",
+                "starts_at": (datetime.now(UTC) + timedelta(days=14)).isoformat(),
+                "price": self.price,
+                "currency": "IDR",
+                "capacity": self.capacity,
+                "max_per_user": 4,
+            },
+            headers=self.stack.auth(self.host, ("host",)),
+        )
+        assert response.status_code == 201, response.text
+        event: dict[str, Any] = response.json()["data"]
+        return event
+
+    async def buy(self) -> dict[str, Any]:
+        response = await self.client.post(
+            "/tickets/purchase",
+            json={
+                "event_id": self.event_id,
+                "user_id": self.user,
+                "customer_name": "Made Wirawan",
+                "customer_email": "made@example.id",
+                "customer_phone": "+6281234567890",
+                "amount": self.price,
+            },
+            headers={**self.stack.auth(self.user), "Idempotency-Key": str(uuid.uuid4())},
+        )
+        assert response.status_code == 201, response.text
+        ticket: dict[str, Any] = response.json()["data"]
+        return ticket
+
+    async def pay(self, order_id: str, outcome: str = "settlement") -> None:
+        async with httpx.AsyncClient(base_url=self.stack.sandbox_url, timeout=10) as sandbox:
+            response = await sandbox.post(
+                f"/_sandbox/orders/{order_id}/pay",
+                json={"payment_type": "bank_transfer", "bank": "bca", "outcome": outcome},
+            )
+        assert response.status_code == 200, response.text
+
+    async def ticket(self, ticket_id: str) -> dict[str, Any]:
+        response = await self.client.get(
+            f"/tickets/{ticket_id}", headers=self.stack.auth(self.user)
+        )
+        assert response.status_code == 200, response.text
+        ticket: dict[str, Any] = response.json()["data"]
+        return ticket
+
+    async def wait_for_status(self, ticket_id: str, status: str) -> dict[str, Any]:
+        async def reached() -> dict[str, Any] | None:
+            ticket = await self.ticket(ticket_id)
+            return ticket if ticket["status"] == status else None
+
+        ticket: dict[str, Any] = await _eventually(reached, f"ticket {status}")
+        return ticket
+
+    async def event(self) -> dict[str, Any]:
+        response = await self.client.get(
+            f"/events/{self.event_id}", headers=self.stack.auth(self.user)
+        )
+        assert response.status_code == 200, response.text
+        event: dict[str, Any] = response.json()["data"]
+        return event
+
+
+def _gateway(stack: Any) -> httpx.AsyncClient:
+    return httpx.AsyncClient(base_url=stack.gateway_url, timeout=20)
+
+
+async def test_a_user_buys_pays_in_the_sandbox_and_sees_the_active_ticket_with_its_event(
+    stack: Any,
+) -> None:
+    async with _gateway(stack) as client:
+        scenario = Buyer(stack, client, price=125_000, capacity=2)
+        await scenario.set_up_event()
+
+        bought = await scenario.buy()
+        assert bought["status"] == "pending"
+        assert bought["payment"]["snap_token"] and bought["payment"]["redirect_url"]
+        assert (await scenario.event())["held"] == 1
+
+        await scenario.pay(bought["payment"]["order_id"])
+
+        active = await scenario.wait_for_status(bought["id"], "active")
+        assert active["qr_url"] == f"/tickets/{bought['id']}/qr"
+        mine = await client.get("/tickets/my-tickets", headers=stack.auth(scenario.user))
+        assert mine.status_code == 200
+        [listed] = mine.json()["data"]
+        assert listed["id"] == bought["id"] and listed["status"] == "active"
+        assert listed["event"]["title"] == "Konser Senja di Pantai"
+        assert listed["event"]["venue"] == "Pantai Kuta, Bali"
+        assert listed["event"]["starts_at"]
+        event = await scenario.event()
+        assert (event["sold"], event["held"], event["available"]) == (1, 0, 1)
+        transactions = await client.get("/tickets/transactions", headers=stack.auth(scenario.user))
+        [transaction] = transactions.json()["data"]
+        assert transaction["status"] == "completed" and transaction["completed_at"]
+        assert transaction["payment_method"] == "bank_transfer"
+
+
+async def test_a_denied_payment_leaves_the_ticket_cancelled_and_the_seat_free(
+    stack: Any,
+) -> None:
+    async with _gateway(stack) as client:
+        scenario = Buyer(stack, client, price=80_000, capacity=1)
+        await scenario.set_up_event()
+        bought = await scenario.buy()
+        assert (await scenario.event())["available"] == 0
+
+        await scenario.pay(bought["payment"]["order_id"], outcome="deny")
+
+        cancelled = await scenario.wait_for_status(bought["id"], "cancelled")
+        assert cancelled["qr_url"] is None
+        event = await scenario.event()
+        assert (event["sold"], event["held"], event["available"]) == (0, 0, 1)
+
+
+async def test_an_unpaid_hold_expires_and_the_seat_is_free_again(stack: Any) -> None:
+    async with _gateway(stack) as client:
+        scenario = Buyer(stack, client, price=80_000, capacity=1)
+        await scenario.set_up_event()
+        bought = await scenario.buy()
+        assert (await scenario.event())["available"] == 0
+
+        # Let the 15 minutes pass for this hold only: its deadline becomes now.
+        config = stack.config
+        conn = await asyncpg.connect(config.database_url(config.database_name("ticket-service")))
+        try:
+            await conn.execute(
+                "UPDATE tickets SET hold_expires_at = now() WHERE id = $1",
+                uuid.UUID(bought["id"]),
+            )
+        finally:
+            await conn.close()
+
+        expired = await scenario.wait_for_status(bought["id"], "expired")
+        assert expired["payment"] is None
+        event = await scenario.event()
+        assert (event["sold"], event["held"], event["available"]) == (0, 0, 1)
+        again = Buyer(stack, client, price=80_000, capacity=1)
+        again.event_id = scenario.event_id
+        assert (await again.buy())["status"] == "pending"  # someone else can buy it now
