@@ -1,8 +1,6 @@
 """SQL for the host's tools: an event's ticket list and counts, comps, holder corrections."""
 
-import base64
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -12,30 +10,7 @@ import asyncpg
 from ticket_service.adapters import repository
 from ticket_service.adapters.door_repository import SqlDoorRepository
 from ticket_service.adapters.repository import TICKET_VIEW
-from ticket_service.domain.errors import InvalidEvent
-
-
-@dataclass(frozen=True)
-class EventSeats:
-    event_id: str
-    host_id: str
-    capacity: int
-    sold: int
-    held: int
-
-
-def encode_cursor(purchased_at: datetime, ticket_id: UUID) -> str:
-    raw = f"{purchased_at.isoformat()}|{ticket_id}".encode()
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        when, _, ticket_id = raw.partition("|")
-        return datetime.fromisoformat(when), UUID(ticket_id)
-    except ValueError as exc:
-        raise InvalidEvent("The cursor is not one this service gave out.") from exc
+from ticket_service.service_layer.host_tools import EventSeats
 
 
 class SqlHostToolsRepository(SqlDoorRepository):

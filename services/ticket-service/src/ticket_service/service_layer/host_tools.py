@@ -1,26 +1,72 @@
 """The host's tools: the event's ticket list with counts, lookup by code, comps, holder fixes."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol
+from uuid import UUID
 
-import asyncpg
-
-from ticket_service.adapters.host_tools_repository import (
-    EventSeats,
-    SqlHostToolsRepository,
-    decode_cursor,
-    encode_cursor,
-)
-from ticket_service.domain.door import Actor
+from ticket_service.domain.door import Actor, DoorTicket
 from ticket_service.domain.errors import EventNotFound, NotEventHost, SoldOut, TicketNotFound
 from ticket_service.domain.qr_codes import SigningKeys
+
+Row = Mapping[str, Any]
+"""A ticket as the readers show it (the ticket view row)."""
+
+
+@dataclass(frozen=True)
+class EventSeats:
+    event_id: str
+    host_id: str
+    capacity: int
+    sold: int
+    held: int
+
+
+class HostToolsRepository(Protocol):
+    def transaction(self) -> AbstractAsyncContextManager[Any]: ...
+
+    async def row(self, ticket_id: str, *, lock: bool = False) -> Row | None: ...
+
+    async def ticket(self, ticket_id: str, *, lock: bool = False) -> DoorTicket | None: ...
+
+    async def event_seats(self, event_id: str) -> EventSeats | None: ...
+
+    async def checked_in_count(self, event_id: str) -> int: ...
+
+    async def event_tickets(
+        self,
+        event_id: str,
+        *,
+        status: str | None,
+        checked_in: bool | None,
+        after: tuple[datetime, UUID] | None,
+        limit: int,
+    ) -> Sequence[Row]: ...
+
+    async def take_sold_seat(self, event_id: str) -> bool: ...
+
+    async def insert_complimentary(
+        self,
+        *,
+        event_id: str,
+        user_id: str,
+        holder_name: str,
+        holder_email: str,
+        holder_phone: str | None,
+        issued_by: str,
+    ) -> str: ...
+
+    async def record_activated(self, ticket_id: str, *, keys: SigningKeys) -> None: ...
+
+    async def correct_holder(self, ticket_id: str, changes: dict[str, Any]) -> None: ...
 
 
 @dataclass(frozen=True)
 class TicketPage:
-    rows: Sequence[asyncpg.Record]
-    next_cursor: str | None
+    rows: Sequence[Row]
+    has_more: bool
     counts: dict[str, int]
 
 
@@ -33,7 +79,7 @@ class IssueComplimentary:
     holder_phone: str | None = None
 
 
-async def _run_event(repo: SqlHostToolsRepository, event_id: str, actor: Actor) -> EventSeats:
+async def _run_event(repo: HostToolsRepository, event_id: str, actor: Actor) -> EventSeats:
     seats = await repo.event_seats(event_id)
     if seats is None:
         raise EventNotFound("No ticketed event with this id.")
@@ -43,24 +89,20 @@ async def _run_event(repo: SqlHostToolsRepository, event_id: str, actor: Actor) 
 
 
 async def list_event_tickets(
-    repo: SqlHostToolsRepository,
+    repo: HostToolsRepository,
     *,
     event_id: str,
     actor: Actor,
     status: str | None = None,
     checked_in: bool | None = None,
-    cursor: str | None = None,
-    limit: int = 50,
+    after: tuple[datetime, UUID] | None = None,
+    limit: int = 20,
 ) -> TicketPage:
+    """One page in purchase order (`after` = the last row's purchased_at and id)."""
     seats = await _run_event(repo, event_id, actor)
-    after = decode_cursor(cursor) if cursor else None
     rows = await repo.event_tickets(
         event_id, status=status, checked_in=checked_in, after=after, limit=limit + 1
     )
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = encode_cursor(rows[-1]["purchased_at"], rows[-1]["id"])
     counts = {
         "capacity": seats.capacity,
         "sold": seats.sold,
@@ -68,12 +110,12 @@ async def list_event_tickets(
         "checked_in": await repo.checked_in_count(event_id),
         "remaining": max(seats.capacity - seats.sold - seats.held, 0),
     }
-    return TicketPage(rows, next_cursor, counts)
+    return TicketPage(rows[:limit], len(rows) > limit, counts)
 
 
 async def issue_complimentary(
-    repo: SqlHostToolsRepository, command: IssueComplimentary, *, actor: Actor, keys: SigningKeys
-) -> asyncpg.Record:
+    repo: HostToolsRepository, command: IssueComplimentary, *, actor: Actor, keys: SigningKeys
+) -> Row:
     """A free, active ticket from the host, counted against capacity like a sale."""
     async with repo.transaction():
         seats = await _run_event(repo, command.event_id, actor)
@@ -94,8 +136,8 @@ async def issue_complimentary(
 
 
 async def correct_holder(
-    repo: SqlHostToolsRepository, *, ticket_id: str, actor: Actor, changes: dict[str, Any]
-) -> asyncpg.Record:
+    repo: HostToolsRepository, *, ticket_id: str, actor: Actor, changes: dict[str, Any]
+) -> Row:
     async with repo.transaction():
         ticket = await repo.ticket(ticket_id, lock=True)
         if ticket is None or not actor.runs(ticket.host_id):

@@ -14,6 +14,12 @@ from servicekit.db import DbConn
 
 from ticket_service.adapters.host_tools_repository import SqlHostToolsRepository
 from ticket_service.entrypoints.http.door import HostOrAdmin, actor_of, door_settings
+from ticket_service.entrypoints.http.pagination import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    decode_cursor,
+    encode_cursor,
+)
 from ticket_service.service_layer import host_tools
 from ticket_service.service_layer.cancellation import CancelTicket, cancel_ticket
 from ticket_service.service_layer.check_in import find_by_code
@@ -68,7 +74,7 @@ async def event_tickets(
     status: TicketStatusName | None = None,
     checked_in: bool | None = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
 ) -> dict[str, Any]:
     page = await host_tools.list_event_tickets(
         _repo(conn, request),
@@ -76,12 +82,15 @@ async def event_tickets(
         actor=actor_of(principal),
         status=status,
         checked_in=checked_in,
-        cursor=cursor,
+        after=decode_cursor(cursor),
         limit=limit,
     )
+    last = page.rows[-1] if page.rows else None
     return {
         "data": [_public(row, request) for row in page.rows],
-        "next_cursor": page.next_cursor,
+        "next_cursor": encode_cursor(last["purchased_at"], last["id"])
+        if page.has_more and last
+        else None,
         "counts": page.counts,
     }
 
