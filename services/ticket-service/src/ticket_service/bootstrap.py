@@ -60,6 +60,7 @@ def create_app(settings: TicketSettings | None = None) -> FastAPI:
     async def setup(app: FastAPI, runtime: Runtime) -> AsyncIterator[ServiceParts]:
         from ticket_service.adapters.payments import PaymentClient
         from ticket_service.entrypoints.consumers import payment_events_consumer
+        from ticket_service.entrypoints.door_jobs import nonce_purger
         from ticket_service.entrypoints.jobs import hold_sweeper
 
         app.state.settings = settings
@@ -67,7 +68,7 @@ def create_app(settings: TicketSettings | None = None) -> FastAPI:
         try:
             yield ServiceParts(
                 consumers=[payment_events_consumer(settings, runtime)],
-                jobs=[hold_sweeper(settings, runtime)],
+                jobs=[hold_sweeper(settings, runtime), nonce_purger(runtime)],
             )
         finally:
             await app.state.payments.aclose()

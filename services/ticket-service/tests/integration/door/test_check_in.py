@@ -274,3 +274,23 @@ async def test_unknown_code_and_malformed_requests(door: Any) -> None:
     assert not_a_code.status_code == 404
     assert both.status_code == 422
     assert neither.status_code == 422
+
+
+async def test_nonces_are_forgotten_after_a_day(door: Any) -> None:
+    from types import SimpleNamespace
+
+    from ticket_service.entrypoints.door_jobs import nonce_purger
+
+    event = await door.event()
+    old, fresh = await door.ticket(event), await door.ticket(event)
+    scanner = f"host-{uuid.uuid4()}"
+    await door.pool.execute(
+        """INSERT INTO check_in_nonces (scanner_id, nonce, ticket_id, created_at)
+           VALUES ($1, 'old', $2, now() - interval '25 hours'), ($1, 'fresh', $3, now())""",
+        scanner,
+        uuid.UUID(old["id"]),
+        uuid.UUID(fresh["id"]),
+    )
+    await nonce_purger(SimpleNamespace(pool=door.pool)).run()  # type: ignore[arg-type]
+    left = await door.pool.fetch("SELECT nonce FROM check_in_nonces WHERE scanner_id = $1", scanner)
+    assert [r["nonce"] for r in left] == ["fresh"]
