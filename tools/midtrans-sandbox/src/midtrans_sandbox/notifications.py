@@ -127,7 +127,9 @@ class Notifier:
     def client(self) -> httpx.AsyncClient:
         if self._client is None:
             self._client = httpx.AsyncClient(
-                timeout=self._settings.notification_timeout, follow_redirects=False
+                timeout=self._settings.notification_timeout,
+                follow_redirects=False,
+                limits=httpx.Limits(max_connections=500, max_keepalive_connections=100),
             )
         return self._client
 

@@ -241,9 +241,7 @@ class Sandbox:
     def expire_due(self) -> int:
         """Expire pending transactions whose expiry_time has passed (with notifications)."""
         now = self.clock.now()
-        due = [
-            t for t in self.store.pending() if t.expiry_time is not None and t.expiry_time <= now
-        ]
+        due = self.store.pending_past_expiry(now)
         for tx in due:
             self._move(tx, Status.EXPIRE)
         return len(due)

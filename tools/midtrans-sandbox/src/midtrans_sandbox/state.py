@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -145,6 +146,8 @@ class Store:
     orders: dict[str, Order] = field(default_factory=dict)
     order_by_token: dict[str, str] = field(default_factory=dict)
     transactions: dict[str, Transaction] = field(default_factory=dict)
+    # (expiry_time, transaction_id) of transactions that may expire; stale entries are skipped.
+    _expiries: list[tuple[datetime, str]] = field(default_factory=list)
 
     def put_order(self, order: Order) -> None:
         previous = self.orders.get(order.order_id)
@@ -161,6 +164,8 @@ class Store:
     def add_transaction(self, order: Order, transaction: Transaction) -> None:
         order.transaction = transaction
         self.transactions[transaction.transaction_id] = transaction
+        if transaction.expiry_time is not None:
+            heapq.heappush(self._expiries, (transaction.expiry_time, transaction.transaction_id))
 
     def find_transaction(self, order_or_transaction_id: str) -> Transaction | None:
         order = self.orders.get(order_or_transaction_id)
@@ -168,10 +173,18 @@ class Store:
             return order.transaction
         return self.transactions.get(order_or_transaction_id)
 
-    def pending(self) -> list[Transaction]:
-        return [t for t in self.transactions.values() if t.status is Status.PENDING]
+    def pending_past_expiry(self, now: datetime) -> list[Transaction]:
+        """Pending transactions whose expiry_time is at or before now, earliest first."""
+        due: list[Transaction] = []
+        while self._expiries and self._expiries[0][0] <= now:
+            expiry_time, transaction_id = heapq.heappop(self._expiries)
+            tx = self.transactions.get(transaction_id)
+            if tx is not None and tx.status is Status.PENDING and tx.expiry_time == expiry_time:
+                due.append(tx)
+        return due
 
     def clear(self) -> None:
         self.orders.clear()
         self.order_by_token.clear()
         self.transactions.clear()
+        self._expiries.clear()
