@@ -6,6 +6,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from servicekit.app import Runtime, ServiceParts, build_app
+from servicekit.jobs import PeriodicJob
 from servicekit.logs import register_secret
 
 from notification_gateway.adapters.email import SmtpMailer
@@ -15,6 +16,7 @@ from notification_gateway.entrypoints.consumer import notification_consumer
 from notification_gateway.entrypoints.http import router
 from notification_gateway.entrypoints.jobs import DeliveryJob
 from notification_gateway.service_layer.delivery import DeliveryPolicy, Dispatcher
+from notification_gateway.service_layer.fanout import StreamHub
 from notification_gateway.service_layer.handlers import RecordingPolicy
 from notification_gateway.settings import NotificationSettings
 
@@ -31,6 +33,8 @@ def create_app(settings: NotificationSettings | None = None) -> FastAPI:
             runtime.redis, maxlen=settings.stream_maxlen, ttl_seconds=settings.stream_ttl_seconds
         )
         app.state.stream = stream
+        hub = StreamHub(stream)
+        app.state.hub = hub
         push = (
             FcmClient(
                 endpoint=settings.fcm_endpoint,
@@ -71,7 +75,10 @@ def create_app(settings: NotificationSettings | None = None) -> FastAPI:
             default_language=settings.default_language, push_enabled=push is not None
         )
         try:
-            yield ServiceParts(consumers=[notification_consumer(policy)], jobs=[job.periodic()])
+            yield ServiceParts(
+                consumers=[notification_consumer(policy)],
+                jobs=[job.periodic(), PeriodicJob("stream-fanout", 0.0, hub.run_once)],
+            )
         finally:
             await dispatcher.drain(grace_seconds=5.0)
             await job.aclose()

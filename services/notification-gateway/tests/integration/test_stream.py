@@ -1,6 +1,7 @@
 """The live stream: SSE of the caller's notifications, resumable with Last-Event-ID."""
 
 import asyncio
+import contextlib
 import uuid
 from typing import Any
 
@@ -157,3 +158,22 @@ async def test_two_gateway_replicas_fan_out_through_redis(gateway: Gateway) -> N
             assert len(await gateway.mails_to(e.payload["holder_email"])) == 1
     finally:
         await server.stop()
+
+
+async def test_many_open_streams_each_get_only_their_users_notification(gateway: Gateway) -> None:
+    users = [_user() for _ in range(20)]
+    async with contextlib.AsyncExitStack() as stack:
+        streams = [
+            (user, await stack.enter_async_context(gateway.sse(user)))
+            for user in users
+            for _ in range(2)  # two devices each
+        ]
+        events = {user: gateway.activated(user_id=user) for user in users}
+
+        await asyncio.gather(*(gateway.publish(e) for e in events.values()))
+
+        received = await asyncio.gather(*(s.next() for _, s in streams))
+        await asyncio.sleep(2 * gateway.settings.stream_heartbeat_seconds)
+        assert all(s.events.empty() for _, s in streams)
+    for (user, _), got in zip(streams, received, strict=True):
+        assert got.json()["event_id"] == str(events[user].event_id)

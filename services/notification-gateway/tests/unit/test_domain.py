@@ -35,3 +35,11 @@ def test_retries_back_off_exponentially_up_to_a_ceiling() -> None:
 def test_a_delivery_gives_up_at_its_last_attempt() -> None:
     assert not gives_up(5, 6)
     assert gives_up(6, 6)
+
+
+def test_stream_ids_compare_as_numbers_not_text() -> None:
+    from notification_gateway.adapters.stream import id_order
+
+    assert id_order("999-5") < id_order("1000-0")
+    assert id_order("1000-2") < id_order("1000-10")
+    assert id_order("0") == (0, 0)

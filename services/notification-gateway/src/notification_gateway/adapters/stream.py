@@ -63,18 +63,34 @@ class NotificationStream:
         return str(entries[0][0]) if entries else "0-0"
 
     async def read_after(
-        self, user_id: str, after_id: str, *, block_ms: int, count: int = 100
+        self, user_id: str, after_id: str, *, count: int = 100
     ) -> list[StreamEntry]:
-        """Entries after `after_id`, waiting up to `block_ms` for the first one."""
+        """Entries after `after_id` (at most `count`), without waiting."""
+        batches = await self.read_many({user_id: after_id}, count=count, block_ms=None)
+        return batches.get(user_id, [])
+
+    async def read_many(
+        self, cursors: dict[str, str], *, count: int = 100, block_ms: int | None
+    ) -> dict[str, list[StreamEntry]]:
+        """Entries after each user's cursor, in one XREAD; waits up to `block_ms` for any."""
+        users = {stream_key(user_id): user_id for user_id in cursors}
         reply = await self._redis.xread(
-            {stream_key(user_id): after_id}, count=count, block=block_ms
+            {stream_key(user_id): cursor for user_id, cursor in cursors.items()},
+            count=count,
+            block=block_ms,
         )
-        entries: list[StreamEntry] = []
-        for _key, items in reply or []:
-            for entry_id, fields in items:
-                entries.append(
-                    StreamEntry(
-                        id=str(entry_id), event=fields.get("event", ""), data=fields.get("data", "")
-                    )
+        batches: dict[str, list[StreamEntry]] = {}
+        for key, items in reply or []:
+            batches[users[str(key)]] = [
+                StreamEntry(
+                    id=str(entry_id), event=fields.get("event", ""), data=fields.get("data", "")
                 )
-        return entries
+                for entry_id, fields in items
+            ]
+        return batches
+
+
+def id_order(entry_id: str) -> tuple[int, int]:
+    """Stream ids compare as (milliseconds, sequence), not as text."""
+    ms, _, seq = entry_id.partition("-")
+    return int(ms), int(seq or 0)

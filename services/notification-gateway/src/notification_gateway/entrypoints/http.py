@@ -1,5 +1,6 @@
 """HTTP: the caller's notifications, the live stream (SSE), device tokens and language."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
@@ -11,7 +12,13 @@ from servicekit.db import DbConn
 from servicekit.errors import AppError, NotFound
 
 from notification_gateway.adapters import repository
-from notification_gateway.adapters.stream import STREAM_ID, NotificationStream
+from notification_gateway.adapters.stream import (
+    STREAM_ID,
+    NotificationStream,
+    StreamEntry,
+    id_order,
+)
+from notification_gateway.service_layer.fanout import StreamHub
 from notification_gateway.settings import NotificationSettings
 
 router = APIRouter(prefix="/notifications", tags=["notifications"])
@@ -57,28 +64,51 @@ async def notification_stream(
             status_code=400,
         )
     settings: NotificationSettings = request.app.state.runtime.settings
-    stream: NotificationStream = request.app.state.stream
-    start = resume or await stream.last_id(user.user_id)
     return StreamingResponse(
-        _server_sent_events(stream, user.user_id, start, settings),
+        _server_sent_events(
+            request.app.state.stream, request.app.state.hub, user.user_id, resume, settings
+        ),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache, no-transform", "X-Accel-Buffering": "no"},
     )
 
 
 async def _server_sent_events(
-    stream: NotificationStream, user_id: str, after_id: str, settings: NotificationSettings
+    stream: NotificationStream,
+    hub: StreamHub,
+    user_id: str,
+    resume_after: str | None,
+    settings: NotificationSettings,
 ) -> AsyncIterator[str]:
-    yield f"retry: {settings.stream_retry_ms}\n: connected\n\n"
-    block_ms = max(1, int(settings.stream_heartbeat_seconds * 1000))
-    while True:
-        entries = await stream.read_after(user_id, after_id, block_ms=block_ms)
-        if not entries:
-            yield ": keep-alive\n\n"  # a comment: keeps proxies and the client's timer happy
-            continue
-        for entry in entries:
-            after_id = entry.id
-            yield f"id: {entry.id}\nevent: {entry.event}\ndata: {entry.data}\n\n"
+    async with hub.subscribe(user_id) as subscription:
+        # Subscribed first, then read what came before: nothing falls between the two, and
+        # what both deliver is sent once (ids only grow).
+        last = resume_after or await stream.last_id(user_id)
+        yield f"retry: {settings.stream_retry_ms}\n: connected\n\n"
+        while resume_after is not None:
+            missed = await stream.read_after(user_id, last)
+            for entry in missed:
+                last = entry.id
+                yield _sse(entry)
+            if len(missed) < 100:
+                break
+        while not subscription.lagged:
+            try:
+                entry = await asyncio.wait_for(
+                    subscription.entries.get(), timeout=settings.stream_heartbeat_seconds
+                )
+            except TimeoutError:
+                yield ": keep-alive\n\n"  # a comment: keeps proxies and the client's timer happy
+                continue
+            if id_order(entry.id) <= id_order(last):
+                continue
+            last = entry.id
+            yield _sse(entry)
+        # Too far behind: end the response; the client reconnects with Last-Event-ID.
+
+
+def _sse(entry: StreamEntry) -> str:
+    return f"id: {entry.id}\nevent: {entry.event}\ndata: {entry.data}\n\n"
 
 
 @router.post("/devices", status_code=201)
