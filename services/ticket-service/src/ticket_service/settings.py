@@ -23,6 +23,7 @@ class TicketSettings(ServiceSettings):
     payment_service_url: str = "http://127.0.0.1:8002"
     payment_service_timeout_seconds: float = 10.0
 
+    idempotency_key_hours: float = 24.0
     purchase_rate_limit: int = 5
     purchase_rate_window_seconds: int = 60
 

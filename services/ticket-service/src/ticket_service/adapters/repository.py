@@ -481,3 +481,9 @@ async def forget_purchase_request(conn: asyncpg.Connection, user_id: str, key: s
         user_id,
         key,
     )
+
+
+async def forget_purchase_requests_before(conn: asyncpg.Connection, before: datetime) -> int:
+    """Idempotency keys are kept a day: long past any client's retry."""
+    status: str = await conn.execute("DELETE FROM purchase_requests WHERE created_at < $1", before)
+    return int(status.split()[-1])

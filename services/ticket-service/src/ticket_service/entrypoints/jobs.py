@@ -1,14 +1,23 @@
-"""Background jobs: the sweeper that expires unpaid holds."""
+"""Background jobs: the sweeper that expires unpaid holds (and forgets old idempotency keys)."""
+
+import time
+from datetime import UTC, datetime, timedelta
 
 from servicekit.app import Runtime
 from servicekit.jobs import PeriodicJob
 
+from ticket_service.adapters.repository import forget_purchase_requests_before
 from ticket_service.service_layer.holds import expire_unpaid_holds
 from ticket_service.settings import TicketSettings
 
+KEY_CLEANUP_EVERY_SECONDS = 600.0
+
 
 def hold_sweeper(settings: TicketSettings, runtime: Runtime) -> PeriodicJob:
+    last_cleanup = 0.0
+
     async def run() -> None:
+        nonlocal last_cleanup
         # Drain in batches so a backlog (after downtime) clears in one run.
         while (
             await expire_unpaid_holds(
@@ -17,5 +26,10 @@ def hold_sweeper(settings: TicketSettings, runtime: Runtime) -> PeriodicJob:
             == settings.hold_sweep_batch_size
         ):
             pass
+        if time.monotonic() - last_cleanup > KEY_CLEANUP_EVERY_SECONDS:
+            last_cleanup = time.monotonic()
+            before = datetime.now(UTC) - timedelta(hours=settings.idempotency_key_hours)
+            async with runtime.pool.acquire() as conn:
+                await forget_purchase_requests_before(conn, before)
 
     return PeriodicJob("expire-unpaid-holds", settings.hold_sweep_interval_seconds, run)

@@ -4,7 +4,16 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
+
+from ticket_service.domain.money import to_rupiah
 
 
 def _aware(value: datetime) -> datetime:
@@ -14,6 +23,8 @@ def _aware(value: datetime) -> datetime:
 
 
 AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
+Rupiah = Annotated[int, BeforeValidator(to_rupiah)]
+"""A whole number of rupiah: 50000 and 50000.0 pass; 50000.5, true and -1 do not."""
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 Email = Annotated[
     str,
@@ -27,7 +38,7 @@ class TicketedEventPut(BaseModel):
     title: Annotated[Text, StringConstraints(max_length=200)]
     venue: Annotated[Text, StringConstraints(max_length=300)]
     starts_at: AwareDatetime
-    price: int = Field(ge=0, le=1_000_000_000, description="integer rupiah; 0 = free")
+    price: Rupiah = Field(ge=0, le=1_000_000_000, description="integer rupiah; 0 = free")
     currency: str = Field(default="IDR", pattern="^IDR$")
     capacity: int = Field(gt=0, le=100_000)
     sales_start: AwareDatetime | None = None
@@ -46,6 +57,6 @@ class PurchaseRequest(BaseModel):
     customer_phone: (
         Annotated[str, StringConstraints(strip_whitespace=True, max_length=19)] | None
     ) = None
-    amount: int | None = Field(
+    amount: Rupiah | None = Field(
         default=None, ge=0, description="integer rupiah, must equal the price"
     )
