@@ -141,7 +141,7 @@ async def notifications(request: Request, order_id: str | None = None) -> JSONRe
                 for s in sent
             ],
             "attempts": sandbox.notifier.log(order_id),
-            "in_flight": sandbox.notifier.in_flight,
+            "in_flight": sandbox.notifier.in_flight(order_id),
         }
     )
 

@@ -118,7 +118,7 @@ class Notifier:
         self.sent: dict[str, list[SentNotification]] = {}
         self.attempts: list[Attempt] = []
         self._attempts_by_order: dict[str, list[Attempt]] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: dict[asyncio.Task[None], str] = {}
         # The first attempts of one order's notifications to one URL go out in order.
         self._last_first_attempt: dict[tuple[str, str], asyncio.Event] = {}
         self._client: httpx.AsyncClient | None = None
@@ -164,9 +164,11 @@ class Notifier:
         attempts = self.attempts if order_id is None else self._attempts_by_order.get(order_id, [])
         return [a.as_dict() for a in attempts]
 
-    @property
-    def in_flight(self) -> int:
-        return len(self._tasks)
+    def in_flight(self, order_id: str | None = None) -> int:
+        """Deliveries running or waiting to retry, of one order or of all."""
+        if order_id is None:
+            return len(self._tasks)
+        return sum(1 for owner in self._tasks.values() if owner == order_id)
 
     async def reset(self) -> None:
         await self._cancel_tasks()
@@ -199,8 +201,11 @@ class Notifier:
         task = asyncio.get_running_loop().create_task(
             self._deliver(sent, url, kind, previous=previous, done=done, late=late)
         )
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks[task] = sent.order_id
+        task.add_done_callback(self._forget)
+
+    def _forget(self, task: asyncio.Task[None]) -> None:
+        self._tasks.pop(task, None)
 
     async def _deliver(
         self,
