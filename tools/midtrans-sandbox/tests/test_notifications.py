@@ -398,3 +398,28 @@ def test_fault_settings_are_validated_and_reset(sandbox):
     assert sandbox.http.get("/_sandbox/faults").json()["delay_rate"] == 0.5
     sandbox.http.post("/_sandbox/reset")
     assert sandbox.http.get("/_sandbox/faults").json()["delay_rate"] == 0.0
+
+
+def test_settlement_can_be_reversed_to_deny(sandbox, hook):
+    order_id, _ = sandbox.create(hook=hook)
+    sandbox.pay(order_id, "echannel", "settlement")
+    assert sandbox.pay(order_id, None, "deny").status_code == 200
+    received = sandbox.receiver.wait_for(hook, 3)
+    assert [r["body"]["transaction_status"] for r in received] == ["pending", "settlement", "deny"]
+
+
+def test_in_flight_counts_the_orders_own_deliveries(sandbox, hook):
+    sandbox.receiver.program(hook, 503, 503, 503, 503, 503)
+    busy, _ = sandbox.create(hook=hook)
+    calm, _ = sandbox.create(hook=hook + "-calm")
+    sandbox.pay(busy, "gopay", "pending")
+    sandbox.pay(calm, "gopay", "pending")
+    sandbox.receiver.wait_for(hook + "-calm", 1)
+    sandbox.receiver.wait_for(hook, 2)
+    assert sandbox.settle_deliveries(calm)["in_flight"] == 0
+    assert sandbox.log(busy)["in_flight"] == 1
+    assert sandbox.settle_deliveries(busy)["in_flight"] == 0
+
+
+def test_unknown_order_in_control_api_is_404(sandbox):
+    assert sandbox.http.get("/_sandbox/orders/nope").status_code == 404

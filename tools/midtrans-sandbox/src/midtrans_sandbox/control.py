@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from midtrans_sandbox.api_faults import APIS, ApiFault
 from midtrans_sandbox.clock import midtrans_time
 from midtrans_sandbox.payment_methods import Method, UnknownMethod, method_for
 from midtrans_sandbox.service import ControlError, Sandbox
@@ -156,7 +157,7 @@ async def reset(request: Request) -> JSONResponse:
 @router.get("/faults")
 async def get_faults(request: Request) -> JSONResponse:
     sandbox: Sandbox = request.app.state.sandbox
-    return JSONResponse(sandbox.notifier.faults.as_dict())
+    return JSONResponse({**sandbox.notifier.faults.as_dict(), "api": sandbox.api_faults.pending()})
 
 
 @router.post("/faults")
@@ -178,6 +179,31 @@ async def set_faults(request: Request) -> JSONResponse:
     if "seed" in params:
         faults.rng.seed(params["seed"])
     return JSONResponse(faults.as_dict())
+
+
+@router.post("/faults/api")
+async def add_api_faults(request: Request) -> JSONResponse:
+    """Make the next `count` Snap or Core calls answer `status` (5xx) and/or answer late."""
+    sandbox: Sandbox = request.app.state.sandbox
+    params = await _json_object(request)
+    if params is None:
+        return control_error(400, "body must be a JSON object")
+    api = params.get("api")
+    status = params.get("status")
+    count = params.get("count", 1)
+    delay = params.get("delay_seconds", 0)
+    if api not in APIS:
+        return control_error(400, f"api must be one of {', '.join(APIS)}")
+    if status is not None and (not isinstance(status, int) or not 500 <= status <= 599):
+        return control_error(400, "status must be a 5xx code or null")
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        return control_error(400, "count must be a positive integer")
+    if isinstance(delay, bool) or not isinstance(delay, int | float) or delay < 0:
+        return control_error(400, "delay_seconds must be a non-negative number")
+    if status is None and not delay:
+        return control_error(400, "give a status, a delay_seconds, or both")
+    sandbox.api_faults.add(api, ApiFault(status, float(delay)), count)
+    return JSONResponse(sandbox.api_faults.pending())
 
 
 @router.post("/clock")

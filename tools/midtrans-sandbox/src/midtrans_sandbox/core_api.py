@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from midtrans_sandbox.api_faults import injected
 from midtrans_sandbox.auth import is_authorized
 from midtrans_sandbox.payloads import STATUS_FOUND_MESSAGE, transaction_body
 from midtrans_sandbox.service import CoreError, Sandbox
@@ -31,8 +32,11 @@ def core_error(status_code: int, message: str) -> JSONResponse:
     return JSONResponse(body, status_code=status_code)
 
 
-def _sandbox(request: Request) -> Sandbox | JSONResponse:
+async def _sandbox(request: Request) -> Sandbox | JSONResponse:
     sandbox: Sandbox = request.app.state.sandbox
+    failure = await injected(sandbox.api_faults, "core")
+    if failure is not None:
+        return failure
     if not is_authorized(request.headers.get("authorization"), sandbox.settings.server_key):
         return core_error(401, UNAUTHORIZED_MESSAGE)
     return sandbox
@@ -51,7 +55,7 @@ def _answer(sandbox: Sandbox, tx: Transaction, status_code: str, message: str) -
 
 @router.get("/{transaction_id}/status")
 async def get_status(transaction_id: str, request: Request) -> JSONResponse:
-    sandbox = _sandbox(request)
+    sandbox = await _sandbox(request)
     if isinstance(sandbox, JSONResponse):
         return sandbox
     try:
@@ -63,7 +67,7 @@ async def get_status(transaction_id: str, request: Request) -> JSONResponse:
 
 @router.post("/{transaction_id}/cancel")
 async def cancel(transaction_id: str, request: Request) -> JSONResponse:
-    sandbox = _sandbox(request)
+    sandbox = await _sandbox(request)
     if isinstance(sandbox, JSONResponse):
         return sandbox
     try:
@@ -75,7 +79,7 @@ async def cancel(transaction_id: str, request: Request) -> JSONResponse:
 
 @router.post("/{transaction_id}/expire")
 async def expire(transaction_id: str, request: Request) -> JSONResponse:
-    sandbox = _sandbox(request)
+    sandbox = await _sandbox(request)
     if isinstance(sandbox, JSONResponse):
         return sandbox
     try:
@@ -87,7 +91,7 @@ async def expire(transaction_id: str, request: Request) -> JSONResponse:
 
 @router.post("/{transaction_id}/approve")
 async def approve(transaction_id: str, request: Request) -> JSONResponse:
-    sandbox = _sandbox(request)
+    sandbox = await _sandbox(request)
     if isinstance(sandbox, JSONResponse):
         return sandbox
     try:
@@ -99,7 +103,7 @@ async def approve(transaction_id: str, request: Request) -> JSONResponse:
 
 @router.post("/{transaction_id}/deny")
 async def deny(transaction_id: str, request: Request) -> JSONResponse:
-    sandbox = _sandbox(request)
+    sandbox = await _sandbox(request)
     if isinstance(sandbox, JSONResponse):
         return sandbox
     try:
@@ -112,7 +116,7 @@ async def deny(transaction_id: str, request: Request) -> JSONResponse:
 @router.post("/{transaction_id}/refund")
 @router.post("/{transaction_id}/refund/online/direct")
 async def refund(transaction_id: str, request: Request) -> JSONResponse:
-    sandbox = _sandbox(request)
+    sandbox = await _sandbox(request)
     if isinstance(sandbox, JSONResponse):
         return sandbox
     raw = await request.body()

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from midtrans_sandbox.api_faults import ApiFaults
 from midtrans_sandbox.clock import Clock
 from midtrans_sandbox.notifications import Notifier
 from midtrans_sandbox.payloads import NOTIFICATION_MESSAGE, transaction_body
@@ -67,6 +68,7 @@ class Sandbox:
         self.store = Store()
         # What the built-in demo receiver (/_sandbox/receiver) was sent.
         self.received: list[dict[str, Any]] = []
+        self.api_faults = ApiFaults()
         self._refund_ids = 0
 
     # ----- Snap -----
@@ -275,6 +277,7 @@ class Sandbox:
     async def reset(self) -> None:
         self.store.clear()
         self.received.clear()
+        self.api_faults.clear()
         self.clock.reset()
         self._refund_ids = 0
         await self.notifier.reset()

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from midtrans_sandbox.api_faults import injected
 from midtrans_sandbox.auth import is_authorized
 from midtrans_sandbox.clock import parse_midtrans_start_time
 from midtrans_sandbox.payment_methods import KNOWN_CHANNELS, methods_for_channels
@@ -70,6 +71,9 @@ def snap_errors(messages: list[str], status: int = 400) -> JSONResponse:
 @router.post("/snap/v1/transactions")
 async def create_transaction(request: Request) -> JSONResponse:
     sandbox: Sandbox = request.app.state.sandbox
+    failure = await injected(sandbox.api_faults, "snap")
+    if failure is not None:
+        return failure
     if not is_authorized(request.headers.get("authorization"), sandbox.settings.server_key):
         return snap_errors(UNAUTHORIZED, 401)
     try:
