@@ -70,17 +70,26 @@ class NotificationStream:
         return batches.get(user_id, [])
 
     async def read_many(
-        self, cursors: dict[str, str], *, count: int = 100, block_ms: int | None
+        self,
+        cursors: dict[str, str],
+        *,
+        count: int = 100,
+        block_ms: int | None,
+        wake_key: str | None = None,
     ) -> dict[str, list[StreamEntry]]:
-        """Entries after each user's cursor, in one XREAD; waits up to `block_ms` for any."""
+        """Entries after each user's cursor, in one XREAD; waits up to `block_ms` for any.
+
+        An entry added to `wake_key` (see `nudge`) while it waits ends the wait early.
+        """
         users = {stream_key(user_id): user_id for user_id in cursors}
-        reply = await self._redis.xread(
-            {stream_key(user_id): cursor for user_id, cursor in cursors.items()},
-            count=count,
-            block=block_ms,
-        )
+        streams = {stream_key(user_id): cursor for user_id, cursor in cursors.items()}
+        if wake_key is not None:
+            streams[wake_key] = "$"
+        reply = await self._redis.xread(streams, count=count, block=block_ms)
         batches: dict[str, list[StreamEntry]] = {}
         for key, items in reply or []:
+            if str(key) not in users:
+                continue
             batches[users[str(key)]] = [
                 StreamEntry(
                     id=str(entry_id), event=fields.get("event", ""), data=fields.get("data", "")
@@ -88,6 +97,11 @@ class NotificationStream:
                 for entry_id, fields in items
             ]
         return batches
+
+    async def nudge(self, wake_key: str) -> None:
+        """End a `read_many` waiting on `wake_key` (a new subscriber joined)."""
+        await self._redis.xadd(wake_key, {"wake": "1"}, maxlen=10, approximate=True)
+        await self._redis.expire(wake_key, 3600)
 
 
 def id_order(entry_id: str) -> tuple[int, int]:

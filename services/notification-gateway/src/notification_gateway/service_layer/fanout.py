@@ -11,6 +11,7 @@ Last-Event-ID and catches up from Redis.
 import asyncio
 import contextlib
 import logging
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -27,12 +28,15 @@ class Subscription:
 
 
 class StreamHub:
-    def __init__(self, stream: NotificationStream, *, block_ms: int = 500) -> None:
+    def __init__(self, stream: NotificationStream, *, block_ms: int = 2000) -> None:
+        # Well under redis-py's default 5 s socket timeout, which a longer BLOCK would trip.
         self._stream = stream
         self._block_ms = block_ms
         self._subscriptions: dict[str, set[Subscription]] = {}
         self._cursors: dict[str, str] = {}
         self._changed = asyncio.Event()
+        # This replica's own wake-up stream: a new subscriber ends the reader's wait at once.
+        self._wake_key = f"notification-gateway:fanout:{uuid.uuid4().hex}"
 
     @contextlib.asynccontextmanager
     async def subscribe(self, user_id: str) -> AsyncIterator[Subscription]:
@@ -45,6 +49,7 @@ class StreamHub:
                 # Another subscriber may have set it meanwhile, and the reader moved it on.
                 self._cursors.setdefault(user_id, last)
                 self._changed.set()
+                await self._stream.nudge(self._wake_key)
             yield subscription
         finally:
             subscribers = self._subscriptions.get(user_id, set())
@@ -66,7 +71,9 @@ class StreamHub:
                 await asyncio.wait_for(self._changed.wait(), timeout=1.0)
             return
         try:
-            batches = await self._stream.read_many(cursors, block_ms=self._block_ms)
+            batches = await self._stream.read_many(
+                cursors, block_ms=self._block_ms, wake_key=self._wake_key
+            )
         except Exception:
             logger.exception("reading the notification streams failed; retrying in 1 s")
             await asyncio.sleep(1.0)
