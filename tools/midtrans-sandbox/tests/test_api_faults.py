@@ -70,3 +70,13 @@ def test_api_faults_are_listed_validated_and_reset(sandbox):
     assert len(sandbox.http.get("/_sandbox/faults").json()["api"]["core"]) == 3
     sandbox.http.post("/_sandbox/reset")
     assert sandbox.http.get("/_sandbox/faults").json()["api"] == {"snap": [], "core": []}
+
+
+def test_rate_limit_answers_429(sandbox, hook):
+    order_id, _ = sandbox.create(hook=hook)
+    inject(sandbox, api="core", status=429)
+    response = sandbox.core("POST", f"/v2/{order_id}/cancel")
+    assert response.status_code == 429
+    assert response.json()["status_code"] == "429"
+    inject(sandbox, api="snap", status=429)
+    assert sandbox.snap(snap_body("rate-1")).status_code == 429

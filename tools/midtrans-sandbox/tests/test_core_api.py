@@ -268,3 +268,18 @@ def test_malformed_refund_body_is_refused_with_413(sandbox, hook):
         f"/v2/{order_id}/refund", content=b"[1,2", headers=sandbox.headers()
     )
     assert response.status_code == 413
+
+
+def test_wrong_method_answers_405_in_midtrans_shape(sandbox):
+    response = sandbox.core("GET", "/v2/some-order/cancel")
+    assert response.status_code == 405
+    assert response.json() == {"status_code": "405", "status_message": "HTTP method is not allowed"}
+    snap = sandbox.http.get("/snap/v1/transactions", headers=sandbox.headers())
+    assert snap.status_code == 405
+    assert snap.json() == {"error_messages": ["HTTP method is not allowed"]}
+
+
+def test_unknown_core_path_answers_404_in_midtrans_shape(sandbox):
+    response = sandbox.core("POST", "/v2/some-order/teleport")
+    assert response.status_code == 404
+    assert response.json()["status_code"] == "404"

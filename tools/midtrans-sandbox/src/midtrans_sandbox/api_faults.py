@@ -1,4 +1,4 @@
-"""Injected Snap / Core API failures: the next N calls answer 5xx, or answer late.
+"""Injected Snap / Core API failures: the next N calls answer 5xx or 429, or answer late.
 
 Lets payment-service test what it does when Midtrans is down or slow, which the real
 sandbox cannot be made to do on demand.
@@ -14,12 +14,14 @@ from fastapi.responses import JSONResponse
 
 APIS = ("snap", "core")
 SNAP_500 = ["Sorry, we encountered internal server error. We will fix this soon."]
-CORE_5XX = {
+CORE_MESSAGES = {
+    429: "Too many requests, please retry later.",
     500: "Sorry. Our system is recovering from unexpected issues. Please retry.",
     502: "Internal Server Error",
     503: "Bank/partner is experiencing connection issue.",
     504: "Internal Server Error",
 }
+STATUSES = frozenset({429, *range(500, 600)})
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,9 +61,11 @@ async def injected(faults: ApiFaults, api: str) -> JSONResponse | None:
         await asyncio.sleep(fault.delay_seconds)
     if fault.status is None:
         return None
-    if api == "snap":
-        body: dict[str, object] = {"error_messages": SNAP_500, "locale": "en"}
+    if api == "snap" and fault.status == 429:
+        body: dict[str, object] = {"error_messages": [CORE_MESSAGES[429]]}
+    elif api == "snap":
+        body = {"error_messages": SNAP_500, "locale": "en"}
     else:
-        message = CORE_5XX.get(fault.status, CORE_5XX[500])
+        message = CORE_MESSAGES.get(fault.status, CORE_MESSAGES[500])
         body = {"status_code": str(fault.status), "status_message": message}
     return JSONResponse(body, status_code=fault.status)

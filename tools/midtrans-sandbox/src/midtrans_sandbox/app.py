@@ -7,7 +7,10 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from midtrans_sandbox import __version__, control, core_api, dashboard, pages, receiver, snap
 from midtrans_sandbox.clock import Clock
@@ -26,6 +29,28 @@ async def expire_overdue_transactions(sandbox: Sandbox) -> None:
             sandbox.expire_due()
         except Exception:
             log.exception("expiring overdue transactions failed")
+
+
+HTTP_ERROR_MESSAGES = {
+    404: "The requested resource is not found",
+    405: "HTTP method is not allowed",
+}
+
+
+async def midtrans_shaped_http_error(request: Request, exc: Exception) -> Response:
+    """Unknown paths and wrong methods under /v2 and /snap answer in Midtrans' error shapes."""
+    assert isinstance(exc, StarletteHTTPException)
+    path = request.url.path
+    message = HTTP_ERROR_MESSAGES.get(exc.status_code, str(exc.detail))
+    headers = getattr(exc, "headers", None)
+    if path.startswith("/v2/"):
+        body: dict[str, object] = {"status_code": str(exc.status_code), "status_message": message}
+        return JSONResponse(body, status_code=exc.status_code, headers=headers)
+    if path.startswith("/snap/v1/"):
+        return JSONResponse(
+            {"error_messages": [message]}, status_code=exc.status_code, headers=headers
+        )
+    return await http_exception_handler(request, exc)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -50,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.sandbox = sandbox
+    app.add_exception_handler(StarletteHTTPException, midtrans_shaped_http_error)
     app.state.settings = settings
     app.include_router(snap.router)
     app.include_router(core_api.router)

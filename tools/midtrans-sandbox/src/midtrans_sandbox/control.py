@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from midtrans_sandbox.api_faults import APIS, ApiFault
+from midtrans_sandbox.api_faults import APIS, STATUSES, ApiFault
 from midtrans_sandbox.clock import midtrans_time
 from midtrans_sandbox.payment_methods import Method, UnknownMethod, method_for
 from midtrans_sandbox.service import ControlError, Sandbox
@@ -194,8 +194,8 @@ async def add_api_faults(request: Request) -> JSONResponse:
     delay = params.get("delay_seconds", 0)
     if api not in APIS:
         return control_error(400, f"api must be one of {', '.join(APIS)}")
-    if status is not None and (not isinstance(status, int) or not 500 <= status <= 599):
-        return control_error(400, "status must be a 5xx code or null")
+    if status is not None and status not in STATUSES:
+        return control_error(400, "status must be 429, a 5xx code, or null")
     if isinstance(count, bool) or not isinstance(count, int) or count < 1:
         return control_error(400, "count must be a positive integer")
     if isinstance(delay, bool) or not isinstance(delay, int | float) or delay < 0:
