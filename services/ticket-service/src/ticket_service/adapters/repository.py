@@ -471,7 +471,8 @@ async def store_first_answer(
         body,
     )
     row = await find_purchase_request(conn, user_id, key)
-    assert row is not None
+    if row is None:  # forgotten meanwhile (a concurrent attempt released the hold): ours stands
+        return {"response_status": status, "response_body": body}
     return row
 
 

@@ -82,7 +82,10 @@ async def test_paid_buyers_racing_for_the_last_seats_get_exactly_the_capacity(
     event = await stack.put_event(price=25_000, capacity=8)
 
     async with stack.client() as client:
+        started = time.perf_counter()
         responses = await asyncio.gather(*(stack.buy(event, client=client) for _ in range(40)))
+        elapsed = time.perf_counter() - started
+    print(f"40 concurrent paid purchases for 8 seats (8 Snap payments opened): {elapsed:.2f}s")
 
     statuses = [r.status_code for r in responses]
     assert statuses.count(201) == 8, statuses
@@ -283,3 +286,28 @@ async def test_activation_event_reaches_the_broker(stack: Any) -> None:
         )
 
     assert await stack.eventually(sent)
+
+
+async def test_a_retry_after_a_lost_answer_resumes_the_same_ticket_and_payment(
+    stack: Any,
+) -> None:
+    event = await stack.put_event(price=40_000, capacity=5)
+    user = f"crashy-{uuid.uuid4()}"
+    key = f"key-{uuid.uuid4()}"
+    first = await stack.buy(event, user, headers={"Idempotency-Key": key})
+    assert first.status_code == 201
+    # As if the process died after holding the seat and opening the payment, before it could
+    # record its answer: the key knows its ticket, not the answer.
+    await stack.pool.execute(
+        """UPDATE purchase_requests SET response_status = NULL, response_body = NULL
+            WHERE user_id = $1 AND idempotency_key = $2""",
+        user,
+        key,
+    )
+
+    retry = await stack.buy(event, user, headers={"Idempotency-Key": key})
+
+    assert retry.status_code in (200, 201), retry.text
+    assert retry.json()["data"]["id"] == first.json()["data"]["id"]
+    assert retry.json()["data"]["payment"] == first.json()["data"]["payment"]
+    assert await stack.seats(event["id"]) == {"capacity": 5, "sold": 0, "held": 1}
