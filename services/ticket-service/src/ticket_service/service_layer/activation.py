@@ -17,7 +17,7 @@ from ticketing_contracts import EventEnvelope, PaymentFailed, PaymentRefunded, P
 
 from ticket_service.adapters import repository as repo
 from ticket_service.domain.qr_codes import SigningKeys
-from ticket_service.domain.tickets import TicketStatus, TransactionStatus
+from ticket_service.domain.tickets import TicketStatus, TransactionStatus, check_move
 from ticket_service.service_layer import ticket_events
 
 logger = logging.getLogger(__name__)
@@ -41,6 +41,26 @@ class PaymentOutcomes:
                 "payment event for an unknown order", extra=log_fields(order_id=order_id)
             )
         return row
+
+    async def _move(
+        self,
+        conn: asyncpg.Connection,
+        row: repo.Row,
+        target: TicketStatus,
+        *,
+        now: datetime,
+        cancelled_by: str | None = None,
+        cancel_reason: str | None = None,
+    ) -> None:
+        check_move(TicketStatus(row["ticket_status"]), target)
+        await repo.set_ticket_status(
+            conn,
+            row["ticket_id"],
+            target,
+            now=now,
+            cancelled_by=cancelled_by,
+            cancel_reason=cancel_reason,
+        )
 
     async def _view(self, conn: asyncpg.Connection, row: repo.Row) -> repo.Row:
         view = await repo.ticket_view(conn, row["ticket_id"])
@@ -67,9 +87,9 @@ class PaymentOutcomes:
                 await self._activate(conn, row, paid, now, report)
             else:
                 logger.warning("late payment, event sold out: refund requested", extra=fields)
-                await repo.set_ticket_status(
+                await self._move(
                     conn,
-                    row["ticket_id"],
+                    row,
                     TicketStatus.CANCELLED,
                     now=now,
                     cancelled_by="system",
@@ -95,7 +115,7 @@ class PaymentOutcomes:
         now: datetime,
         report: dict[str, Any],
     ) -> None:
-        await repo.set_ticket_status(conn, row["ticket_id"], TicketStatus.ACTIVE, now=now)
+        await self._move(conn, row, TicketStatus.ACTIVE, now=now)
         await repo.set_transaction_status(
             conn,
             row["transaction_id"],
@@ -165,9 +185,9 @@ class PaymentOutcomes:
                 extra=log_fields(order_id=failed.order_id),
             )
             return
-        await repo.set_ticket_status(
+        await self._move(
             conn,
-            row["ticket_id"],
+            row,
             TicketStatus.CANCELLED,
             now=now,
             cancelled_by="system",
@@ -214,7 +234,7 @@ class PaymentOutcomes:
             return
         if status is TicketStatus.ACTIVE:
             await repo.move_seats(conn, row["event_id"], sold=-1)
-        await repo.set_ticket_status(conn, row["ticket_id"], TicketStatus.REFUNDED, now=now)
+        await self._move(conn, row, TicketStatus.REFUNDED, now=now)
         await repo.set_transaction_status(
             conn, row["transaction_id"], TransactionStatus.REFUNDED, now=now, gateway_report=report
         )
