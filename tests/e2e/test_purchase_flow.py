@@ -39,6 +39,7 @@ class Buyer:
         self.event_id = str(uuid.uuid4())
         self.price = price
         self.capacity = capacity
+        self.email = f"made-{uuid.uuid4().hex[:12]}@example.id"
 
     async def set_up_event(self) -> dict[str, Any]:
         response = await self.client.put(
@@ -65,7 +66,7 @@ class Buyer:
                 "event_id": self.event_id,
                 "user_id": self.user,
                 "customer_name": "Made Wirawan",
-                "customer_email": "made@example.id",
+                "customer_email": self.email,
                 "customer_phone": "+6281234567890",
                 "amount": self.price,
             },
@@ -141,6 +142,20 @@ async def test_a_user_buys_pays_in_the_sandbox_and_sees_the_active_ticket_with_i
         [transaction] = transactions.json()["data"]
         assert transaction["status"] == "completed" and transaction["completed_at"]
         assert transaction["payment_method"] == "bank_transfer"
+
+        # ticket.activated carried what the e-ticket needs: it reaches the buyer's inbox.
+        async with httpx.AsyncClient(base_url=stack.mail_url, timeout=10) as mail:
+
+            async def e_ticket() -> list[dict[str, Any]]:
+                response = await mail.get("/messages", params={"to": scenario.email})
+                return [
+                    m
+                    for m in response.json()["data"]
+                    if bought["attendance_code"] in (m["text"] or "") + (m["html"] or "")
+                ]
+
+            [message] = await _eventually(e_ticket, "the e-ticket email")
+        assert "Konser Senja di Pantai" in message["subject"] + (message["text"] or "")
 
 
 async def test_a_denied_payment_leaves_the_ticket_cancelled_and_the_seat_free(
