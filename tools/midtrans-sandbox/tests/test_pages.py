@@ -141,3 +141,14 @@ def test_receiver_flags_a_bad_signature(sandbox):
     forged = {"order_id": "x", "status_code": "200", "gross_amount": "1.00", "signature_key": "00"}
     assert sandbox.http.post("/_sandbox/receiver", json=forged).text == "OK"
     assert sandbox.http.get("/_sandbox/receiver").json()["received"][0]["signature_valid"] is False
+
+
+def test_submitting_the_page_twice_changes_nothing(sandbox, hook):
+    order_id, snap = create_with_finish(sandbox, hook)
+    form = {"method": "gopay", "outcome": "settlement"}
+    first = sandbox.http.post(f"{snap['redirect_url']}/pay", data=form)
+    again = sandbox.http.post(f"{snap['redirect_url']}/pay", data={**form, "outcome": "deny"})
+    assert again.status_code == 303
+    assert again.headers["location"] == first.headers["location"]
+    sandbox.settle_deliveries(order_id)
+    assert len(sandbox.receiver.received(hook)) == 2

@@ -197,6 +197,9 @@ async def submit_page(token: str, request: Request) -> Response:
     form = parse_qs((await request.body()).decode("utf-8", "replace"))
     fields: dict[str, Any] = {k: v[0] for k, v in form.items() if v}
     page_path = request.url.path.removesuffix("/pay")
+    if order.transaction is not None and order.transaction.status is not Status.PENDING:
+        # Submitted again (a double click, the back button): nothing left to pay.
+        return _after_payment(order, page_path)
     try:
         method = None
         if order.transaction is None:
@@ -206,6 +209,10 @@ async def submit_page(token: str, request: Request) -> Response:
         return render_order(order, request.url.path, str(error), 400)
     except ControlError as error:
         return render_order(order, request.url.path, error.message, error.http_status)
+    return _after_payment(order, page_path)
+
+
+def _after_payment(order: Order, page_path: str) -> RedirectResponse:
     tx = order.transaction
     if order.finish_url and tx is not None:
         return RedirectResponse(finish_redirect(order.finish_url, tx), status_code=303)
