@@ -78,7 +78,6 @@ class Transaction:
     fraud_status: str = "accept"
     transaction_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     settlement_time: datetime | None = None
-    status_message: str | None = None
     refunds: list[Refund] = field(default_factory=list)
     history: list[tuple[Status, datetime]] = field(default_factory=list)
 
