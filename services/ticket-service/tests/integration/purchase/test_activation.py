@@ -205,3 +205,25 @@ async def test_an_event_about_an_unknown_order_is_consumed_and_changes_nothing(s
     event_id = await stack.publish(settled(ghost))
 
     await stack.eventually(lambda: stack.inbox_has(event_id))
+
+
+async def test_settlements_racing_the_hold_sweeper_keep_the_counts_exact(stack: Any) -> None:
+    event = await stack.put_event(price=30_000, capacity=12)
+    async with stack.client() as client:
+        responses = await asyncio.gather(*(stack.buy(event, client=client) for _ in range(12)))
+    tickets = [r.json()["data"] for r in responses]
+    assert all(r.status_code == 201 for r in responses)
+
+    # Every hold ends now while every payment arrives: the sweepers and the consumers race.
+    await stack.pool.execute(
+        "UPDATE tickets SET hold_expires_at = now() WHERE event_id = $1", event["id"]
+    )
+    await asyncio.gather(*(stack.publish(settled(t)) for t in tickets))
+
+    async def all_active() -> bool:
+        statuses = {await stack.ticket_status(t["id"]) for t in tickets}
+        return statuses == {"active"}
+
+    await stack.eventually(all_active)
+    # Seats were free, so a payment that lost the race to the sweeper took its seat back.
+    assert await stack.seats(event["id"]) == {"capacity": 12, "sold": 12, "held": 0}

@@ -1,5 +1,6 @@
 """PUT/GET /events/{id}: hosts own their events, capacity never drops below what is taken."""
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -132,3 +133,29 @@ async def test_get_event_answers_304_while_availability_is_unchanged(stack: Any)
 
     assert again.status_code == 304
     assert after_sale.status_code == 200 and after_sale.json()["data"]["available"] == 4
+
+
+async def test_a_capacity_cut_racing_purchases_never_leaves_more_sold_than_capacity(
+    stack: Any,
+) -> None:
+    host = f"host-{uuid.uuid4()}"
+    event = await stack.put_event(host=host, price=0, capacity=40)
+
+    async with stack.client() as client:
+        cut = client.put(
+            f"/events/{event['id']}",
+            json=body(price=0, capacity=10),
+            headers=stack.auth(host, "host"),
+        )
+        results = await asyncio.gather(cut, *(stack.buy(event, client=client) for _ in range(40)))
+
+    cut_response, purchases = results[0], results[1:]
+    sold = sum(1 for r in purchases if r.status_code == 201)
+    seats = await stack.seats(event["id"])
+    assert seats["sold"] == sold and seats["held"] == 0
+    assert seats["sold"] <= seats["capacity"]
+    if cut_response.status_code == 200:
+        assert seats["capacity"] == 10 and sold <= 10
+    else:
+        assert cut_response.json()["error"]["code"] == "capacity_below_taken"
+        assert seats["capacity"] == 40
