@@ -70,9 +70,13 @@ async def test_invalid_requests_are_422(stack) -> None:
 async def test_a_hold_that_already_ended_cannot_be_opened(stack) -> None:
     from datetime import timedelta
 
-    response = await stack.open(hold=timedelta(seconds=20))
+    order_id = stack.new_order_id()
+    response = await stack.open(order_id=order_id, hold=timedelta(seconds=20))
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "hold_expired"
+    assert (
+        await stack.db.fetchval("SELECT count(*) FROM payments WHERE order_id = $1", order_id) == 0
+    )
 
 
 async def test_a_midtrans_outage_is_a_503_and_the_retry_opens_the_payment(stack) -> None:

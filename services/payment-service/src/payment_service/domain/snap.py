@@ -50,9 +50,7 @@ def snap_request(
     seconds in the past), so the customer cannot pay for a seat that was released. The page
     (token) lives no longer than the session, and at most `max_page_minutes`.
     """
-    remaining = hold_ends_at - now
-    if remaining < MIN_SESSION:
-        raise HoldExpired("The seat hold ends in less than a minute; no payment can be opened.")
+    remaining = ensure_session_possible(hold_ends_at, now)
     minutes = math.ceil(remaining.total_seconds() / 60)
     start = (hold_ends_at - timedelta(minutes=minutes)).astimezone(JAKARTA)
     page_minutes = max(1, min(math.floor(remaining.total_seconds() / 60), max_page_minutes))
@@ -72,6 +70,14 @@ def snap_request(
         "page_expiry": {"duration": page_minutes, "unit": "minute"},
     }
     return SnapSession(body=body, token_expires_at=now + timedelta(minutes=page_minutes))
+
+
+def ensure_session_possible(hold_ends_at: datetime, now: datetime) -> timedelta:
+    """The time left on the hold; HoldExpired if too little for a Snap session."""
+    remaining = hold_ends_at - now
+    if remaining < MIN_SESSION:
+        raise HoldExpired("The seat hold ends in less than a minute; no payment can be opened.")
+    return remaining
 
 
 def _customer_details(customer: Customer) -> dict[str, Any]:

@@ -23,7 +23,14 @@ from payment_service.domain.errors import (
     PaymentNotFound,
 )
 from payment_service.domain.model import Verdict, is_open
-from payment_service.domain.snap import Customer, HoldExpired, Item, needs_new_token, snap_request
+from payment_service.domain.snap import (
+    Customer,
+    HoldExpired,
+    Item,
+    ensure_session_possible,
+    needs_new_token,
+    snap_request,
+)
 from payment_service.service_layer.gateway_sync import apply_gateway_body
 from payment_service.settings import PaymentSettings
 
@@ -71,6 +78,9 @@ async def open_payment(gw: Gateway, cmd: OpenPayment) -> tuple[Payment, bool]:
         "user_id": cmd.user_id,
     }
     async with gw.pool.acquire() as conn:
+        if await repo.get(conn, cmd.order_id) is None:
+            # Refused before anything is stored: a payment that never existed needs no closing.
+            ensure_session_possible(cmd.expires_at, datetime.now(UTC))
         await repo.insert_new(
             conn,
             order_id=cmd.order_id,
