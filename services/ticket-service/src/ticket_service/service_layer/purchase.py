@@ -120,7 +120,9 @@ async def purchase_ticket(cmd: PurchaseTicket, *, deps: PurchaseDeps) -> Purchas
             # A retried key whose ticket has moved on (paid, expired): show where it stands.
             return await _answer(conn, cmd, 200, {"data": {**_ticket(view, deps), "payment": None}})
 
-    payment = await _open_payment(view, cmd, deps)
+    # A retry that resumed someone else's hold leaves it alone on failure: the first request
+    # (or the hold sweeper) owns its release.
+    payment = await _open_payment(view, cmd, deps, release_on_failure=not held.resumed)
     async with deps.pool.acquire() as conn:
         async with conn.transaction():
             await repo.record_opened_payment(
@@ -250,7 +252,9 @@ async def _resume(conn: asyncpg.Connection, cmd: PurchaseTicket) -> _Held | Purc
     return _Held(ticket_id=earlier["ticket_id"], free=ticket["price_paid"] == 0, resumed=True)
 
 
-async def _open_payment(view: repo.Row, cmd: PurchaseTicket, deps: PurchaseDeps) -> dict[str, Any]:
+async def _open_payment(
+    view: repo.Row, cmd: PurchaseTicket, deps: PurchaseDeps, *, release_on_failure: bool
+) -> dict[str, Any]:
     order_id = view["order_id"]
     request = {
         "order_id": order_id,
@@ -281,13 +285,16 @@ async def _open_payment(view: repo.Row, cmd: PurchaseTicket, deps: PurchaseDeps)
     try:
         opened = await deps.payments.open_payment(request)
     except PaymentServiceUnavailable as exc:
-        await release_hold(view["id"], deps=deps, cmd=cmd, reason="payment_unavailable")
+        if release_on_failure:
+            await release_hold(view["id"], deps=deps, cmd=cmd, reason="payment_unavailable")
+        released = "; your seat was released" if release_on_failure else ""
         raise PaymentUnavailable(
-            "Payments are unavailable right now; your seat was released. Please retry shortly.",
+            f"Payments are unavailable right now{released}. Please retry shortly.",
             headers={"Retry-After": "5"},
         ) from exc
     except PaymentServiceRefused as exc:
-        await release_hold(view["id"], deps=deps, cmd=cmd, reason="payment_refused")
+        if release_on_failure:
+            await release_hold(view["id"], deps=deps, cmd=cmd, reason="payment_refused")
         raise PaymentRefused(
             f"The payment could not be opened: {exc}", details={"payment_error": exc.code}
         ) from exc
