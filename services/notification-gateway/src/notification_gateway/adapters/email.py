@@ -37,7 +37,8 @@ def render_email(
     email["From"] = sender
     email["To"] = recipient
     email["Date"] = formatdate(localtime=False)
-    email["Message-ID"] = make_msgid(idstring=message_key, domain="notification-gateway")
+    # Stable across retries, so a copy sent again after a crash can be recognised as the same.
+    email["Message-ID"] = f"<{message_key}@notification-gateway>"
     email["Auto-Submitted"] = "auto-generated"
     qr_cid = (
         make_msgid(idstring="qr", domain="notification-gateway") if message.qr_payload else None

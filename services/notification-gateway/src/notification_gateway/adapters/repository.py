@@ -18,6 +18,7 @@ class NotificationRow:
     id: int
     event_id: UUID
     event_type: str
+    event_version: int
     user_id: str
     audience: str
     language: Language
@@ -58,6 +59,7 @@ def _notification(row: asyncpg.Record) -> NotificationRow:
         id=row["id"],
         event_id=row["event_id"],
         event_type=row["event_type"],
+        event_version=row["event_version"],
         user_id=row["user_id"],
         audience=row["audience"],
         language=row["language"],
@@ -74,6 +76,7 @@ async def add_notification(
     *,
     event_id: UUID,
     event_type: str,
+    event_version: int,
     user_id: str,
     audience: str,
     language: Language,
@@ -86,8 +89,8 @@ async def add_notification(
     """The new notification's id, or None when this event already told this person."""
     value: int | None = await conn.fetchval(
         """INSERT INTO notifications (event_id, event_type, user_id, audience, language, title,
-               body, data, payload, occurred_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+               body, data, payload, occurred_at, event_version)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
            ON CONFLICT (event_id, user_id) DO NOTHING RETURNING id""",
         event_id,
         event_type,
@@ -99,6 +102,7 @@ async def add_notification(
         data,
         payload,
         occurred_at,
+        event_version,
     )
     return value
 
@@ -153,7 +157,7 @@ async def claim_due_deliveries(
             FROM due, notifications n
             WHERE d.id = due.id AND n.id = d.notification_id
             RETURNING d.id AS delivery_id, d.channel, d.target, d.attempts, n.payload,
-                n.id, n.event_id, n.event_type, n.user_id, n.audience, n.language,
+                n.id, n.event_id, n.event_type, n.event_version, n.user_id, n.audience, n.language,
                 n.title, n.body, n.data, n.occurred_at, n.created_at""",
         limit,
         lease_seconds,
@@ -215,8 +219,8 @@ async def recent_notifications(
     conn: asyncpg.Connection, *, user_id: str, limit: int, before_id: int | None
 ) -> list[NotificationRow]:
     rows = await conn.fetch(
-        """SELECT n.id, n.event_id, n.event_type, n.user_id, n.audience, n.language,
-                n.title, n.body, n.data, n.occurred_at, n.created_at
+        """SELECT n.id, n.event_id, n.event_type, n.event_version, n.user_id, n.audience,
+                n.language, n.title, n.body, n.data, n.occurred_at, n.created_at
             FROM notifications n
             WHERE n.user_id = $1 AND ($2::bigint IS NULL OR n.id < $2)
             ORDER BY n.id DESC LIMIT $3""",

@@ -130,7 +130,7 @@ class Dispatcher:
 
     def _email(self, delivery: DueDelivery) -> EmailMessage:
         notification = delivery.notification
-        model = PAYLOAD_MODELS[(notification.event_type, 1)]
+        model = PAYLOAD_MODELS[(notification.event_type, notification.event_version)]
         message = compose(
             model.model_validate(delivery.payload),
             Audience(delivery.audience),

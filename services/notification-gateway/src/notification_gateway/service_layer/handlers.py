@@ -40,6 +40,7 @@ async def record_notifications(
             conn,
             event_id=envelope.event_id,
             event_type=envelope.event_type,
+            event_version=envelope.version,
             user_id=recipient.user_id,
             audience=recipient.audience.value,
             language=language,
