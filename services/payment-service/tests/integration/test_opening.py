@@ -42,11 +42,24 @@ async def test_the_same_order_with_another_amount_is_a_conflict(stack) -> None:
 
 
 async def test_a_midtrans_refusal_is_a_502_with_its_messages(stack) -> None:
-    response = await stack.open(phone="not a phone!")
-    assert response.status_code == 502
+    # An order id Midtrans already has a transaction for (made outside this service).
+    order_id = stack.new_order_id()
+    snap = {"transaction_details": {"order_id": order_id, "gross_amount": 1000}}
+    assert (await stack.core("POST", "/snap/v1/transactions", json=snap)).status_code == 201
+    await stack.pay(order_id, "gopay", "pending")
+    response = await stack.open(order_id=order_id)
+    assert response.status_code == 502, response.text
     error = response.json()["error"]
     assert error["code"] == "midtrans_refused"
-    assert "phone" in error["message"]
+    assert "order_id has already been taken" in error["message"]
+    assert error["details"]["error_messages"] == [
+        "transaction_details.order_id has already been taken"
+    ]
+
+
+async def test_a_phone_midtrans_would_refuse_is_left_out_rather_than_failing(stack) -> None:
+    response = await stack.open(phone="call me maybe")
+    assert response.status_code == 201, response.text
 
 
 async def test_opening_needs_the_service_role(stack) -> None:

@@ -1,12 +1,14 @@
 """The Snap transaction request: what we ask Midtrans for when a payment is opened."""
 
 import math
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 JAKARTA = timezone(timedelta(hours=7))
 MIN_SESSION = timedelta(minutes=1)
+_PHONE = re.compile(r"\+?[0-9 ()-]+")
 
 
 class HoldExpired(ValueError):
@@ -85,8 +87,10 @@ def _customer_details(customer: Customer) -> dict[str, Any]:
     details: dict[str, Any] = {"first_name": first[:255], "email": customer.email[:255]}
     if last:
         details["last_name"] = last[:255]
-    if customer.phone:
-        details["phone"] = customer.phone[:19]
+    # Midtrans refuses a malformed or long phone; it is optional, so such a phone is left out
+    # rather than failing the purchase.
+    if customer.phone and len(customer.phone) <= 19 and _PHONE.fullmatch(customer.phone):
+        details["phone"] = customer.phone
     return details
 
 

@@ -37,11 +37,11 @@ def _order_id(value: str) -> str:
 class CustomerIn(BaseModel):
     name: str = Field(min_length=1, max_length=255)
     email: str = Field(min_length=3, max_length=255, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-    phone: str | None = Field(default=None, max_length=19)
+    phone: str | None = Field(default=None, max_length=50)
 
 
 class ItemIn(BaseModel):
-    id: str = Field(min_length=1, max_length=50)
+    id: str = Field(min_length=1, max_length=255)
     name: str = Field(min_length=1, max_length=50)
     price: int
     quantity: int = Field(ge=1)
