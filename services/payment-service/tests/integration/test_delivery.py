@@ -31,6 +31,7 @@ async def test_a_settlement_delivered_five_times_across_crashes_is_published_onc
     # broker a second time; consumers' inboxes drop it by event_id (servicekit's contract).
     assert len({e["event_id"] for e in published}) == 1
     assert len(published) <= 2
+    print(f"payment.settled copies on the broker: {len(published)}")
     outbox = await stack.db.fetch(
         "SELECT sent_at FROM outbox WHERE event_type = $1 AND body->'payload'->>'order_id' = $2",
         SETTLED,
