@@ -146,3 +146,39 @@ async def test_an_expired_ticket_whose_order_was_paid_changes_nothing(stack) -> 
     await asyncio.sleep(0.6)
     assert await stack.status_of(order_id) == "settled"
     assert stack.tap.of(order_id, FAILED) == []
+
+
+async def test_a_crash_after_midtrans_refunded_neither_loses_nor_doubles_the_refund(stack) -> None:
+    from payment_service.domain.gateway import refund_key
+
+    order_id = await settled_order(stack, "gopay")
+    key = refund_key(order_id, "ticket-refund")
+    # The intent was committed, then Midtrans refunded, then the process died before recording.
+    await stack.db.execute(
+        """INSERT INTO refunds (refund_key, order_id, amount, reason, source, next_attempt_at)
+           VALUES ($1, $2, 150000, 'sold out', 'ticket.refund_requested', now() + interval '1h')""",
+        key,
+        order_id,
+    )
+    done = await stack.core(
+        "POST", f"/v2/{order_id}/refund", json={"refund_key": key, "amount": 150000, "reason": "x"}
+    )
+    assert done.status_code == 200, done.text
+    await stack.db.execute("UPDATE refunds SET next_attempt_at = now() WHERE refund_key = $1", key)
+
+    async def finished() -> bool:
+        return (
+            await stack.db.fetchval("SELECT status FROM refunds WHERE refund_key = $1", key)
+            == "succeeded"
+        )
+
+    for _ in range(100):
+        if await finished():
+            break
+        await asyncio.sleep(0.05)
+    assert await finished()
+    await stack.wait_status(order_id, "refunded")
+    await stack.deliveries_settled(order_id)
+    await asyncio.sleep(0.3)
+    assert len(await midtrans_refunds(stack, order_id)) == 1
+    assert len(stack.tap.of(order_id, REFUNDED)) == 1
