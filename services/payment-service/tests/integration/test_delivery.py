@@ -132,3 +132,21 @@ async def test_reconciler_claims_never_overlap_between_replicas(stack) -> None:
     claimed = [order_id for batch in claims for order_id in batch if order_id in ids]
     assert len(claimed) == len(set(claimed))
     await stack.db.execute("UPDATE payments SET status = 'expired' WHERE order_id = ANY($1)", ids)
+
+
+async def test_a_payment_nobody_started_is_expired_once_its_snap_session_is_over(stack) -> None:
+    order_id = await stack.opened()
+    # The hold ended a while ago and the customer never picked a method (Midtrans: 404).
+    await stack.db.execute(
+        """UPDATE payments SET expires_at = now() - interval '10 seconds',
+                  updated_at = now() - interval '1 hour' WHERE order_id = $1""",
+        order_id,
+    )
+    await stack.wait_status(order_id, "expired")
+    failed = await stack.wait_events(order_id, "payment.failed")
+    assert failed[0]["payload"]["transaction_status"] == "expire"
+    reason = await stack.db.fetchval(
+        "SELECT reason FROM payment_transitions WHERE order_id = $1 AND to_status = 'expired'",
+        order_id,
+    )
+    assert reason == "Midtrans has no transaction and the Snap session has ended"
