@@ -1,7 +1,7 @@
 """Opening a payment (a Snap transaction), handing its token to the owner, and reading its state."""
 
 import logging
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -70,7 +70,7 @@ async def open_payment(gw: Gateway, cmd: OpenPayment) -> tuple[Payment, bool]:
     Midtrans is asked, so concurrent requests wait for the first and find its token.
     """
     customer = {"name": cmd.customer.name, "email": cmd.customer.email, "phone": cmd.customer.phone}
-    items = [i.__dict__ for i in cmd.items]
+    items = [asdict(i) for i in cmd.items]
     metadata = {
         **cmd.metadata,
         "ticket_id": cmd.ticket_id,
