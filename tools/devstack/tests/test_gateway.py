@@ -44,6 +44,8 @@ def _get(config: StackConfig, path: str, **kwargs: object) -> httpx.Response:
         ("/tickets", "ticket"),
         ("/api/payment/status/ORDER-1", "payment"),
         ("/notifications/devices", "notification"),
+        ("/notifications?limit=20", "notification"),
+        ("/events", "ticket"),
     ],
 )
 def test_each_prefix_reaches_its_service_with_path_and_query_intact(
