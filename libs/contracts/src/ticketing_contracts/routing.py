@@ -47,7 +47,11 @@ TICKET_SERVICE_PAYMENTS = QueueBinding(
 )
 PAYMENT_SERVICE_TICKETS = QueueBinding(
     queue="payment-service.ticket-events",
-    routing_keys=(EventType.TICKET_EXPIRED, EventType.TICKET_REFUND_REQUESTED),
+    routing_keys=(
+        EventType.TICKET_EXPIRED,
+        EventType.TICKET_CANCELLED,
+        EventType.TICKET_REFUND_REQUESTED,
+    ),
 )
 NOTIFICATION_GATEWAY_ALL = QueueBinding(
     queue="notification-gateway.events",

@@ -3,7 +3,7 @@
 import asyncio
 from datetime import UTC, datetime
 
-from ticketing_contracts import TicketExpired, TicketRefundRequested
+from ticketing_contracts import TicketCancelled, TicketExpired, TicketRefundRequested
 
 REFUNDED, FAILED, SETTLED = "payment.refunded", "payment.failed", "payment.settled"
 
@@ -138,6 +138,40 @@ async def test_an_expired_ticket_expires_its_open_midtrans_transaction(stack) ->
         f"{stack.sandbox_url}/_sandbox/orders/{order_id}/pay", json={"outcome": "settlement"}
     )
     assert paid.status_code == 409
+
+
+async def test_a_hold_cancelled_before_payment_closes_its_midtrans_transaction(stack) -> None:
+    order_id = await stack.opened()
+    await stack.pay(order_id, "bank_transfer", "pending", bank="bca")
+    await stack.wait_status(order_id, "pending")
+    cancelled = TicketCancelled(
+        **ticket_facts(order_id),
+        cancelled_at=datetime.now(UTC),
+        cancelled_by="user-42",
+        reason="holder_cancelled",
+    )
+    await stack.publish(cancelled)
+    await stack.wait_status(order_id, "expired")
+    status = (await stack.core("GET", f"/v2/{order_id}/status")).json()
+    assert status["transaction_status"] == "expire"
+    paid = await stack.http.post(
+        f"{stack.sandbox_url}/_sandbox/orders/{order_id}/pay", json={"outcome": "settlement"}
+    )
+    assert paid.status_code == 409
+
+
+async def test_a_cancelled_ticket_whose_order_was_paid_is_left_to_the_refund(stack) -> None:
+    order_id = await settled_order(stack)
+    cancelled = TicketCancelled(
+        **ticket_facts(order_id),
+        cancelled_at=datetime.now(UTC),
+        cancelled_by="host-1",
+        reason="host_cancelled",
+    )
+    await stack.publish(cancelled)
+    await asyncio.sleep(0.6)
+    assert await stack.status_of(order_id) == "settled"
+    assert stack.tap.of(order_id, FAILED) == []
 
 
 async def test_an_expired_ticket_whose_order_was_paid_changes_nothing(stack) -> None:

@@ -1,4 +1,4 @@
-"""The ticket events payment-service acts on: a refund request, and a released (expired) seat.
+"""The ticket events payment-service acts on: a refund request, and a released seat.
 
 Handlers run inside the inbox transaction and only record intent there (a refund row, a close
 request); the jobs call Midtrans afterwards. So a redelivered event has no second effect, and a
@@ -10,7 +10,12 @@ import logging
 import asyncpg
 from servicekit.logs import log_fields
 from servicekit.messaging import Consumer
-from ticketing_contracts import EventEnvelope, TicketExpired, TicketRefundRequested
+from ticketing_contracts import (
+    EventEnvelope,
+    TicketCancelled,
+    TicketExpired,
+    TicketRefundRequested,
+)
 from ticketing_contracts.routing import PAYMENT_SERVICE_TICKETS, EventType
 
 from payment_service.adapters import repository as repo
@@ -66,6 +71,20 @@ async def on_ticket_expired(conn: asyncpg.Connection, envelope: EventEnvelope) -
         logger.info("payment to be closed at Midtrans", extra=log_fields(order_id=event.order_id))
 
 
+async def on_ticket_cancelled(conn: asyncpg.Connection, envelope: EventEnvelope) -> None:
+    """A hold cancelled before payment: close its Midtrans transaction so it cannot be paid.
+
+    A ticket cancelled after payment has a settled payment (not open), so nothing happens here;
+    its refund arrives as ticket.refund_requested.
+    """
+    event = TicketCancelled.model_validate(envelope.payload)
+    if not event.order_id:
+        return
+    why = f"ticket {event.ticket_id} cancelled by {event.cancelled_by}: {event.reason}"
+    if await request_close(conn, event.order_id, why=why):
+        logger.info("payment to be closed at Midtrans", extra=log_fields(order_id=event.order_id))
+
+
 def ticket_events_consumer() -> Consumer:
     return Consumer(
         name="payment-service",
@@ -73,5 +92,6 @@ def ticket_events_consumer() -> Consumer:
         handlers={
             EventType.TICKET_REFUND_REQUESTED: on_refund_requested,
             EventType.TICKET_EXPIRED: on_ticket_expired,
+            EventType.TICKET_CANCELLED: on_ticket_cancelled,
         },
     )
