@@ -10,13 +10,17 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 
 import messaging
+import whole_system
 
 
 async def main() -> None:
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     )
-    results = {"messaging (outbox -> relay -> RabbitMQ -> inbox)": await messaging.run()}
+    results = {
+        "messaging (outbox -> relay -> RabbitMQ -> inbox)": await messaging.run(),
+        "whole system through the gateway": await whole_system.run(),
+    }
     for name, figures in results.items():
         print(f"\n{name}")
         print(json.dumps(figures, indent=2))
