@@ -93,6 +93,7 @@ async def test_valid_token_gives_the_subject_and_roles() -> None:
         "garbage",
     ],
 )
+@pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")
 async def test_bad_token_is_refused_with_401(raw: Any, code: str) -> None:
     with pytest.raises(AppError) as refused:
         await verify(raw())
