@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -53,64 +54,54 @@ def _answer(sandbox: Sandbox, tx: Transaction, status_code: str, message: str) -
     return JSONResponse(body, status_code=200)
 
 
-@router.get("/{transaction_id}/status")
-async def get_status(transaction_id: str, request: Request) -> JSONResponse:
+async def _act(
+    request: Request,
+    act: Callable[[Sandbox], Transaction],
+    message: str,
+    status_code: str | None = None,
+) -> JSONResponse:
+    """Authorize, apply `act`, answer with the transaction (or Midtrans' refusal)."""
     sandbox = await _sandbox(request)
     if isinstance(sandbox, JSONResponse):
         return sandbox
     try:
-        tx = sandbox.find(transaction_id)
+        tx = act(sandbox)
     except CoreError as error:
         return core_error(error.status_code, error.message)
-    return _answer(sandbox, tx, tx.status_api_status_code(), STATUS_FOUND_MESSAGE)
+    return _answer(sandbox, tx, status_code or tx.status_api_status_code(), message)
+
+
+@router.get("/{transaction_id}/status")
+async def get_status(transaction_id: str, request: Request) -> JSONResponse:
+    return await _act(request, lambda s: s.find(transaction_id), STATUS_FOUND_MESSAGE)
 
 
 @router.post("/{transaction_id}/cancel")
 async def cancel(transaction_id: str, request: Request) -> JSONResponse:
-    sandbox = await _sandbox(request)
-    if isinstance(sandbox, JSONResponse):
-        return sandbox
-    try:
-        tx = sandbox.cancel(transaction_id)
-    except CoreError as error:
-        return core_error(error.status_code, error.message)
-    return _answer(sandbox, tx, "200", "Success, transaction is canceled")
+    return await _act(
+        request, lambda s: s.cancel(transaction_id), "Success, transaction is canceled", "200"
+    )
 
 
 @router.post("/{transaction_id}/expire")
 async def expire(transaction_id: str, request: Request) -> JSONResponse:
-    sandbox = await _sandbox(request)
-    if isinstance(sandbox, JSONResponse):
-        return sandbox
-    try:
-        tx = sandbox.expire(transaction_id)
-    except CoreError as error:
-        return core_error(error.status_code, error.message)
-    return _answer(sandbox, tx, "407", "Success, transaction has expired")
+    return await _act(
+        request, lambda s: s.expire(transaction_id), "Success, transaction has expired", "407"
+    )
 
 
 @router.post("/{transaction_id}/approve")
 async def approve(transaction_id: str, request: Request) -> JSONResponse:
-    sandbox = await _sandbox(request)
-    if isinstance(sandbox, JSONResponse):
-        return sandbox
-    try:
-        tx = sandbox.approve(transaction_id)
-    except CoreError as error:
-        return core_error(error.status_code, error.message)
-    return _answer(sandbox, tx, "200", "Success, transaction is approved")
+    return await _act(
+        request, lambda s: s.approve(transaction_id), "Success, transaction is approved", "200"
+    )
 
 
 @router.post("/{transaction_id}/deny")
 async def deny(transaction_id: str, request: Request) -> JSONResponse:
-    sandbox = await _sandbox(request)
-    if isinstance(sandbox, JSONResponse):
-        return sandbox
-    try:
-        tx = sandbox.deny(transaction_id)
-    except CoreError as error:
-        return core_error(error.status_code, error.message)
-    return _answer(sandbox, tx, "200", "Success, transaction is denied")
+    return await _act(
+        request, lambda s: s.deny(transaction_id), "Success, transaction is denied", "200"
+    )
 
 
 @router.post("/{transaction_id}/refund")
