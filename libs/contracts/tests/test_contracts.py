@@ -36,7 +36,7 @@ def test_no_stale_schema_file_is_left_behind() -> None:
 
 def test_every_event_type_has_a_payload_model_and_a_golden_sample() -> None:
     assert {t for t, _ in PAYLOAD_MODELS} == {str(t) for t in EventType}
-    assert {p.name for p in SAMPLES} == {f"{t}.v1.json" for t in EventType}
+    assert {p.name for p in SAMPLES} == {f"{t}.v{v}.json" for t, v in PAYLOAD_MODELS}
 
 
 @pytest.mark.parametrize("sample", SAMPLES, ids=lambda p: p.name)
@@ -46,8 +46,19 @@ def test_golden_sample_still_parses_and_ignores_unknown_fields(sample: Path) -> 
     payload = parse_payload(envelope)
     assert envelope.event_type == payload.EVENT_TYPE
     assert "field_from_the_future" not in payload.model_dump()
-    schema = json.loads((SCHEMA_DIR / f"{envelope.event_type}.v1.json").read_text())
+    schema = json.loads(
+        (SCHEMA_DIR / f"{envelope.event_type}.v{envelope.version}.json").read_text()
+    )
     jsonschema.validate(raw["payload"], schema)
+
+
+@pytest.mark.parametrize("sample", sorted(p for p in SAMPLES if p.name.endswith(".v2.json")))
+def test_a_v1_reader_still_reads_a_v2_payment_event(sample: Path) -> None:
+    raw = json.loads(sample.read_text())
+    v1 = PAYLOAD_MODELS[(raw["event_type"], 1)]
+    v2 = parse_payload(EventEnvelope.model_validate(raw))
+    old = v1.model_validate(raw["payload"])
+    assert old.model_dump() == v2.model_dump(include=set(old.model_dump()))
 
 
 def test_new_event_round_trips_through_json() -> None:

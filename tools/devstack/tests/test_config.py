@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from devstack.config import StackConfig
@@ -32,8 +33,9 @@ def test_isolated_copy_has_its_own_ports_databases_vhost_and_redis_db(tmp_path: 
     assert len(e2e_ports) == len(e2e.processes())
     assert not dev_ports & e2e_ports
     env = e2e.process("ticket-service").env
-    assert env["DATABASE_URL"].endswith("/ticket_service_e2e")
-    assert env["AMQP_URL"].endswith("/e2e")
+    label = f"e2e_{os.environ['TEST_NAMESPACE']}" if os.environ.get("TEST_NAMESPACE") else "e2e"
+    assert env["DATABASE_URL"].endswith(f"/ticket_service_{label}")
+    assert env["AMQP_URL"].endswith(f"/{label}")
     assert env["REDIS_URL"].endswith("/5")
     assert e2e.process("midtrans-sandbox").env["SANDBOX_RETRY_SCALE"] == "0.01"
     assert e2e.run_dir == tmp_path

@@ -144,6 +144,82 @@ class TicketRefundRequested(_TicketFacts):
     reason: str
 
 
+# Version 2 of the payment events (issue 10). Each adds, to the v1 payload, where the payment
+# stands and a per-payment sequence number, so a consumer applies only newer states and never
+# relies on the broker's order. v2 only adds fields: a consumer that reads a payment event with
+# its v1 model keeps working (every v1 field is still there).
+
+
+class _PaymentProgress(BaseModel):
+    """What every v2 payment event adds: the payment's state after the change, and its order."""
+
+    sequence: int = Field(
+        ge=1,
+        description=(
+            "Per payment (order_id), strictly increasing with each published change. A consumer "
+            "that has applied sequence n ignores any event of that order with sequence <= n."
+        ),
+    )
+    payment_status: str = Field(
+        description=(
+            "payment-service's status after this change: created, pending, challenge, captured, "
+            "settled, partially_refunded, refunded, partially_charged_back, charged_back, "
+            "denied, cancelled, expired, failed, reversed"
+        )
+    )
+
+
+class PaymentPendingV2(_PaymentProgress, PaymentPending):
+    VERSION: ClassVar[int] = 2
+
+
+class PaymentSettledV2(_PaymentProgress, PaymentSettled):
+    VERSION: ClassVar[int] = 2
+
+
+class PaymentFailedV2(_PaymentProgress, PaymentFailed):
+    VERSION: ClassVar[int] = 2
+
+
+class PaymentRefundedV2(_PaymentProgress, PaymentRefunded):
+    VERSION: ClassVar[int] = 2
+
+
+class PaymentDeclined(_PaymentProgress, _PaymentFacts):
+    """A card attempt was declined; in Snap the buyer may try again on the same order.
+
+    Not an end: the ticket stays pending and its hold stands until it is paid or expires.
+    """
+
+    EVENT_TYPE: ClassVar[str] = EventType.PAYMENT_DECLINED
+
+    reason: str | None = None
+
+
+RefundMethod = Literal["api", "payout"]
+RefundState = Literal[
+    "requested",  # recorded, not yet sent to Midtrans
+    "pending",  # Midtrans accepted it; the final refund notification has not come yet
+    "succeeded",  # the money is back with the buyer (API refund confirmed)
+    "awaiting_payout",  # the method cannot be refunded by API: an admin pays it out by hand
+    "paid_out",  # an admin paid it out and recorded the transfer's reference
+    "failed",  # Midtrans refused it for good; an admin must act
+]
+
+
+class PaymentRefundUpdated(_PaymentProgress, _PaymentFacts):
+    """A refund of this payment was created or moved; the buyer sees it on the ticket."""
+
+    EVENT_TYPE: ClassVar[str] = EventType.PAYMENT_REFUND_UPDATED
+
+    refund_id: str
+    refund_amount: Rupiah = Field(ge=0)
+    method: RefundMethod
+    refund_status: RefundState
+    reason: str | None = None
+    reference: str | None = Field(default=None, description="the payout's bank reference")
+
+
 PAYLOAD_MODELS: dict[tuple[str, int], type[EventPayload]] = {
     (model.EVENT_TYPE, model.VERSION): model
     for model in (
@@ -151,6 +227,12 @@ PAYLOAD_MODELS: dict[tuple[str, int], type[EventPayload]] = {
         PaymentSettled,
         PaymentFailed,
         PaymentRefunded,
+        PaymentPendingV2,
+        PaymentSettledV2,
+        PaymentFailedV2,
+        PaymentRefundedV2,
+        PaymentDeclined,
+        PaymentRefundUpdated,
         TicketActivated,
         TicketCancelled,
         TicketExpired,

@@ -18,6 +18,8 @@ class EventType(StrEnum):
     PAYMENT_SETTLED = "payment.settled"
     PAYMENT_FAILED = "payment.failed"
     PAYMENT_REFUNDED = "payment.refunded"
+    PAYMENT_DECLINED = "payment.declined"
+    PAYMENT_REFUND_UPDATED = "payment.refund_updated"
     TICKET_ACTIVATED = "ticket.activated"
     TICKET_CANCELLED = "ticket.cancelled"
     TICKET_EXPIRED = "ticket.expired"
@@ -43,6 +45,7 @@ TICKET_SERVICE_PAYMENTS = QueueBinding(
         EventType.PAYMENT_SETTLED,
         EventType.PAYMENT_FAILED,
         EventType.PAYMENT_REFUNDED,
+        EventType.PAYMENT_REFUND_UPDATED,
     ),
 )
 PAYMENT_SERVICE_TICKETS = QueueBinding(

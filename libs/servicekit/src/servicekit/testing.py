@@ -19,14 +19,23 @@ ADMIN_DSN = os.environ.get(
     "TEST_POSTGRES_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
 AMQP_BASE = os.environ.get("TEST_AMQP_BASE", "amqp://guest:guest@127.0.0.1:5672")
+# Two test runs on one machine (two work trees, say) keep apart by setting TEST_NAMESPACE:
+# every database and vhost a test creates gets it as a suffix.
+TEST_NAMESPACE = os.environ.get("TEST_NAMESPACE", "")
+
+
+def namespaced(name: str) -> str:
+    return f"{name}_{TEST_NAMESPACE}" if TEST_NAMESPACE else name
 
 
 def database_url(name: str) -> str:
-    return ADMIN_DSN.rsplit("/", 1)[0] + "/" + name
+    return ADMIN_DSN.rsplit("/", 1)[0] + "/" + namespaced(name)
 
 
 async def create_database(name: str) -> str:
-    """Drop and create database `name`; return its DSN."""
+    """Drop and create database `name` (namespaced); return its DSN."""
+    dsn = database_url(name)
+    name = namespaced(name)
     conn = await asyncpg.connect(ADMIN_DSN)
     try:
         await conn.execute(
@@ -36,11 +45,12 @@ async def create_database(name: str) -> str:
         await conn.execute(f'CREATE DATABASE "{name}"')
     finally:
         await conn.close()
-    return database_url(name)
+    return dsn
 
 
 def fresh_vhost(name: str) -> str:
-    """Delete and create RabbitMQ vhost `name` (as root, with rabbitmqctl); return its AMQP URL."""
+    """Delete and create RabbitMQ vhost `name` (namespaced, as root); return its AMQP URL."""
+    name = namespaced(name)
     subprocess.run(["rabbitmqctl", "-q", "delete_vhost", name], capture_output=True, check=False)
     subprocess.run(["rabbitmqctl", "-q", "add_vhost", name], capture_output=True, check=True)
     subprocess.run(

@@ -105,7 +105,12 @@ class StackConfig:
 
     @classmethod
     def isolated(cls, run_dir: Path | None = None, *, label: str = "e2e") -> StackConfig:
-        """A second copy of the stack: free ports, `*_<label>` databases, own vhost and redis db."""
+        """A second copy of the stack: free ports, `*_<label>` databases, own vhost and redis db.
+
+        TEST_NAMESPACE, when set, joins the label, so two test runs on one machine keep apart.
+        """
+        namespace = os.environ.get("TEST_NAMESPACE", "")
+        label = f"{label}_{namespace}" if namespace else label
         root = find_repo_root()
         ports = _distinct_free_ports(8)
         return cls(
