@@ -20,12 +20,16 @@ from payment_service.domain.errors import (
     OrderConflict,
     PaymentClosed,
     PaymentNotFound,
+    PayoutConflict,
+    RefundNotFound,
 )
 from payment_service.domain.gateway import InvalidSignature, MalformedNotification
+from payment_service.domain.refunds import InvalidBankAccount, PartialRefundNotSupported
 from payment_service.domain.snap import HoldExpired
 from payment_service.entrypoints.consumers import ticket_events_consumer
-from payment_service.entrypoints.http import admin, internal, public
+from payment_service.entrypoints.http import internal, public
 from payment_service.entrypoints.jobs import background_jobs
+from payment_service.entrypoints.refunds_http import admin_refunds, buyer_refunds
 from payment_service.service_layer.notifications import AmountTampered, NotificationUnconfirmed
 from payment_service.service_layer.payments import Gateway
 from payment_service.settings import PaymentSettings
@@ -44,6 +48,10 @@ DOMAIN_ERRORS: dict[type[Exception], tuple[int, str]] = {
     MidtransRefused: (502, "midtrans_refused"),
     TransactionNotFound: (502, "midtrans_refused"),
     MidtransUnavailable: (503, "midtrans_unavailable"),
+    RefundNotFound: (404, "not_found"),
+    PayoutConflict: (409, "payout_conflict"),
+    InvalidBankAccount: (422, "validation_error"),
+    PartialRefundNotSupported: (409, "partial_refund_not_supported"),
 }
 
 
@@ -65,14 +73,16 @@ def create_app(settings: PaymentSettings | None = None) -> FastAPI:
         gw = Gateway(pool=runtime.pool, midtrans=midtrans, outbox=runtime.outbox, settings=settings)
         app.state.gateway = gw
         try:
-            yield ServiceParts(consumers=[ticket_events_consumer()], jobs=background_jobs(gw))
+            yield ServiceParts(
+                consumers=[ticket_events_consumer(runtime.outbox)], jobs=background_jobs(gw)
+            )
         finally:
             await midtrans.aclose()
 
     return build_app(
         settings,
         title="payment-service",
-        routers=[internal, public, admin],
+        routers=[internal, public, admin_refunds, buyer_refunds],
         migrations=Path(__file__).parent / "migrations",
         setup=setup,
         domain_errors=DOMAIN_ERRORS,

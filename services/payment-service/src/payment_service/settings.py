@@ -40,6 +40,10 @@ class PaymentSettings(ServiceSettings):
     reconcile_interval_seconds: float = 30.0
     reconcile_pending_after_seconds: float = 300.0
     reconcile_batch_size: int = 50
+    # Paid payments of upcoming events are asked about again (reversal, chargeback, a refund
+    # made in the dashboard): the job's interval, and how often each payment at most.
+    reconcile_paid_interval_seconds: float = 60.0
+    reconcile_paid_after_seconds: float = 3600.0
     # A payment Midtrans never heard of (the customer never picked a method) is closed this
     # long after its hold ended: the Snap session is over by then.
     unpaid_grace_seconds: float = 120.0

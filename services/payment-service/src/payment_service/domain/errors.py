@@ -19,3 +19,11 @@ class PaymentClosed(ValueError):
 
 class NotRefundable(ValueError):
     """The payment holds no money we could refund."""
+
+
+class RefundNotFound(LookupError):
+    """No refund with this id (or not one the caller may see)."""
+
+
+class PayoutConflict(ValueError):
+    """The payout cannot take this step now (not awaiting one, no bank account, paid already)."""

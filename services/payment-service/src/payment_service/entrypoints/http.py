@@ -1,4 +1,7 @@
-"""HTTP routes: internal opening, the seed's public endpoints, the webhook, admin refunds."""
+"""HTTP routes: internal opening, the seed's public endpoints, the webhook.
+
+Refund routes are in refunds_http.py.
+"""
 
 import re
 from datetime import datetime
@@ -6,12 +9,11 @@ from typing import Annotated, Any, Self
 
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
-from servicekit.auth import AdminUser, CurrentUser, ServiceCaller
-from servicekit.errors import AppError
+from servicekit.auth import CurrentUser, ServiceCaller
 
-from payment_service.adapters.repository import Payment, Refund
+from payment_service.adapters.repository import Payment
 from payment_service.domain.snap import Customer, Item
-from payment_service.service_layer import notifications, payments, refunds
+from payment_service.service_layer import notifications, payments
 from payment_service.service_layer.payments import Gateway, OpenPayment
 
 ORDER_ID = re.compile(r"^[A-Za-z0-9\-_~.]{1,50}$")
@@ -209,54 +211,6 @@ async def midtrans_notification(request: Request, gw: GatewayDep) -> dict[str, A
             "status": str(outcome.status),
         }
     }
-
-
-# ----- admin -----
-
-
-class RefundCreate(BaseModel):
-    amount: int | None = Field(default=None, gt=0)
-    reason: str = Field(min_length=1, max_length=255)
-    request_id: str | None = Field(default=None, max_length=100)
-
-
-def _refund(r: Refund) -> dict[str, Any]:
-    return {
-        "refund_key": r.refund_key,
-        "order_id": r.order_id,
-        "amount": r.amount,
-        "reason": r.reason,
-        "status": r.status,
-        "source": r.source,
-        "requested_by": r.requested_by,
-        "last_error": r.last_error,
-        "created_at": r.created_at.isoformat(),
-    }
-
-
-admin = APIRouter(prefix="/api/payment/admin", tags=["admin"])
-
-
-@admin.post("/orders/{order_id}/refund")
-async def refund_order(
-    order_id: str, body: RefundCreate, user: AdminUser, gw: GatewayDep
-) -> dict[str, Any]:
-    refund = await refunds.request_admin_refund(
-        gw,
-        order_id=order_id,
-        amount=body.amount,
-        reason=body.reason,
-        request_id=body.request_id,
-        admin_id=user.user_id,
-    )
-    if refund.status == "refused":
-        raise AppError(
-            refund.last_error or "Midtrans refused the refund.",
-            code="midtrans_refused",
-            status_code=502,
-            details={"refund": _refund(refund)},
-        )
-    return {"data": _refund(refund)}
 
 
 def _iso(value: datetime | None) -> str | None:

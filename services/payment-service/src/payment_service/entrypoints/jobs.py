@@ -3,7 +3,11 @@
 from servicekit.jobs import PeriodicJob
 
 from payment_service.service_layer.payments import Gateway
-from payment_service.service_layer.reconciliation import close_released_payments, reconcile_pending
+from payment_service.service_layer.reconciliation import (
+    close_released_payments,
+    reconcile_paid,
+    reconcile_pending,
+)
 from payment_service.service_layer.refunds import retry_due_refunds
 
 
@@ -14,6 +18,11 @@ def background_jobs(gw: Gateway) -> list[PeriodicJob]:
             "reconcile-pending-payments",
             settings.reconcile_interval_seconds,
             lambda: reconcile_pending(gw),
+        ),
+        PeriodicJob(
+            "reconcile-paid-payments",
+            settings.reconcile_paid_interval_seconds,
+            lambda: reconcile_paid(gw),
         ),
         PeriodicJob(
             "close-released-payments",

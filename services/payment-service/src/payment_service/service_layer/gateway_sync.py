@@ -32,6 +32,7 @@ from payment_service.domain.model import (
     Verdict,
     decide,
 )
+from payment_service.service_layer import refund_progress
 
 logger = logging.getLogger(__name__)
 
@@ -105,6 +106,16 @@ async def apply_observation(
         logger.error(
             "gateway answer contradicts the payment; flagged for review",
             extra=log_fields(order_id=payment.order_id, source=source, reason=decision.reason),
+        )
+    if decision.changed or decision.verdict is Verdict.DUPLICATE:
+        # Our refunds this answer confirms, and refunds made elsewhere (payb: refunds).
+        await refund_progress.settle_from_gateway(
+            conn,
+            outbox,
+            payment,
+            status=decision.status,
+            refunded_total=decision.refunded_amount,
+            body=body,
         )
     if decision.verdict is Verdict.DUPLICATE and source in _QUIET_SOURCES:
         return decision  # a poll that found nothing new; its call is in gateway_calls
