@@ -325,10 +325,16 @@ async def test_the_refund_job_calls_midtrans_without_the_payments_lock(stack) ->
     await stack.wait_status(order_id, "refunded")
 
 
-async def test_a_dashboard_refund_is_found_by_the_reconciler_once_across_replicas(
-    stack, lossy
-) -> None:
-    order_id = await settled_quietly(stack, lossy, "qris")
+async def dashboard(stack, order_id: str, action: str, **extra: object) -> None:
+    response = await stack.http.post(
+        f"{stack.sandbox_url}/_sandbox/orders/{order_id}/dashboard",
+        json={"action": action, **extra},
+    )
+    assert response.status_code == 200, response.text
+
+
+async def test_a_dashboard_refund_is_found_by_the_reconciler_once_across_replicas(stack) -> None:
+    order_id = await settled(stack, "qris")
     checkers = [
         await stack.replica(
             f"paid-checker-{i}",
@@ -338,11 +344,8 @@ async def test_a_dashboard_refund_is_found_by_the_reconciler_once_across_replica
         for i in range(2)
     ]
     try:
-        # Refunded in the Midtrans dashboard; its notification is lost.
-        done = await stack.core(
-            "POST", f"/v2/{order_id}/refund", json={"amount": 150000, "reason": "dashboard"}
-        )
-        assert done.status_code == 200, done.text
+        # Refunded in the Midtrans dashboard, and no notification comes.
+        await dashboard(stack, order_id, "refund", notify=False)
         await stack.wait_status(order_id, "refunded", timeout=15)
         await wait_refund_status(stack, order_id, "succeeded")
         await asyncio.sleep(1.5)  # both replicas keep checking; nothing more may happen
@@ -398,3 +401,36 @@ async def test_refund_endpoints_need_a_token_and_a_known_id(stack) -> None:
     assert missing.json()["error"]["code"] == "not_found"
     bad = await stack.http.get(base, params={"status": "nope"}, headers=stack.token("a", "admin"))
     assert bad.status_code == 422
+
+
+async def test_a_notified_dashboard_refund_shows_as_a_refund_of_the_payment(stack) -> None:
+    order_id = await settled(stack, "gopay")
+    await dashboard(stack, order_id, "partial_refund", amount=30_000)
+    await stack.wait_status(order_id, "partially_refunded")
+    await wait_refund_status(stack, order_id, "succeeded")
+    assert await refund_rows(stack, order_id) == [("api", "succeeded", 30_000)]
+    await stack.wait_events(order_id, UPDATED)
+    assert updates(stack, order_id) == [("api", "succeeded")]
+    # What is left can still be refunded by us; the dashboard's part is not refunded twice.
+    rest = await admin_refund(stack, order_id, {"reason": "rest"})
+    assert rest.status_code == 200, rest.text
+    assert rest.json()["data"]["amount"] == 120_000
+    await stack.wait_status(order_id, "refunded")
+    await wait_refund_status(stack, order_id, "succeeded")
+    assert [a for _, _, a in await refund_rows(stack, order_id)] == [30_000, 120_000]
+
+
+async def test_a_reversal_without_notification_is_found_by_the_reconciler(stack) -> None:
+    order_id = await settled(stack, "bank_transfer", bank="permata")
+    checker, _ = await stack.replica(
+        "reversal-checker",
+        RECONCILE_PAID_INTERVAL_SECONDS="0.2",
+        RECONCILE_PAID_AFTER_SECONDS="0.5",
+    )
+    try:
+        await dashboard(stack, order_id, "reverse", notify=False)
+        await stack.wait_status(order_id, "reversed", timeout=15)
+    finally:
+        checker.stop()
+    [failed] = await stack.wait_events(order_id, FAILED)
+    assert failed["payload"]["reason"].startswith("reversed after payment")

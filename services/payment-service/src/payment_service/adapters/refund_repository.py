@@ -81,13 +81,19 @@ async def add(
     requested_by: str | None,
     method: RefundMethod,
     status: RefundStatus,
+    hold_seconds: float = 0.0,
 ) -> Refund | None:
-    """Insert the intent; None if the key exists already (the same request)."""
+    """Insert the intent; None if the key exists already (the same request).
+
+    `hold_seconds` keeps the refund job away while the requester sends it itself; if the
+    requester dies, the job sends it once the hold is over.
+    """
     inserted = await conn.fetchval(
         """INSERT INTO refunds (refund_key, order_id, amount, reason, source, requested_by,
-                                method, status, finished_at)
+                                method, status, finished_at, next_attempt_at)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8,
-                   CASE WHEN $8 = 'succeeded' THEN now() END)
+                   CASE WHEN $8 = 'succeeded' THEN now() END,
+                   now() + make_interval(secs => $9))
            ON CONFLICT (refund_key) DO NOTHING RETURNING refund_key""",
         refund_key,
         order_id,
@@ -97,6 +103,7 @@ async def add(
         requested_by,
         str(method),
         str(status),
+        hold_seconds,
     )
     return None if inserted is None else await by_key(conn, refund_key)
 
@@ -160,7 +167,7 @@ async def page(
 async def claim_for_sending(
     conn: asyncpg.Connection, refund_key: str, *, lease_seconds: float
 ) -> Refund | None:
-    """Take a due `requested` refund for one attempt; None if it is not due or someone has it.
+    """Take a `requested` refund for one attempt: due, or never sent; None if someone has it.
 
     The lease (next_attempt_at in the future) keeps other workers away while Midtrans is
     called outside any transaction; a crashed attempt is retried once the lease runs out,
@@ -171,7 +178,7 @@ async def claim_for_sending(
                   attempts = attempts + 1, sent_at = now(), updated_at = now()
            WHERE refund_key = (SELECT refund_key FROM refunds
                                WHERE refund_key = $1 AND status = 'requested'
-                                 AND next_attempt_at <= now()
+                                 AND (next_attempt_at <= now() OR sent_at IS NULL)
                                FOR UPDATE SKIP LOCKED)
            RETURNING refund_key""",
         refund_key,

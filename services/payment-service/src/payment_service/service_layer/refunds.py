@@ -67,6 +67,7 @@ async def request_refund(
     purpose: str,
     requested_by: str | None,
     partial_by_payout: bool,
+    send_now: bool = False,
 ) -> tuple[Refund, bool]:
     """Record the intent (the payment row locked); the same `purpose` is the same refund."""
     key = refund_key(payment.order_id, purpose)
@@ -105,6 +106,7 @@ async def request_refund(
         requested_by=requested_by,
         method=plan.method,
         status=status,
+        hold_seconds=SEND_LEASE_SECONDS if send_now else 0.0,
     )
     assert refund is not None  # the payment row lock serialises requests of one order
     await announce(
@@ -143,6 +145,7 @@ async def request_admin_refund(
             purpose=purpose,
             requested_by=admin_id,
             partial_by_payout=False,
+            send_now=True,
         )
     if refund.status is RefundStatus.REQUESTED:
         refund = await carry_out_refund(gw, refund.refund_key) or refund
