@@ -340,13 +340,14 @@ async def test_a_dashboard_refund_is_found_by_the_reconciler_once_across_replica
             f"paid-checker-{i}",
             RECONCILE_PAID_INTERVAL_SECONDS="0.2",
             RECONCILE_PAID_AFTER_SECONDS="0.5",
+            RECONCILE_BATCH_SIZE="1000",  # every settled payment of the whole suite is checked
         )
         for i in range(2)
     ]
     try:
         # Refunded in the Midtrans dashboard, and no notification comes.
         await dashboard(stack, order_id, "refund", notify=False)
-        await stack.wait_status(order_id, "refunded", timeout=15)
+        await stack.wait_status(order_id, "refunded", timeout=30)
         await wait_refund_status(stack, order_id, "succeeded")
         await asyncio.sleep(1.5)  # both replicas keep checking; nothing more may happen
     finally:
@@ -426,10 +427,11 @@ async def test_a_reversal_without_notification_is_found_by_the_reconciler(stack)
         "reversal-checker",
         RECONCILE_PAID_INTERVAL_SECONDS="0.2",
         RECONCILE_PAID_AFTER_SECONDS="0.5",
+        RECONCILE_BATCH_SIZE="1000",
     )
     try:
         await dashboard(stack, order_id, "reverse", notify=False)
-        await stack.wait_status(order_id, "reversed", timeout=15)
+        await stack.wait_status(order_id, "reversed", timeout=30)
     finally:
         checker.stop()
     [failed] = await stack.wait_events(order_id, FAILED)
