@@ -436,3 +436,38 @@ async def test_a_reversal_without_notification_is_found_by_the_reconciler(stack)
         checker.stop()
     [failed] = await stack.wait_events(order_id, FAILED)
     assert failed["payload"]["reason"].startswith("reversed after payment")
+
+
+@pytest.mark.parametrize(
+    ("payment_type", "extra", "ends"),
+    [
+        ("gopay", {}, ("api", "succeeded")),
+        ("bank_transfer", {"bank": "bni"}, ("payout", "awaiting_payout")),
+    ],
+)
+async def test_late_money_without_a_free_seat_ends_with_the_money_back(
+    stack, payment_type, extra, ends
+) -> None:
+    # The payment side of "settlement after expire": the payment is paid (payment.settled went
+    # out); ticket-service found the seat taken and asks for the refund.
+    order_id = await settled(stack, payment_type, **extra)
+    await stack.publish(
+        TicketRefundRequested(
+            **ticket_facts(order_id), amount=150_000, reason="late_payment_seat_taken"
+        )
+    )
+    await wait_refund_status(stack, order_id, ends[1])
+    assert await refund_rows(stack, order_id) == [(*ends, 150_000)]
+    if ends[0] == "api":
+        await stack.wait_status(order_id, "refunded")
+    await stack.wait_events(order_id, UPDATED, count=2 if ends[0] == "api" else 1)
+    assert updates(stack, order_id)[-1][0] == ends[0]
+
+
+async def test_late_money_with_a_free_seat_keeps_the_payment(stack) -> None:
+    # ticket-service gave the seat back: no refund is asked for, so none is made.
+    order_id = await settled(stack, "gopay")
+    await asyncio.sleep(1.0)
+    assert await refund_rows(stack, order_id) == []
+    assert await stack.status_of(order_id) == "settled"
+    assert stack.tap.of(order_id, UPDATED) == []
