@@ -1,66 +1,39 @@
 """PostgreSQL access for refunds: the intent rows, their claims by the refund job, and payouts."""
 
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import asyncpg
 
-from payment_service.domain.refunds import BankAccount, KnownRefund, RefundMethod, RefundStatus
+from payment_service.domain.refunds import BankAccount, Refund, RefundMethod, RefundStatus
 
 
-@dataclass(frozen=True)
-class Refund:
-    refund_id: uuid.UUID
-    refund_key: str
-    order_id: str
-    user_id: str
-    amount: int
-    reason: str
-    source: str
-    requested_by: str | None
-    method: RefundMethod
-    status: RefundStatus
-    attempts: int
-    last_error: str | None
-    bank_account: BankAccount | None
-    payout_reference: str | None
-    paid_out_by: str | None
-    paid_out_at: datetime | None
-    created_at: datetime
-    updated_at: datetime
-    finished_at: datetime | None
-
-    @classmethod
-    def from_row(cls, row: asyncpg.Record) -> "Refund":
-        account = None
-        if row["bank_code"] is not None:
-            account = BankAccount(row["bank_code"], row["account_number"], row["account_holder"])
-        return cls(
-            refund_id=row["refund_id"],
-            refund_key=row["refund_key"],
-            order_id=row["order_id"],
-            user_id=row["user_id"],
-            amount=row["amount"],
-            reason=row["reason"],
-            source=row["source"],
-            requested_by=row["requested_by"],
-            method=RefundMethod(row["method"]),
-            status=RefundStatus(row["status"]),
-            attempts=row["attempts"],
-            last_error=row["last_error"],
-            bank_account=account,
-            payout_reference=row["payout_reference"],
-            paid_out_by=row["paid_out_by"],
-            paid_out_at=row["paid_out_at"],
-            created_at=row["created_at"],
-            updated_at=row["updated_at"],
-            finished_at=row["finished_at"],
-        )
-
-    def known(self) -> KnownRefund:
-        return KnownRefund(self.refund_key, self.amount, self.method, self.status)
+def _refund(row: asyncpg.Record) -> Refund:
+    account = None
+    if row["bank_code"] is not None:
+        account = BankAccount(row["bank_code"], row["account_number"], row["account_holder"])
+    return Refund(
+        refund_id=row["refund_id"],
+        refund_key=row["refund_key"],
+        order_id=row["order_id"],
+        user_id=row["user_id"],
+        amount=row["amount"],
+        reason=row["reason"],
+        source=row["source"],
+        requested_by=row["requested_by"],
+        method=RefundMethod(row["method"]),
+        status=RefundStatus(row["status"]),
+        attempts=row["attempts"],
+        last_error=row["last_error"],
+        bank_account=account,
+        payout_reference=row["payout_reference"],
+        paid_out_by=row["paid_out_by"],
+        paid_out_at=row["paid_out_at"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        finished_at=row["finished_at"],
+    )
 
 
 _SELECT = """SELECT r.refund_id, r.refund_key, r.order_id, p.user_id, r.amount, r.reason,
@@ -110,17 +83,17 @@ async def add(
 
 async def by_key(conn: asyncpg.Connection, refund_key: str) -> Refund | None:
     row = await conn.fetchrow(_SELECT + " WHERE r.refund_key = $1", refund_key)
-    return None if row is None else Refund.from_row(row)
+    return None if row is None else _refund(row)
 
 
 async def by_id(conn: asyncpg.Connection, refund_id: uuid.UUID) -> Refund | None:
     row = await conn.fetchrow(_SELECT + " WHERE r.refund_id = $1", refund_id)
-    return None if row is None else Refund.from_row(row)
+    return None if row is None else _refund(row)
 
 
 async def of_order(conn: asyncpg.Connection, order_id: str) -> list[Refund]:
     rows = await conn.fetch(_SELECT + " WHERE r.order_id = $1 ORDER BY r.created_at", order_id)
-    return [Refund.from_row(r) for r in rows]
+    return [_refund(r) for r in rows]
 
 
 async def committed_amount(conn: asyncpg.Connection, order_id: str) -> int:
@@ -158,7 +131,7 @@ async def page(
         after[1] if after else None,
         limit,
     )
-    return [Refund.from_row(r) for r in rows]
+    return [_refund(r) for r in rows]
 
 
 # ----- the refund job: claimed with a lease, so the Midtrans call holds no lock -----

@@ -4,6 +4,7 @@ Pure: no I/O. Sources for the table are in the README ("Refunds per method").
 """
 
 import re
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -227,3 +228,31 @@ def _rupiah(value: object) -> int | None:
     except ValueError:
         return None
     return int(number) if number == int(number) else None
+
+
+@dataclass(frozen=True)
+class Refund:
+    """One refund of a payment, as the buyer and admins follow it."""
+
+    refund_id: uuid.UUID
+    refund_key: str
+    order_id: str
+    user_id: str  # the buyer (the payment's user)
+    amount: int
+    reason: str
+    source: str
+    requested_by: str | None
+    method: RefundMethod
+    status: RefundStatus
+    attempts: int
+    last_error: str | None
+    bank_account: "BankAccount | None"
+    payout_reference: str | None
+    paid_out_by: str | None
+    paid_out_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    finished_at: datetime | None
+
+    def known(self) -> KnownRefund:
+        return KnownRefund(self.refund_key, self.amount, self.method, self.status)

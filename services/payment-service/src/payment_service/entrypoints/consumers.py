@@ -21,6 +21,7 @@ from ticketing_contracts.routing import PAYMENT_SERVICE_TICKETS, EventType
 
 from payment_service.adapters import refund_repository as refunds_repo
 from payment_service.adapters import repository as repo
+from payment_service.adapters.refund_store import PgRefundStore
 from payment_service.domain.errors import NotRefundable
 from payment_service.service_layer.reconciliation import request_close
 from payment_service.service_layer.refunds import request_refund
@@ -48,8 +49,7 @@ async def on_refund_requested(
     amount = min(event.amount, remaining) if event.amount > 0 else remaining
     try:
         refund, new = await request_refund(
-            conn,
-            outbox,
+            PgRefundStore(conn, outbox),
             payment,
             amount=amount,
             reason=event.reason,

@@ -2,6 +2,7 @@
 
 from servicekit.jobs import PeriodicJob
 
+from payment_service.refund_wiring import refund_stores
 from payment_service.service_layer.payments import Gateway
 from payment_service.service_layer.reconciliation import (
     close_released_payments,
@@ -13,6 +14,7 @@ from payment_service.service_layer.refunds import retry_due_refunds
 
 def background_jobs(gw: Gateway) -> list[PeriodicJob]:
     settings = gw.settings
+    stores = refund_stores(gw)
     return [
         PeriodicJob(
             "reconcile-pending-payments",
@@ -30,6 +32,8 @@ def background_jobs(gw: Gateway) -> list[PeriodicJob]:
             lambda: close_released_payments(gw),
         ),
         PeriodicJob(
-            "carry-out-refunds", settings.refund_interval_seconds, lambda: retry_due_refunds(gw)
+            "carry-out-refunds",
+            settings.refund_interval_seconds,
+            lambda: retry_due_refunds(stores, gw.midtrans),
         ),
     ]

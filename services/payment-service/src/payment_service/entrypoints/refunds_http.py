@@ -14,9 +14,9 @@ from pydantic import BaseModel, Field
 from servicekit.auth import AdminUser, CurrentUser, Principal
 from servicekit.errors import AppError
 
-from payment_service.adapters.refund_repository import Refund
-from payment_service.domain.refunds import BankAccount, RefundStatus
+from payment_service.domain.refunds import BankAccount, Refund, RefundStatus
 from payment_service.entrypoints.http import GatewayDep
+from payment_service.refund_wiring import refund_stores
 from payment_service.service_layer import refunds
 from payment_service.service_layer.refunds import RefundCaller
 
@@ -81,7 +81,8 @@ async def refund_order(
     order_id: str, body: RefundCreate, user: AdminUser, gw: GatewayDep
 ) -> dict[str, Any]:
     refund = await refunds.request_admin_refund(
-        gw,
+        refund_stores(gw),
+        gw.midtrans,
         order_id=order_id,
         amount=body.amount,
         reason=body.reason,
@@ -111,7 +112,7 @@ async def list_refunds(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> dict[str, Any]:
     rows = await refunds.refunds_page(
-        gw,
+        refund_stores(gw),
         _caller(user),
         status=status,
         order_id=order_id,
@@ -127,7 +128,7 @@ async def list_refunds(
 
 @buyer_refunds.get("/{refund_id}")
 async def get_refund(refund_id: str, user: CurrentUser, gw: GatewayDep) -> dict[str, Any]:
-    refund = await refunds.refund_for(gw, refund_id, _caller(user))
+    refund = await refunds.refund_for(refund_stores(gw), refund_id, _caller(user))
     return {"data": _public(refund, full_account=user.is_admin)}
 
 
@@ -137,7 +138,7 @@ async def give_bank_account(
 ) -> dict[str, Any]:
     """The buyer only (an admin's token sees someone else's refund as 404 here)."""
     account = BankAccount.parse(body.bank_code, body.account_number, body.holder_name)
-    refund = await refunds.give_bank_account(gw, refund_id, _caller(user), account)
+    refund = await refunds.give_bank_account(refund_stores(gw), refund_id, user.user_id, account)
     return {"data": _public(refund, full_account=False)}
 
 
@@ -146,7 +147,7 @@ async def record_payout(
     refund_id: str, body: PayoutDone, user: AdminUser, gw: GatewayDep
 ) -> dict[str, Any]:
     refund = await refunds.close_payout(
-        gw, refund_id, reference=body.reference, admin_id=user.user_id
+        refund_stores(gw), refund_id, reference=body.reference, admin_id=user.user_id
     )
     return {"data": _public(refund, full_account=True)}
 

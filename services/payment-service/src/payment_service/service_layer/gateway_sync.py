@@ -21,6 +21,7 @@ from ticketing_contracts import (
 )
 
 from payment_service.adapters import repository as repo
+from payment_service.adapters.refund_store import PgRefundStore
 from payment_service.adapters.repository import Payment
 from payment_service.domain.gateway import observation_from, payment_instructions
 from payment_service.domain.model import (
@@ -110,8 +111,7 @@ async def apply_observation(
     if decision.changed or decision.verdict is Verdict.DUPLICATE:
         # Our refunds this answer confirms, and refunds made elsewhere (payb: refunds).
         await refund_progress.settle_from_gateway(
-            conn,
-            outbox,
+            PgRefundStore(conn, outbox),
             payment,
             status=decision.status,
             refunded_total=decision.refunded_amount,

@@ -1,106 +1,120 @@
-"""Where a refund stands, told once per change: the audit row and `payment.refund_updated`.
+"""Where a refund stands, told once per change, and what a gateway answer says about refunds.
 
-Also what a gateway answer says about refunds: our API refunds it confirms (pending ->
+`RefundStore` is the port of every refund use case. `settle_from_gateway` runs inside the one
+"apply an observation" path (gateway_sync): our API refunds the answer confirms (pending ->
 succeeded) and refunds made elsewhere (the Midtrans dashboard), recorded so the buyer sees them.
-Called by the one "apply an observation" path (gateway_sync), in its transaction.
 """
 
-import logging
-from typing import Any
+import uuid
+from contextlib import AbstractAsyncContextManager
+from datetime import datetime
+from typing import Any, Protocol
 
-import asyncpg
-from servicekit.logs import log_fields
-from servicekit.messaging import Outbox
-from ticketing_contracts import PaymentRefundUpdated
-
-from payment_service.adapters import refund_repository as refunds_repo
-from payment_service.adapters import repository as repo
-from payment_service.adapters.refund_repository import Refund
+from payment_service.adapters.midtrans import GatewayAnswer
 from payment_service.adapters.repository import Payment
 from payment_service.domain.gateway import refund_key
 from payment_service.domain.model import PaymentStatus
 from payment_service.domain.refunds import (
     UNFINISHED,
+    BankAccount,
+    Refund,
     RefundMethod,
     RefundStatus,
     gateway_refunds,
     match_refunds,
 )
 
-logger = logging.getLogger(__name__)
-
 REFUND_STATUSES = frozenset({PaymentStatus.REFUNDED, PaymentStatus.PARTIALLY_REFUNDED})
 
 
-def payment_facts(payment: Payment) -> dict[str, Any]:
-    return {
-        "order_id": payment.order_id,
-        "ticket_id": payment.ticket_id,
-        "event_id": payment.event_id,
-        "user_id": payment.user_id,
-        "amount": payment.amount,
-        "currency": payment.currency,
-        "payment_type": payment.payment_type,
-        "transaction_id": payment.transaction_id,
-        "customer_name": payment.customer.get("name", ""),
-        "customer_email": payment.customer.get("email", ""),
-        "event_title": payment.metadata.get("event_title"),
-        "event_starts_at": payment.metadata.get("event_starts_at"),
-    }
+class RefundStore(Protocol):
+    """Refunds, their payment and their audit, on one connection."""
 
+    def transaction(self) -> AbstractAsyncContextManager[None]: ...
 
-async def announce(
-    conn: asyncpg.Connection,
-    outbox: Outbox,
-    payment: Payment,
-    refund: Refund,
-    *,
-    payment_status: PaymentStatus | None = None,
-    verdict: str,
-    detail: str | None = None,
-) -> None:
-    """Audit a refund's change and publish `payment.refund_updated` in the same transaction."""
-    status = payment_status or payment.status
-    sequence = await refunds_repo.next_event_sequence(conn, payment.order_id)
-    envelope = await outbox.add(
-        conn,
-        PaymentRefundUpdated(
-            **payment_facts(payment),
-            sequence=sequence,
-            payment_status=str(status),
-            refund_id=str(refund.refund_id),
-            refund_amount=refund.amount,
-            method=refund.method.value,
-            refund_status=refund.status.value,
-            reason=refund.reason,
-            reference=refund.payout_reference,
-        ),
-    )
-    await repo.add_transition(
-        conn,
-        order_id=payment.order_id,
-        from_status=str(payment.status),
-        to_status=str(status),
-        source="refund",
-        verdict=verdict,
-        reason=(
-            f"refund {refund.refund_id} ({refund.method}, {refund.amount} IDR): {refund.status}"
-            + (f"; {detail}" if detail else "")
-        ),
-        events=[envelope.event_type],
-    )
-    logger.info(
-        "refund %s of %s: %s",
-        refund.refund_id,
-        payment.order_id,
-        refund.status,
-        extra=log_fields(order_id=payment.order_id, refund_key=refund.refund_key),
-    )
+    async def payment(self, order_id: str, *, lock: bool = False) -> Payment | None: ...
+
+    async def refund(self, refund_key: str) -> Refund | None: ...
+
+    async def refund_by_id(self, refund_id: uuid.UUID) -> Refund | None: ...
+
+    async def refunds_of(self, order_id: str) -> list[Refund]:
+        """The order's refunds, oldest first."""
+
+    async def committed_amount(self, order_id: str) -> int:
+        """Rupiah our unfinished refunds and payouts hold beyond the payment's refunded_amount."""
+
+    async def add_refund(
+        self,
+        *,
+        refund_key: str,
+        order_id: str,
+        amount: int,
+        reason: str,
+        source: str,
+        requested_by: str | None,
+        method: RefundMethod,
+        status: RefundStatus,
+        hold_seconds: float = 0.0,
+    ) -> Refund | None:
+        """Insert the intent; None if the key exists (the same request)."""
+
+    async def claim_for_sending(self, refund_key: str, *, lease_seconds: float) -> Refund | None:
+        """Take a due (or never sent) `requested` refund for one attempt; None if taken."""
+
+    async def due_refunds(self, limit: int) -> list[str]: ...
+
+    async def move(
+        self,
+        refund_key: str,
+        *,
+        to: RefundStatus,
+        only_from: frozenset[RefundStatus],
+        gateway_body: dict[str, Any] | None = None,
+        error: str | None = None,
+        method: RefundMethod | None = None,
+    ) -> Refund | None:
+        """Move it if it is in `only_from` (one statement); the refund after, or None."""
+
+    async def postpone(self, refund_key: str, error: str) -> None: ...
+
+    async def set_bank_account(self, refund_id: uuid.UUID, account: BankAccount) -> bool: ...
+
+    async def mark_paid_out(
+        self, refund_id: uuid.UUID, *, reference: str, admin_id: str
+    ) -> bool: ...
+
+    async def refunds_page(
+        self,
+        *,
+        status: RefundStatus | None,
+        order_id: str | None,
+        user_id: str | None,
+        after: tuple[datetime, uuid.UUID] | None,
+        limit: int,
+    ) -> list[Refund]: ...
+
+    async def flag(self, order_id: str, reason: str) -> None: ...
+
+    async def record_gateway_call(self, answer: GatewayAnswer, order_id: str) -> None: ...
+
+    async def note(self, payment: Payment, *, verdict: str, reason: str) -> None:
+        """An audit row for a step that is not a state change (a bank account given)."""
+
+    async def announce(
+        self,
+        payment: Payment,
+        refund: Refund,
+        *,
+        payment_status: PaymentStatus | None,
+        verdict: str,
+        detail: str | None,
+    ) -> None:
+        """Audit the refund's change and write `payment.refund_updated`, in this transaction."""
 
 
 async def move_and_announce(
-    conn: asyncpg.Connection,
-    outbox: Outbox,
+    store: RefundStore,
     payment: Payment,
     refund: Refund,
     *,
@@ -113,8 +127,7 @@ async def move_and_announce(
     detail: str | None = None,
 ) -> Refund | None:
     """Move the refund if it still is in `only_from`, then announce it; None if it had moved."""
-    moved = await refunds_repo.move(
-        conn,
+    after = await store.move(
         refund.refund_key,
         to=to,
         only_from=only_from,
@@ -122,25 +135,15 @@ async def move_and_announce(
         error=error,
         method=method,
     )
-    if not moved:
-        return None
-    after = await refunds_repo.by_key(conn, refund.refund_key)
-    assert after is not None
-    await announce(
-        conn,
-        outbox,
-        payment,
-        after,
-        payment_status=payment_status,
-        verdict=f"refund_{to}",
-        detail=detail,
-    )
+    if after is not None:
+        await store.announce(
+            payment, after, payment_status=payment_status, verdict=f"refund_{to}", detail=detail
+        )
     return after
 
 
 async def settle_from_gateway(
-    conn: asyncpg.Connection,
-    outbox: Outbox,
+    store: RefundStore,
     payment: Payment,
     *,
     status: PaymentStatus,
@@ -150,13 +153,12 @@ async def settle_from_gateway(
     """Confirm our refunds Midtrans shows as done; record the ones made elsewhere."""
     if status not in REFUND_STATUSES:
         return
-    ours = await refunds_repo.of_order(conn, payment.order_id)
+    ours = await store.refunds_of(payment.order_id)
     match = match_refunds([r.known() for r in ours], gateway_refunds(body or {}), refunded_total)
     by_key = {r.refund_key: r for r in ours}
     for key in match.confirmed:
         await move_and_announce(
-            conn,
-            outbox,
+            store,
             payment,
             by_key[key],
             to=RefundStatus.SUCCEEDED,
@@ -166,8 +168,7 @@ async def settle_from_gateway(
         )
     for external in match.external:
         key = external.refund_key or refund_key(payment.order_id, f"gateway:{refunded_total}")
-        added = await refunds_repo.add(
-            conn,
+        added = await store.add_refund(
             refund_key=key,
             order_id=payment.order_id,
             amount=external.amount,
@@ -178,9 +179,7 @@ async def settle_from_gateway(
             status=RefundStatus.SUCCEEDED,
         )
         if added is not None:
-            await announce(
-                conn,
-                outbox,
+            await store.announce(
                 payment,
                 added,
                 payment_status=status,

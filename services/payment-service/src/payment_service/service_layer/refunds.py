@@ -13,23 +13,20 @@ lease ends it is sent again with the same refund_key, which Midtrans treats as t
 
 import logging
 import uuid
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any, Protocol
 
-import asyncpg
 from servicekit.logs import log_fields
-from servicekit.messaging import Outbox
 
-from payment_service.adapters import refund_repository as refunds_repo
-from payment_service.adapters import repository as repo
 from payment_service.adapters.midtrans import (
     GatewayAnswer,
     MidtransError,
     MidtransRefused,
     MidtransUnavailable,
-    TransactionNotFound,
 )
-from payment_service.adapters.refund_repository import Refund
 from payment_service.adapters.repository import Payment
 from payment_service.domain.errors import (
     NotRefundable,
@@ -37,17 +34,16 @@ from payment_service.domain.errors import (
     PayoutConflict,
     RefundNotFound,
 )
-from payment_service.domain.gateway import observation_from, refund_key
+from payment_service.domain.gateway import refund_key
 from payment_service.domain.model import REFUNDABLE, PaymentStatus
 from payment_service.domain.refunds import (
     BankAccount,
+    Refund,
     RefundMethod,
     RefundStatus,
     plan_refund,
 )
-from payment_service.service_layer.gateway_sync import apply_observation
-from payment_service.service_layer.payments import Gateway
-from payment_service.service_layer.refund_progress import announce, move_and_announce
+from payment_service.service_layer.refund_progress import RefundStore, move_and_announce
 
 logger = logging.getLogger(__name__)
 
@@ -56,9 +52,30 @@ SEND_LEASE_SECONDS = 60.0
 _REQUESTED = frozenset({RefundStatus.REQUESTED})
 
 
+class RefundWork(RefundStore, Protocol):
+    """The store, plus applying a gateway answer to the payment (the one state machine path)."""
+
+    async def apply_gateway_answer(
+        self, payment: Payment, body: dict[str, Any], *, reason: str
+    ) -> PaymentStatus: ...
+
+
+class RefundGateway(Protocol):
+    """Midtrans' refund and cancel calls (MidtransClient)."""
+
+    async def refund(
+        self, transaction_id: str, *, refund_key: str, amount: int, reason: str
+    ) -> GatewayAnswer: ...
+
+    async def cancel(self, transaction_id: str) -> GatewayAnswer: ...
+
+
+RefundStores = Callable[[], AbstractAsyncContextManager[RefundWork]]
+"""A store on a connection of its own, for as long as the `async with` lasts."""
+
+
 async def request_refund(
-    conn: asyncpg.Connection,
-    outbox: Outbox,
+    store: RefundStore,
     payment: Payment,
     *,
     amount: int | None,
@@ -71,13 +88,13 @@ async def request_refund(
 ) -> tuple[Refund, bool]:
     """Record the intent (the payment row locked); the same `purpose` is the same refund."""
     key = refund_key(payment.order_id, purpose)
-    existing = await refunds_repo.by_key(conn, key)
+    existing = await store.refund(key)
     if existing is not None:
         return existing, False
     if payment.status not in REFUNDABLE:
         raise NotRefundable(f"The payment of order {payment.order_id} is {payment.status}.")
-    committed = await refunds_repo.committed_amount(conn, payment.order_id)
-    remaining = payment.amount - payment.refunded_amount - committed
+    remaining = payment.amount - payment.refunded_amount
+    remaining -= await store.committed_amount(payment.order_id)
     wanted = remaining if amount is None else amount
     if wanted <= 0 or wanted > remaining:
         raise NotRefundable(
@@ -93,11 +110,8 @@ async def request_refund(
         now=datetime.now(UTC),
         partial_by_payout=partial_by_payout,
     )
-    status = (
-        RefundStatus.REQUESTED if plan.method is RefundMethod.API else RefundStatus.AWAITING_PAYOUT
-    )
-    refund = await refunds_repo.add(
-        conn,
+    by_api = plan.method is RefundMethod.API
+    refund = await store.add_refund(
         refund_key=key,
         order_id=payment.order_id,
         amount=wanted,
@@ -105,23 +119,24 @@ async def request_refund(
         source=source,
         requested_by=requested_by,
         method=plan.method,
-        status=status,
+        status=RefundStatus.REQUESTED if by_api else RefundStatus.AWAITING_PAYOUT,
         hold_seconds=SEND_LEASE_SECONDS if send_now else 0.0,
     )
-    assert refund is not None  # the payment row lock serialises requests of one order
-    await announce(
-        conn,
-        outbox,
+    if refund is None:  # cannot happen while the payment's row is locked; be explicit anyway
+        raise NotRefundable(f"The refund {key} was recorded meanwhile.")
+    await store.announce(
         payment,
         refund,
-        verdict="refund_requested" if status is RefundStatus.REQUESTED else "payout_requested",
+        payment_status=None,
+        verdict="refund_requested" if by_api else "payout_requested",
         detail=f"by {requested_by or source}: {reason}" + (f" ({plan.why})" if plan.why else ""),
     )
     return refund, True
 
 
 async def request_admin_refund(
-    gw: Gateway,
+    stores: RefundStores,
+    midtrans: RefundGateway,
     *,
     order_id: str,
     amount: int | None,
@@ -131,13 +146,12 @@ async def request_admin_refund(
 ) -> Refund:
     """An admin's refund: recorded, then carried out at once; a repeat returns the same refund."""
     purpose = f"admin:{request_id}" if request_id else f"admin:{amount or 'full'}"
-    async with gw.pool.acquire() as conn, conn.transaction():
-        payment = await repo.get(conn, order_id, lock=True)
+    async with stores() as store, store.transaction():
+        payment = await store.payment(order_id, lock=True)
         if payment is None:
             raise PaymentNotFound(f"No payment for order {order_id}.")
         refund, _ = await request_refund(
-            conn,
-            gw.outbox,
+            store,
             payment,
             amount=amount,
             reason=reason,
@@ -148,117 +162,94 @@ async def request_admin_refund(
             send_now=True,
         )
     if refund.status is RefundStatus.REQUESTED:
-        refund = await carry_out_refund(gw, refund.refund_key) or refund
+        refund = await carry_out_refund(stores, midtrans, refund.refund_key) or refund
     return refund
 
 
-async def carry_out_refund(gw: Gateway, key: str) -> Refund | None:
+async def carry_out_refund(
+    stores: RefundStores, midtrans: RefundGateway, key: str
+) -> Refund | None:
     """Send a due refund to Midtrans (no lock held during the call); the refund afterwards."""
-    async with gw.pool.acquire() as conn:
-        async with conn.transaction():
-            refund = await refunds_repo.claim_for_sending(
-                conn, key, lease_seconds=SEND_LEASE_SECONDS
-            )
+    async with stores() as store:
+        async with store.transaction():
+            refund = await store.claim_for_sending(key, lease_seconds=SEND_LEASE_SECONDS)
             if refund is None:
-                return await refunds_repo.by_key(conn, key)
-            payment = await repo.get(conn, refund.order_id)
-            assert payment is not None
+                return await store.refund(key)
+            payment = await store.payment(refund.order_id)
+            if payment is None:
+                raise PaymentNotFound(f"No payment for order {refund.order_id}.")
         cancel = payment.status is PaymentStatus.CAPTURED
-        answer: GatewayAnswer | None = None
-        error: MidtransError | None = None
         try:
-            answer = await _send(gw, payment, refund, cancel=cancel)
+            answer = await _send(midtrans, payment, refund, cancel=cancel)
         except MidtransError as exc:
-            error = exc
-        async with conn.transaction():
-            payment = await repo.get(conn, refund.order_id, lock=True)
-            assert payment is not None
-            await repo.record_gateway_call(
-                conn,
-                answer or error.answer,  # type: ignore[union-attr]
-                order_id=payment.order_id,
-                source="refund",
-            )
-            if error is not None:
-                await _refused_or_postponed(conn, gw, payment, refund, error, cancel=cancel)
-            elif cancel:
-                await _cancelled(conn, gw, payment, refund, answer)
+            async with store.transaction():
+                payment = await _locked(store, refund.order_id)
+                await store.record_gateway_call(exc.answer, payment.order_id)
+                await _refused_or_postponed(store, payment, refund, exc, cancel=cancel)
+            return await store.refund(key)
+        async with store.transaction():
+            payment = await _locked(store, refund.order_id)
+            await store.record_gateway_call(answer, payment.order_id)
+            body = answer.body or {}
+            if cancel:
+                # A captured card cancelled: nothing settled, so the buyer is not charged at all.
+                status = await store.apply_gateway_answer(payment, body, reason=refund.reason)
+                await move_and_announce(
+                    store,
+                    payment,
+                    refund,
+                    to=RefundStatus.SUCCEEDED,
+                    only_from=_REQUESTED,
+                    payment_status=status,
+                    gateway_body=body,
+                    detail="captured card cancelled at Midtrans before settlement",
+                )
             else:
                 await move_and_announce(
-                    conn,
-                    gw.outbox,
+                    store,
                     payment,
                     refund,
                     to=RefundStatus.PENDING,
                     only_from=_REQUESTED,
-                    gateway_body=answer.body if answer else None,
+                    gateway_body=body,
                     detail="accepted by Midtrans; waiting for its final notification",
                 )
-        return await refunds_repo.by_key(conn, key)
+        return await store.refund(key)
 
 
-async def _send(gw: Gateway, payment: Payment, refund: Refund, *, cancel: bool) -> GatewayAnswer:
+async def _locked(store: RefundStore, order_id: str) -> Payment:
+    payment = await store.payment(order_id, lock=True)
+    if payment is None:
+        raise PaymentNotFound(f"No payment for order {order_id}.")
+    return payment
+
+
+async def _send(
+    midtrans: RefundGateway, payment: Payment, refund: Refund, *, cancel: bool
+) -> GatewayAnswer:
     transaction = payment.transaction_id or payment.order_id
     if cancel:
-        return await gw.midtrans.cancel(transaction)
-    return await gw.midtrans.refund(
+        return await midtrans.cancel(transaction)
+    return await midtrans.refund(
         transaction, refund_key=refund.refund_key, amount=refund.amount, reason=refund.reason
     )
 
 
-async def _cancelled(
-    conn: asyncpg.Connection,
-    gw: Gateway,
-    payment: Payment,
-    refund: Refund,
-    answer: GatewayAnswer | None,
-) -> None:
-    """A captured card cancelled: nothing was settled, so the buyer is not charged at all."""
-    body = (answer.body if answer else None) or {}
-    decision = await apply_observation(
-        conn,
-        gw.outbox,
-        payment,
-        observation_from(body),
-        body=body,
-        source="refund",
-        reason=refund.reason,
-    )
-    await move_and_announce(
-        conn,
-        gw.outbox,
-        payment,
-        refund,
-        to=RefundStatus.SUCCEEDED,
-        only_from=_REQUESTED,
-        payment_status=decision.status,
-        gateway_body=body,
-        detail="captured card cancelled at Midtrans before settlement",
-    )
-
-
 async def _refused_or_postponed(
-    conn: asyncpg.Connection,
-    gw: Gateway,
-    payment: Payment,
-    refund: Refund,
-    exc: MidtransError,
-    *,
-    cancel: bool,
+    store: RefundStore, payment: Payment, refund: Refund, exc: MidtransError, *, cancel: bool
 ) -> None:
     fields = log_fields(order_id=payment.order_id, refund_key=refund.refund_key)
     refused_412 = isinstance(exc, MidtransRefused) and exc.status_code == 412
     if isinstance(exc, MidtransUnavailable) or (cancel and refused_412):
         # An outage, or a capture that settled meanwhile (next time it is refunded instead).
-        await refunds_repo.postpone(conn, refund.refund_key, str(exc))
+        await store.postpone(refund.refund_key, str(exc))
         logger.warning("refund not carried out now; will retry", extra=fields)
         return
-    await repo.flag(conn, payment.order_id, f"refund refused: {exc}")
-    if refused_412 and not isinstance(exc, TransactionNotFound):
+    await store.flag(payment.order_id, f"refund refused: {exc}")
+    if refused_412:
         # Midtrans will not refund this transaction: the money still goes back, by hand.
         await move_and_announce(
-            conn,
-            gw.outbox,
+            store,
             payment,
             refund,
             to=RefundStatus.AWAITING_PAYOUT,
@@ -271,8 +262,7 @@ async def _refused_or_postponed(
         logger.error("Midtrans refused a refund; it becomes a payout, flagged", extra=fields)
         return
     await move_and_announce(
-        conn,
-        gw.outbox,
+        store,
         payment,
         refund,
         to=RefundStatus.FAILED,
@@ -283,12 +273,12 @@ async def _refused_or_postponed(
     logger.error("Midtrans refused a refund; flagged for review", extra=fields)
 
 
-async def retry_due_refunds(gw: Gateway, limit: int = 20) -> int:
+async def retry_due_refunds(stores: RefundStores, midtrans: RefundGateway, limit: int = 20) -> int:
     """The refund job: carry out intents that are due (new, or postponed by an outage)."""
-    async with gw.pool.acquire() as conn:
-        keys = await refunds_repo.due(conn, limit)
+    async with stores() as store:
+        keys = await store.due_refunds(limit)
     for key in keys:
-        await carry_out_refund(gw, key)
+        await carry_out_refund(stores, midtrans, key)
     return len(keys)
 
 
@@ -301,15 +291,14 @@ class RefundCaller:
     is_admin: bool
 
 
-async def refund_for(gw: Gateway, refund_id: str, caller: RefundCaller) -> Refund:
+async def refund_for(stores: RefundStores, refund_id: str, caller: RefundCaller) -> Refund:
     """The refund if the caller may see it (its buyer, or an admin); else RefundNotFound."""
-    async with gw.pool.acquire() as conn:
-        refund = await _visible(conn, refund_id, caller)
-    return refund
+    async with stores() as store:
+        return await _visible(store, refund_id, caller)
 
 
 async def refunds_page(
-    gw: Gateway,
+    stores: RefundStores,
     caller: RefundCaller,
     *,
     status: RefundStatus | None,
@@ -318,9 +307,8 @@ async def refunds_page(
     limit: int,
 ) -> list[Refund]:
     """Admins see every refund; a buyer only those of their own payments."""
-    async with gw.pool.acquire() as conn:
-        return await refunds_repo.page(
-            conn,
+    async with stores() as store:
+        return await store.refunds_page(
             status=status,
             order_id=order_id,
             user_id=None if caller.is_admin else caller.user_id,
@@ -330,39 +318,36 @@ async def refunds_page(
 
 
 async def give_bank_account(
-    gw: Gateway, refund_id: str, caller: RefundCaller, account: BankAccount
+    stores: RefundStores, refund_id: str, buyer_id: str, account: BankAccount
 ) -> Refund:
-    """The buyer says where a payout goes; may be corrected until it is paid out."""
-    async with gw.pool.acquire() as conn, conn.transaction():
-        refund = await _visible(conn, refund_id, RefundCaller(caller.user_id, is_admin=False))
-        payment = await repo.get(conn, refund.order_id, lock=True)
-        assert payment is not None
-        if not await refunds_repo.set_bank_account(conn, refund.refund_id, account):
+    """The buyer (only) says where a payout goes; it may be corrected until it is paid out."""
+    async with stores() as store, store.transaction():
+        refund = await _visible(store, refund_id, RefundCaller(buyer_id, is_admin=False))
+        payment = await _locked(store, refund.order_id)
+        if not await store.set_bank_account(refund.refund_id, account):
             raise PayoutConflict(f"The refund is {refund.status}: no bank account is needed.")
-        await repo.add_transition(
-            conn,
-            order_id=payment.order_id,
-            from_status=str(payment.status),
-            to_status=str(payment.status),
-            source="refund",
+        await store.note(
+            payment,
             verdict="bank_account_given",
             reason=f"refund {refund.refund_id}: {account.bank_code} {account.masked_number}",
         )
-        after = await refunds_repo.by_key(conn, refund.refund_key)
-    assert after is not None
+        after = await store.refund(refund.refund_key)
+    if after is None:
+        raise RefundNotFound(f"No refund {refund_id}.")
     return after
 
 
-async def close_payout(gw: Gateway, refund_id: str, *, reference: str, admin_id: str) -> Refund:
+async def close_payout(
+    stores: RefundStores, refund_id: str, *, reference: str, admin_id: str
+) -> Refund:
     """An admin transferred the money: the payout is `paid_out` with the transfer's reference.
 
     Repeating it with the same reference returns the refund; another reference is refused.
     """
-    async with gw.pool.acquire() as conn, conn.transaction():
-        refund = await _visible(conn, refund_id, RefundCaller(admin_id, is_admin=True))
-        payment = await repo.get(conn, refund.order_id, lock=True)
-        assert payment is not None
-        refund = await refunds_repo.by_key(conn, refund.refund_key) or refund
+    async with stores() as store, store.transaction():
+        found = await _visible(store, refund_id, RefundCaller(admin_id, is_admin=True))
+        payment = await _locked(store, found.order_id)  # serialises admins on this payment
+        refund = await store.refund(found.refund_key) or found
         if refund.status is RefundStatus.PAID_OUT:
             if refund.payout_reference == reference:
                 return refund
@@ -373,21 +358,22 @@ async def close_payout(gw: Gateway, refund_id: str, *, reference: str, admin_id:
             raise PayoutConflict(f"The refund is {refund.status}, not awaiting a payout.")
         if refund.bank_account is None:
             raise PayoutConflict("The buyer has not given a bank account yet.")
-        await refunds_repo.mark_paid_out(
-            conn, refund.refund_id, reference=reference, admin_id=admin_id
+        await store.mark_paid_out(refund.refund_id, reference=reference, admin_id=admin_id)
+        after = await store.refund(refund.refund_key)
+        if after is None:
+            raise RefundNotFound(f"No refund {refund_id}.")
+        await store.announce(
+            payment, after, payment_status=None, verdict="paid_out", detail=f"by {admin_id}"
         )
-        after = await refunds_repo.by_key(conn, refund.refund_key)
-        assert after is not None
-        await announce(conn, gw.outbox, payment, after, verdict="paid_out", detail=f"by {admin_id}")
     return after
 
 
-async def _visible(conn: asyncpg.Connection, refund_id: str, caller: RefundCaller) -> Refund:
+async def _visible(store: RefundStore, refund_id: str, caller: RefundCaller) -> Refund:
     try:
         parsed = uuid.UUID(refund_id)
     except ValueError as exc:
         raise RefundNotFound(f"No refund {refund_id}.") from exc
-    refund = await refunds_repo.by_id(conn, parsed)
+    refund = await store.refund_by_id(parsed)
     if refund is None or not (caller.is_admin or refund.user_id == caller.user_id):
         raise RefundNotFound(f"No refund {refund_id}.")
     return refund
