@@ -16,9 +16,9 @@ from servicekit.errors import AppError
 
 from payment_service.domain.refunds import BankAccount, Refund, RefundStatus
 from payment_service.entrypoints.http import GatewayDep
-from payment_service.refund_wiring import refund_stores
 from payment_service.service_layer import refunds
 from payment_service.service_layer.refunds import RefundCaller
+from payment_service.wiring import refund_stores
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100

@@ -1,10 +1,6 @@
 """Background work against Midtrans: find lost notifications, close payments of released seats.
 
-The reconciler also re-checks paid payments of events still to come, more slowly: a reversal,
-a chargeback or a refund made in the Midtrans dashboard reaches us even if its notification is
-lost, and so does the final notification of one of our own refunds.
-
-All jobs claim their rows with a conditional UPDATE over FOR UPDATE SKIP LOCKED, so several
+Both jobs claim their rows with a conditional UPDATE over FOR UPDATE SKIP LOCKED, so several
 replicas never work on the same payment at once, and apply what Midtrans says through the same
 state machine as notifications, recorded with its source.
 """
@@ -49,51 +45,6 @@ async def reconcile_pending(gw: Gateway) -> int:
                 extra=log_fields(order_id=order_id, error=str(exc)),
             )
     return len(order_ids)
-
-
-async def reconcile_paid(gw: Gateway) -> int:
-    """Ask Midtrans again about paid payments (slower cadence); apply what changed."""
-    settings = gw.settings
-    async with gw.pool.acquire() as conn:
-        order_ids = await repo.claim_paid_for_reconciliation(
-            conn,
-            every_seconds=settings.reconcile_paid_after_seconds,
-            refunds_every_seconds=settings.reconcile_pending_after_seconds,
-            limit=settings.reconcile_batch_size,
-        )
-    for order_id in order_ids:
-        try:
-            await _recheck_paid(gw, order_id)
-        except MidtransError as exc:
-            logger.warning(
-                "reconciler could not reach Midtrans",
-                extra=log_fields(order_id=order_id, error=str(exc)),
-            )
-    return len(order_ids)
-
-
-async def _recheck_paid(gw: Gateway, order_id: str) -> None:
-    """Midtrans is asked without a lock; the answer is applied under it (it only moves forward)."""
-    async with gw.pool.acquire() as conn:
-        payment = await repo.get(conn, order_id)
-        if payment is None:
-            return
-        try:
-            answer = await gw.midtrans.status(payment.transaction_id or payment.order_id)
-        except MidtransError as exc:
-            await repo.record_gateway_call(conn, exc.answer, order_id=order_id, source="reconciler")
-            if isinstance(exc, TransactionNotFound):
-                logger.error(
-                    "Midtrans no longer knows a paid payment", extra=log_fields(order_id=order_id)
-                )
-                return
-            raise
-        async with conn.transaction():
-            await repo.record_gateway_call(conn, answer, order_id=order_id, source="reconciler")
-            payment = await repo.get(conn, order_id, lock=True)
-            assert payment is not None
-            assert answer.body is not None
-            await apply_gateway_body(conn, gw.outbox, payment, answer.body, source="reconciler")
 
 
 async def _reconcile_one(gw: Gateway, order_id: str) -> None:
