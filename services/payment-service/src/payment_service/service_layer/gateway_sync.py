@@ -108,7 +108,7 @@ async def apply_observation(
             "gateway answer contradicts the payment; flagged for review",
             extra=log_fields(order_id=payment.order_id, source=source, reason=decision.reason),
         )
-    if decision.changed or decision.verdict is Verdict.DUPLICATE:
+    if decision.changed:
         # Our refunds this answer confirms, and refunds made elsewhere (payb: refunds).
         await refund_progress.settle_from_gateway(
             PgRefundStore(conn, outbox),
