@@ -456,7 +456,7 @@ async def test_late_money_without_a_free_seat_ends_with_the_money_back(
             **ticket_facts(order_id), amount=150_000, reason="late_payment_seat_taken"
         )
     )
-    await wait_refund_status(stack, order_id, ends[1])
+    await wait_refund_status(stack, order_id, ends[1], timeout=20)
     assert await refund_rows(stack, order_id) == [(*ends, 150_000)]
     if ends[0] == "api":
         await stack.wait_status(order_id, "refunded")
