@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from servicekit.app import Runtime, ServiceParts, build_app
 from servicekit.logs import register_secret
 
+from payment_service.adapters.guards import redis_guards
 from payment_service.adapters.midtrans import (
     MidtransClient,
     MidtransRefused,
@@ -20,13 +21,19 @@ from payment_service.domain.errors import (
     OrderConflict,
     PaymentClosed,
     PaymentNotFound,
+    RateLimited,
 )
-from payment_service.domain.gateway import InvalidSignature, MalformedNotification
+from payment_service.domain.gateway import (
+    AmountTampered,
+    InconsistentNotification,
+    InvalidSignature,
+    MalformedNotification,
+)
 from payment_service.domain.snap import HoldExpired
 from payment_service.entrypoints.consumers import ticket_events_consumer
 from payment_service.entrypoints.http import admin, internal, public
 from payment_service.entrypoints.jobs import background_jobs
-from payment_service.service_layer.notifications import AmountTampered, NotificationUnconfirmed
+from payment_service.service_layer.notifications import NotificationUnconfirmed
 from payment_service.service_layer.payments import Gateway
 from payment_service.settings import PaymentSettings
 
@@ -39,7 +46,9 @@ DOMAIN_ERRORS: dict[type[Exception], tuple[int, str]] = {
     NotRefundable: (409, "not_refundable"),
     MalformedNotification: (400, "malformed_notification"),
     InvalidSignature: (403, "invalid_signature"),
+    InconsistentNotification: (400, "inconsistent_notification"),
     AmountTampered: (400, "amount_mismatch"),
+    RateLimited: (429, "rate_limited"),
     NotificationUnconfirmed: (404, "not_found"),
     MidtransRefused: (502, "midtrans_refused"),
     TransactionNotFound: (502, "midtrans_refused"),
@@ -50,6 +59,7 @@ DOMAIN_ERRORS: dict[type[Exception], tuple[int, str]] = {
 def create_app(settings: PaymentSettings | None = None) -> FastAPI:
     settings = settings or PaymentSettings()
     register_secret(settings.midtrans_server_key.get_secret_value())
+    register_secret(settings.notification_signing_key)
 
     @asynccontextmanager
     async def setup(app: FastAPI, runtime: Runtime) -> AsyncIterator[ServiceParts]:
@@ -62,7 +72,21 @@ def create_app(settings: PaymentSettings | None = None) -> FastAPI:
             retries=settings.midtrans_retries,
             notification_url=settings.midtrans_notification_url,
         )
-        gw = Gateway(pool=runtime.pool, midtrans=midtrans, outbox=runtime.outbox, settings=settings)
+        guards = redis_guards(
+            runtime.redis,
+            snap_token_limit=settings.snap_token_rate_limit,
+            status_limit=settings.status_rate_limit,
+            window_seconds=settings.rate_limit_window_seconds,
+            status_cache_seconds=settings.status_cache_seconds,
+            invalid_per_minute=settings.invalid_notifications_stored_per_minute,
+        )
+        gw = Gateway(
+            pool=runtime.pool,
+            midtrans=midtrans,
+            outbox=runtime.outbox,
+            settings=settings,
+            guards=guards,
+        )
         app.state.gateway = gw
         try:
             yield ServiceParts(consumers=[ticket_events_consumer()], jobs=background_jobs(gw))

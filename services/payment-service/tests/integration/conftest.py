@@ -274,6 +274,9 @@ def service_env(
         "UNPAID_GRACE_SECONDS": "1",
         "REFUND_INTERVAL_SECONDS": "0.2",
         "CLOSE_INTERVAL_SECONDS": "0.2",
+        # Redis is shared by every test (and helper): the limits get their own test.
+        "SNAP_TOKEN_RATE_LIMIT": "100000",
+        "STATUS_RATE_LIMIT": "100000",
         **extra,
     }
 

@@ -19,3 +19,14 @@ class PaymentClosed(ValueError):
 
 class NotRefundable(ValueError):
     """The payment holds no money we could refund."""
+
+
+class RateLimited(Exception):
+    """Too many requests of one user in the window; carries Retry-After."""
+
+    def __init__(
+        self, message: str, *, headers: dict[str, str], details: dict[str, object]
+    ) -> None:
+        super().__init__(message)
+        self.headers = headers
+        self.details = details
