@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import socket
 import threading
@@ -253,3 +254,14 @@ def hook() -> str:
 def eventually() -> Callable[..., Any]:
     """wait_until(predicate, timeout=5.0): poll until predicate returns something truthy."""
     return wait_until
+
+
+@pytest.fixture
+def signature_of() -> Callable[[dict[str, Any], str], str]:
+    """Independent of the sandbox: SHA-512 of order_id + status_code + gross_amount + key."""
+
+    def compute(body: dict[str, Any], server_key: str) -> str:
+        raw = body["order_id"] + body["status_code"] + body["gross_amount"] + server_key
+        return hashlib.sha512(raw.encode()).hexdigest()
+
+    return compute

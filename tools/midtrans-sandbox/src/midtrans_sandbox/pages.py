@@ -139,7 +139,13 @@ def render_order(
     if error:
         parts.append(f"<p class='error' role='alert'>{escape(error)}</p>")
     tx = order.transaction
-    if tx is None:
+    if tx is not None and order.can_pay_again():
+        parts.append(
+            f"<p class='error' role='alert'>Your {escape(tx.method.label)} payment was declined "
+            f"(<span class='status'>{tx.status}</span>). "
+            "Try another card or another payment method.</p>"
+        )
+    if tx is None or order.can_pay_again():
         radios = "".join(
             f"<label><input type='radio' name='method' value='{m.channel}'"
             f"{' checked' if i == 0 else ''}> {escape(m.label)}</label><br>"
@@ -197,12 +203,14 @@ async def submit_page(token: str, request: Request) -> Response:
     form = parse_qs((await request.body()).decode("utf-8", "replace"))
     fields: dict[str, Any] = {k: v[0] for k, v in form.items() if v}
     page_path = request.url.path.removesuffix("/pay")
-    if order.transaction is not None and order.transaction.status is not Status.PENDING:
+    choosing = order.transaction is None or order.can_pay_again()
+    tx = order.transaction
+    if not choosing and tx is not None and tx.status is not Status.PENDING:
         # Submitted again (a double click, the back button): nothing left to pay.
         return _after_payment(order, page_path)
     try:
         method = None
-        if order.transaction is None:
+        if choosing:
             method = method_for(str(fields.get("method", "")))
         sandbox.pay(order.order_id, method, str(fields.get("outcome", "settlement")))
     except UnknownMethod as error:
