@@ -74,6 +74,7 @@ def create_app(settings: PaymentSettings | None = None) -> FastAPI:
         )
         guards = redis_guards(
             runtime.redis,
+            prefix=settings.guard_key_prefix,
             snap_token_limit=settings.snap_token_rate_limit,
             status_limit=settings.status_rate_limit,
             window_seconds=settings.rate_limit_window_seconds,

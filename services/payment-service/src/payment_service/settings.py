@@ -59,6 +59,8 @@ class PaymentSettings(ServiceSettings):
     status_cache_seconds: float = 3.0
     # Invalid notification bodies (malformed, bad signature) stored per minute; the rest counted.
     invalid_notifications_stored_per_minute: int = 100
+    # Where the guards' Redis keys live (one deployment's replicas share it).
+    guard_key_prefix: str = "payment-service"
 
     @property
     def notification_signing_key(self) -> str:

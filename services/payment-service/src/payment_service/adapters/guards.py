@@ -20,25 +20,29 @@ logger = logging.getLogger(__name__)
 class StatusCache:
     """Midtrans' status answer per order for a few seconds (the status endpoint's polling)."""
 
-    def __init__(self, redis: aioredis.Redis, *, seconds: float) -> None:
+    def __init__(self, redis: aioredis.Redis, *, prefix: str, seconds: float) -> None:
         self._redis = redis
+        self._prefix = prefix
         self._ms = max(int(seconds * 1000), 0)
 
     async def get(self, order_id: str) -> dict[str, Any] | None:
         if not self._ms:
             return None
         try:
-            raw = await self._redis.get(_status_key(order_id))
+            raw = await self._redis.get(self._key(order_id))
         except RedisError as exc:
             logger.warning("status cache unavailable: %s", exc)
             return None
         value = json.loads(raw) if raw else None
         return value if isinstance(value, dict) else None
 
+    def _key(self, order_id: str) -> str:
+        return f"{self._prefix}:midtrans-status:{order_id}"
+
     async def forget(self, order_id: str) -> None:
         """A notification moved the order: the next status read asks Midtrans again."""
         try:
-            await self._redis.delete(_status_key(order_id))
+            await self._redis.delete(self._key(order_id))
         except RedisError as exc:
             logger.warning("status cache unavailable: %s", exc)
 
@@ -46,7 +50,7 @@ class StatusCache:
         if not self._ms:
             return
         try:
-            await self._redis.set(_status_key(order_id), json.dumps(body), px=self._ms)
+            await self._redis.set(self._key(order_id), json.dumps(body), px=self._ms)
         except RedisError as exc:
             logger.warning("status cache unavailable: %s", exc)
 
@@ -54,12 +58,13 @@ class StatusCache:
 class InvalidBodyBudget:
     """How many invalid notification bodies may still be stored this minute (all replicas)."""
 
-    def __init__(self, redis: aioredis.Redis, *, per_minute: int) -> None:
+    def __init__(self, redis: aioredis.Redis, *, prefix: str, per_minute: int) -> None:
         self._redis = redis
+        self._prefix = prefix
         self._per_minute = per_minute
 
     async def admit(self) -> bool:
-        key = f"payment-service:invalid-notifications:{int(time.time() // 60)}"
+        key = f"{self._prefix}:invalid-notifications:{int(time.time() // 60)}"
         try:
             async with self._redis.pipeline(transaction=True) as pipe:
                 pipe.incr(key)
@@ -96,6 +101,7 @@ class Guards:
 def redis_guards(
     redis: aioredis.Redis,
     *,
+    prefix: str,
     snap_token_limit: int,
     status_limit: int,
     window_seconds: int,
@@ -105,17 +111,13 @@ def redis_guards(
     def limiter(name: str, limit: int) -> UserLimiter:
         return UserLimiter(
             FixedWindowLimiter(
-                redis, prefix=f"payment-service:{name}", limit=limit, window_seconds=window_seconds
+                redis, prefix=f"{prefix}:{name}", limit=limit, window_seconds=window_seconds
             )
         )
 
     return Guards(
         snap_token=limiter("snap-token", snap_token_limit),
         status=limiter("status", status_limit),
-        status_cache=StatusCache(redis, seconds=status_cache_seconds),
-        invalid_bodies=InvalidBodyBudget(redis, per_minute=invalid_per_minute),
+        status_cache=StatusCache(redis, prefix=prefix, seconds=status_cache_seconds),
+        invalid_bodies=InvalidBodyBudget(redis, prefix=prefix, per_minute=invalid_per_minute),
     )
-
-
-def _status_key(order_id: str) -> str:
-    return f"payment-service:midtrans-status:{order_id}"

@@ -114,7 +114,8 @@ async def apply_observation(
         if is_late_money(payment.status, decision.status):
             # Not a conflict any more: the buyer paid, so ticket-service gives the seat back if
             # it is free, else asks for a refund. Logged for a person all the same.
-            reason = reason or f"late money: {obs.transaction_status} after {payment.status}"
+            late = f"late money: {obs.transaction_status} after {payment.status}"
+            reason = f"{late}; {reason}" if reason else late
             logger.warning(
                 "money arrived after the payment ended; applied",
                 extra=log_fields(order_id=payment.order_id, before=str(payment.status)),

@@ -276,7 +276,8 @@ async def payment_status(
             return PaymentView(payment, cached)
         live: dict[str, Any] | None = None
         try:
-            answer = await gw.midtrans.status(payment.transaction_id or order_id)
+            # By order_id: after a declined card, the retry is a new Midtrans transaction.
+            answer = await gw.midtrans.status(order_id)
             live = answer.body
         except TransactionNotFound:
             live = None
