@@ -12,6 +12,7 @@ from payment_service.adapters.guards import redis_guards
 from payment_service.adapters.midtrans import (
     MidtransClient,
     MidtransRefused,
+    MidtransStatusApi,
     MidtransUnavailable,
     TransactionNotFound,
 )
@@ -22,6 +23,7 @@ from payment_service.domain.errors import (
     PaymentClosed,
     PaymentNotFound,
     RateLimited,
+    StatusApiUnavailable,
 )
 from payment_service.domain.gateway import (
     AmountTampered,
@@ -33,7 +35,8 @@ from payment_service.domain.snap import HoldExpired
 from payment_service.entrypoints.consumers import ticket_events_consumer
 from payment_service.entrypoints.http import admin, internal, public
 from payment_service.entrypoints.jobs import background_jobs
-from payment_service.service_layer.notifications import NotificationUnconfirmed
+from payment_service.service_layer.notification_ledger import PostgresNotificationLedger
+from payment_service.service_layer.notifications import NotificationDeps, NotificationUnconfirmed
 from payment_service.service_layer.payments import Gateway
 from payment_service.settings import PaymentSettings
 
@@ -53,6 +56,7 @@ DOMAIN_ERRORS: dict[type[Exception], tuple[int, str]] = {
     MidtransRefused: (502, "midtrans_refused"),
     TransactionNotFound: (502, "midtrans_refused"),
     MidtransUnavailable: (503, "midtrans_unavailable"),
+    StatusApiUnavailable: (503, "midtrans_unavailable"),
 }
 
 
@@ -89,6 +93,14 @@ def create_app(settings: PaymentSettings | None = None) -> FastAPI:
             guards=guards,
         )
         app.state.gateway = gw
+        app.state.notification_deps = NotificationDeps(
+            ledger=PostgresNotificationLedger(runtime.pool, runtime.outbox),
+            status_api=MidtransStatusApi(midtrans),
+            invalid_bodies=guards.invalid_bodies,
+            status_cache=guards.status_cache,
+            signing_key=settings.notification_signing_key,
+            confirm_with_status_api=settings.midtrans_verify_with_status_api,
+        )
         try:
             yield ServiceParts(consumers=[ticket_events_consumer()], jobs=background_jobs(gw))
         finally:

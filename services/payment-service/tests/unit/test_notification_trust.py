@@ -1,11 +1,13 @@
 """Issue 10 in the domain: a notification is a hint, checked for consistency and confirmed.
 
-The property test at the end delivers every permutation of a payment's notifications (each
-twice) through the notification pipeline (consistency check, a fake status API answering
-Midtrans' truth at delivery time, the state machine, event numbering) and checks that every
-order ends in the same state with a coherent, strictly numbered event stream.
+The property test delivers every permutation of a payment's notifications (each twice) to the
+notification use case (`receive_notification`) wired with fakes: a status API answering
+Midtrans' truth at delivery time and an in-memory ledger that applies the state machine and
+numbers the events. Every order must end in the same state with a coherent, strictly numbered
+event stream.
 """
 
+import asyncio
 import hashlib
 import itertools
 import json
@@ -13,10 +15,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from payment_service.domain.errors import PaymentNotFound, StatusApiUnavailable
 from payment_service.domain.gateway import (
     STATUS_CODES,
     AmountTampered,
     InconsistentNotification,
+    InvalidSignature,
+    MalformedNotification,
     Notification,
     check_consistency,
     observation_from,
@@ -24,6 +29,7 @@ from payment_service.domain.gateway import (
     verify_signature,
 )
 from payment_service.domain.model import (
+    Decision,
     EventKind,
     Observation,
     PaymentState,
@@ -31,6 +37,12 @@ from payment_service.domain.model import (
     Verdict,
     decide,
     is_open,
+)
+from payment_service.service_layer.notifications import (
+    NotificationDeps,
+    NotificationUnconfirmed,
+    Received,
+    receive_notification,
 )
 from payment_service.settings import PaymentSettings
 from servicekit.settings import InsecureSettings
@@ -241,13 +253,17 @@ class FakeStatusApi:
     life: list[Step]
     reached: int = -1
     calls: int = 0
+    down: bool = False
 
-    def status(self, seen_step: int) -> dict[str, Any]:
+    async def status(self, order_id: str) -> dict[str, Any] | None:
         self.calls += 1
-        self.reached = max(self.reached, seen_step)  # a notification exists: Midtrans is there
+        if self.down:
+            raise StatusApiUnavailable("Midtrans could not be reached (timeout).")
+        if self.reached < 0:
+            return None
         step = self.life[self.reached]
         return {
-            "order_id": "TIX-P",
+            "order_id": order_id,
             "transaction_status": step.status,
             **step.extra,
             **step.status_extra,
@@ -261,22 +277,82 @@ class Published:
     payment_status: PaymentStatus
 
 
-def deliver(life: list[Step], order: tuple[int, ...]) -> tuple[PaymentState, list[Published]]:
-    """The notification path with fakes: check, confirm, decide, number the events."""
-    api = FakeStatusApi(life)
-    state = PaymentState(S.CREATED, AMOUNT)
-    published: list[Published] = []
-    for index in order:
-        step = life[index]
-        note = notification(signed("TIX-P", step.status, step.code, **step.extra))
-        verify_signature(note, KEY)
-        check_consistency(note, amount=AMOUNT, currency="IDR")
-        decision = decide(state, observation_from(api.status(index)))
+@dataclass
+class FakeLedger:
+    """The payment and its audit log in memory; `apply` numbers events like the SQL does."""
+
+    state: PaymentState = field(default_factory=lambda: PaymentState(S.CREATED, AMOUNT))
+    published: list[Published] = field(default_factory=list)
+    audit: list[tuple[str, str | None, bool | None]] = field(default_factory=list)
+    dropped: dict[str, int] = field(default_factory=dict)
+    flagged: list[str] = field(default_factory=list)
+
+    async def payment(self, order_id: str) -> PaymentState | None:
+        return self.state if order_id == "TIX-P" else None
+
+    async def record(self, received: Received, verdict: str, detail: str | None) -> None:
+        self.audit.append((verdict, detail, received.signature_valid))
+
+    async def count_dropped(self, verdict: str) -> None:
+        self.dropped[verdict] = self.dropped.get(verdict, 0) + 1
+
+    async def refuse(self, received: Received, verdict: str, detail: str) -> None:
+        self.audit.append((verdict, detail, received.signature_valid))
+        self.flagged.append(detail)
+
+    async def apply(self, received: Received, body: dict[str, Any], reason: str | None) -> Decision:
+        decision = decide(self.state, observation_from(body))
+        self.audit.append((str(decision.verdict), reason, received.signature_valid))
         for kind in decision.events:
-            published.append(Published(len(published) + 1, kind, decision.status))
-        state = PaymentState(decision.status, AMOUNT, decision.refunded_amount)
+            self.published.append(Published(len(self.published) + 1, kind, decision.status))
+        self.state = PaymentState(decision.status, AMOUNT, decision.refunded_amount)
+        return decision
+
+
+@dataclass
+class FakeBudget:
+    left: int = 1000
+
+    async def admit(self) -> bool:
+        self.left -= 1
+        return self.left >= 0
+
+
+@dataclass
+class FakeCache:
+    forgotten: list[str] = field(default_factory=list)
+
+    async def forget(self, order_id: str) -> None:
+        self.forgotten.append(order_id)
+
+
+def wiring(
+    life: list[Step], *, budget: int = 1000, confirm: bool = True
+) -> tuple[NotificationDeps, FakeLedger, FakeStatusApi]:
+    ledger, api = FakeLedger(), FakeStatusApi(life)
+    deps = NotificationDeps(
+        ledger=ledger,
+        status_api=api,
+        invalid_bodies=FakeBudget(budget),
+        status_cache=FakeCache(),
+        signing_key=KEY,
+        confirm_with_status_api=confirm,
+    )
+    return deps, ledger, api
+
+
+def raw(step: Step, order_id: str = "TIX-P") -> bytes:
+    return json.dumps(signed(order_id, step.status, step.code, **step.extra)).encode()
+
+
+async def deliver(life: list[Step], order: tuple[int, ...]) -> tuple[PaymentState, list[Published]]:
+    """The notification use case with fakes: each delivery after Midtrans reached its step."""
+    deps, ledger, api = wiring(life)
+    for index in order:
+        api.reached = max(api.reached, index)  # a notification exists: Midtrans got there
+        await receive_notification(deps, raw(life[index]), remote_addr="203.0.113.9")
     assert api.calls == len(order)  # one status call per notification
-    return state, published
+    return ledger.state, ledger.published
 
 
 def orders_of(life: list[Step]) -> list[tuple[int, ...]]:
@@ -291,8 +367,11 @@ def test_every_delivery_order_ends_in_the_same_state_with_a_coherent_event_strea
     life = LIVES[name]
     orders = orders_of(life)
     finals = set()
-    for order in orders:
-        state, published = deliver(life, order)
+
+    async def every_order() -> list[tuple[PaymentState, list[Published]]]:
+        return [await deliver(life, order) for order in orders]
+
+    for state, published in asyncio.run(every_order()):
         finals.add(state.status)
         kinds = [p.kind for p in published]
         assert [p.sequence for p in published] == list(range(1, len(published) + 1))
@@ -312,3 +391,81 @@ def test_every_delivery_order_ends_in_the_same_state_with_a_coherent_event_strea
 def test_the_property_test_tries_every_order() -> None:
     tried = sum(len(orders_of(life)) for life in LIVES.values())
     assert tried == 720 + 24 + 24 + 6 + 6  # 780 delivery orders, each of 2n notifications
+
+
+# ----- the use case's refusals, with fakes -----
+
+SETTLED_LIFE = [Step("pending", "201"), Step("settlement", "200")]
+
+
+def run(deps: NotificationDeps, body: bytes) -> Any:
+    return asyncio.run(receive_notification(deps, body, remote_addr="203.0.113.9"))
+
+
+def test_the_copied_pending_signature_is_refused_audited_flagged_and_never_applied() -> None:
+    deps, ledger, api = wiring(SETTLED_LIFE)
+    api.reached = 0
+    forged = {**signed("TIX-P", "pending", "201"), "transaction_status": "settlement"}
+    with pytest.raises(InconsistentNotification):
+        run(deps, json.dumps(forged).encode())
+    assert ledger.audit == [
+        ("inconsistent", "status_code 201 does not fit transaction_status settlement", True)
+    ]
+    assert ledger.flagged
+    assert api.calls == 0  # refused before anything else
+    assert ledger.state.status is S.CREATED
+    assert ledger.published == []
+
+
+def test_a_claim_the_status_api_contradicts_applies_midtrans_answer() -> None:
+    deps, ledger, api = wiring(SETTLED_LIFE)
+    api.reached = 0  # Midtrans: pending
+    outcome = run(deps, raw(SETTLED_LIFE[1]))
+    assert (outcome.verdict, outcome.status) == ("applied", S.PENDING)
+    assert ledger.audit[-1][1] == (
+        "confirmed with the status API: notification said settlement, Midtrans pending"
+    )
+    assert [p.kind for p in ledger.published] == [EventKind.PENDING]
+
+
+def test_a_status_api_outage_is_deferred_and_changes_nothing() -> None:
+    deps, ledger, api = wiring(SETTLED_LIFE)
+    api.reached, api.down = 1, True
+    with pytest.raises(StatusApiUnavailable):
+        run(deps, raw(SETTLED_LIFE[1]))
+    assert [a[0] for a in ledger.audit] == ["deferred"]
+    assert ledger.state.status is S.CREATED
+    api.down = False  # Midtrans retries
+    assert run(deps, raw(SETTLED_LIFE[1])).status is S.SETTLED
+
+
+def test_an_order_midtrans_does_not_know_is_unconfirmed() -> None:
+    deps, ledger, _ = wiring(SETTLED_LIFE)
+    with pytest.raises(NotificationUnconfirmed):
+        run(deps, raw(SETTLED_LIFE[1]))
+    assert [a[0] for a in ledger.audit] == ["unconfirmed"]
+    with pytest.raises(PaymentNotFound):
+        run(deps, raw(SETTLED_LIFE[1], order_id="TIX-other"))
+
+
+def test_without_confirmation_in_development_the_notification_itself_is_applied() -> None:
+    deps, _, api = wiring(SETTLED_LIFE, confirm=False)
+    assert run(deps, raw(SETTLED_LIFE[1])).status is S.SETTLED
+    assert api.calls == 0
+
+
+def test_invalid_bodies_beyond_the_budget_are_counted_not_stored() -> None:
+    deps, ledger, _ = wiring(SETTLED_LIFE, budget=2)
+    forged = {**signed("TIX-P", "settlement", "200"), "signature_key": "0" * 128}
+    for body in (b"{nope", json.dumps(forged).encode(), b"[]", b"{", json.dumps(forged).encode()):
+        with pytest.raises((MalformedNotification, InvalidSignature)):
+            run(deps, body)
+    assert ledger.audit == [
+        ("malformed", "The body is not valid JSON.", None),
+        (
+            "invalid_signature",
+            None,
+            False,
+        ),
+    ]
+    assert ledger.dropped == {"malformed": 2, "invalid_signature": 1}

@@ -42,7 +42,7 @@ class Payment:
 
     @property
     def state(self) -> PaymentState:
-        return PaymentState(self.status, self.amount, self.refunded_amount)
+        return PaymentState(self.status, self.amount, self.refunded_amount, self.currency)
 
     @classmethod
     def from_row(cls, row: asyncpg.Record) -> "Payment":

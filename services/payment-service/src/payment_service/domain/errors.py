@@ -21,6 +21,10 @@ class NotRefundable(ValueError):
     """The payment holds no money we could refund."""
 
 
+class StatusApiUnavailable(Exception):
+    """Midtrans' status API could not answer now (timeout, 5xx, refusal): try again later."""
+
+
 class RateLimited(Exception):
     """Too many requests of one user in the window; carries Retry-After."""
 

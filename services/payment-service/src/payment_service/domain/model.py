@@ -142,6 +142,7 @@ class PaymentState:
     status: PaymentStatus
     amount: int
     refunded_amount: int = 0
+    currency: str = "IDR"
 
 
 @dataclass(frozen=True)

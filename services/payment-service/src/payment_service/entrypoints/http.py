@@ -264,12 +264,14 @@ def _midtrans_public(body: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 @public.post("/notification")
-async def midtrans_notification(request: Request, gw: GatewayDep) -> dict[str, Any]:
+async def midtrans_notification(request: Request) -> dict[str, Any]:
     """No JWT: the signature is the authentication. Read as raw bytes, never as a model."""
     raw = await request.body()
     remote = request.client.host if request.client else None
     try:
-        outcome = await notifications.receive_notification(gw, raw, remote_addr=remote)
+        outcome = await notifications.receive_notification(
+            request.app.state.notification_deps, raw, remote_addr=remote
+        )
     except TRANSIENT_DB_ERRORS as exc:
         logger.warning("notification deferred: the database failed (%s)", type(exc).__name__)
         raise AppError(
