@@ -122,12 +122,13 @@ class Sandbox:
         now = self.clock.now()
         if now >= order.token_expires_at:
             raise ControlError(409, "the Snap token has expired")
-        if order.expiry_deadline is not None and now >= order.expiry_deadline:
+        deadline = _session_deadline(order)
+        if deadline is not None and now >= deadline:
             raise ControlError(409, "the order has expired")
         if not is_enabled(method, order.enabled_payments):
             raise ControlError(409, f"{method.channel} is not in enabled_payments")
-        if order.expiry_deadline is not None:
-            expiry: datetime | None = order.expiry_deadline
+        if deadline is not None:
+            expiry: datetime | None = deadline
         elif order.expiry_duration_seconds is not None:
             expiry = now + timedelta(seconds=order.expiry_duration_seconds)
         else:
@@ -362,6 +363,20 @@ class Sandbox:
         self.clock.reset()
         self._refund_ids = 0
         await self.notifier.reset()
+
+
+def _session_deadline(order: Order) -> datetime | None:
+    """The Snap expiry: a fixed deadline, or a duration from the first method chosen.
+
+    A retry after a declined card does not restart the clock, so the merchant's expiry
+    (the seat hold) still bounds every attempt.
+    """
+    if order.expiry_deadline is not None:
+        return order.expiry_deadline
+    if order.expiry_duration_seconds is not None and order.attempts:
+        first = order.attempts[0].transaction_time
+        return first + timedelta(seconds=order.expiry_duration_seconds)
+    return None
 
 
 def _outcome_possible(tx: Transaction, outcome: str) -> bool:
