@@ -213,12 +213,26 @@ class Sandbox:
             raise ControlError(
                 400, f"{action} gives back all that remains ({remaining}); use partial_{action}"
             )
+        self._give_back(
+            tx,
+            amount if amount is not None else remaining,
+            kind=kind,
+            refund_key=f"{kind}-{self._refund_ids + 1}",
+            reason="Chargeback" if kind == "chargeback" else "Refund from the dashboard",
+            notify=notify,
+        )
+        return tx
+
+    def _give_back(
+        self, tx: Transaction, amount: int, *, kind: str, refund_key: str, reason: str, notify: bool
+    ) -> Refund:
+        """Record a refund or chargeback and move to its (partial_)refund/chargeback status."""
         self._refund_ids += 1
         refund = Refund(
             refund_chargeback_id=self._refund_ids,
-            amount=amount if amount is not None else remaining,
-            refund_key=f"{kind}-{self._refund_ids}",
-            reason="Chargeback" if kind == "chargeback" else "Refund from the dashboard",
+            amount=amount,
+            refund_key=refund_key,
+            reason=reason,
             created_at=self.clock.now(),
             kind=kind,
         )
@@ -231,7 +245,7 @@ class Sandbox:
             ("chargeback", False): Status.PARTIAL_CHARGEBACK,
         }[(kind, full)]
         self._move(tx, status, notify=notify)
-        return tx
+        return refund
 
     def _refundable(self, tx: Transaction) -> bool:
         return is_refundable_method(tx.payment_type) or self.settings.refund_any_method
@@ -299,17 +313,14 @@ class Sandbox:
         reason = request.get("reason")
         if reason is not None and (not isinstance(reason, str) or len(reason) > 255):
             raise CoreError(400, "reason is invalid")
-        self._refund_ids += 1
-        refund = Refund(
-            refund_chargeback_id=self._refund_ids,
-            amount=amount,
+        refund = self._give_back(
+            tx,
+            amount,
+            kind="refund",
             refund_key=refund_key or f"sandbox-{uuid.uuid4().hex[:16]}",
             reason=reason or "",
-            created_at=self.clock.now(),
+            notify=True,
         )
-        tx.refunds.append(refund)
-        full = tx.refunded_amount == tx.gross_amount
-        self._move(tx, Status.REFUND if full else Status.PARTIAL_REFUND)
         return RefundResult(tx, refund)
 
     # ----- time -----
