@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import socket
 import threading
@@ -253,3 +254,37 @@ def hook() -> str:
 def eventually() -> Callable[..., Any]:
     """wait_until(predicate, timeout=5.0): poll until predicate returns something truthy."""
     return wait_until
+
+
+@pytest.fixture
+def signature_of() -> Callable[[dict[str, Any], str], str]:
+    """Independent of the sandbox: SHA-512 of order_id + status_code + gross_amount + key."""
+
+    def compute(body: dict[str, Any], server_key: str) -> str:
+        raw = body["order_id"] + body["status_code"] + body["gross_amount"] + server_key
+        return hashlib.sha512(raw.encode()).hexdigest()
+
+    return compute
+
+
+@pytest.fixture(scope="session")
+def start_sandbox_with() -> Iterator[Callable[..., str]]:
+    """Start another sandbox with these settings (e.g. another server key); returns its base URL."""
+    started: list[tuple[uvicorn.Server, threading.Thread]] = []
+
+    def start(**overrides: Any) -> str:
+        port = free_port()
+        values: dict[str, Any] = {
+            "retry_scale": RETRY_SCALE,
+            "notification_timeout": NOTIFICATION_TIMEOUT,
+            "notification_url": "",
+            **overrides,
+            "port": port,
+        }
+        started.append(start_sandbox(Settings(**values), port))
+        return f"http://127.0.0.1:{port}"
+
+    yield start
+    for server, thread in started:
+        server.should_exit = True
+        thread.join(timeout=10)

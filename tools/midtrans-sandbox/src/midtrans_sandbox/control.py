@@ -13,7 +13,7 @@ from midtrans_sandbox.clock import midtrans_time
 from midtrans_sandbox.payment_methods import Method, UnknownMethod, method_for
 from midtrans_sandbox.service import ControlError, Sandbox
 from midtrans_sandbox.signature import format_amount
-from midtrans_sandbox.state import Order
+from midtrans_sandbox.state import Order, Transaction
 
 router = APIRouter(prefix="/_sandbox")
 
@@ -43,20 +43,41 @@ def order_view(sandbox: Sandbox, order: Order) -> dict[str, Any]:
         "finish_url": order.finish_url,
         "notification_urls": order.notification_urls,
         "token_expires_at": midtrans_time(order.token_expires_at),
-        "transaction": None
-        if tx is None
-        else {
-            "transaction_id": tx.transaction_id,
-            "payment_type": tx.payment_type,
-            "channel": tx.method.channel,
-            "transaction_status": str(tx.status),
-            "fraud_status": tx.fraud_status,
-            "gross_amount": format_amount(tx.gross_amount),
-            "expiry_time": None if tx.expiry_time is None else midtrans_time(tx.expiry_time),
-            "history": [str(status) for status, _ in tx.history],
-            "details": tx.details,
-        },
+        "can_pay_again": order.can_pay_again(),
+        "transaction": None if tx is None else transaction_view(tx),
+        "attempts": [transaction_view(attempt) for attempt in order.attempts],
     }
+
+
+def transaction_view(tx: Transaction) -> dict[str, Any]:
+    return {
+        "transaction_id": tx.transaction_id,
+        "payment_type": tx.payment_type,
+        "channel": tx.method.channel,
+        "transaction_status": str(tx.status),
+        "fraud_status": tx.fraud_status,
+        "gross_amount": format_amount(tx.gross_amount),
+        "expiry_time": None if tx.expiry_time is None else midtrans_time(tx.expiry_time),
+        "history": [str(status) for status, _ in tx.history],
+        "details": tx.details,
+        "refund_amount": format_amount(tx.refunded_amount),
+        "refunds": [
+            {
+                "refund_chargeback_id": r.refund_chargeback_id,
+                "kind": r.kind,
+                "amount": r.amount,
+                "refund_key": r.refund_key,
+            }
+            for r in tx.refunds
+        ],
+    }
+
+
+def _notify_flag(params: dict[str, Any]) -> bool:
+    notify = params.get("notify", True)
+    if not isinstance(notify, bool):
+        raise ControlError(400, "notify must be true or false")
+    return notify
 
 
 @router.get("/health")
@@ -88,13 +109,33 @@ async def pay(order_id: str, request: Request) -> JSONResponse:
         outcome = params.get("outcome", "settlement")
         if not isinstance(outcome, str):
             raise ControlError(400, "outcome must be a string")
-        sandbox.pay(order_id, method, outcome)
+        sandbox.pay(order_id, method, outcome, notify=_notify_flag(params))
     except UnknownMethod as error:
         return control_error(400, str(error))
     except ControlError as error:
         return control_error(error.http_status, error.message)
     order = sandbox.store.orders[order_id]
     return JSONResponse(order_view(sandbox, order))
+
+
+@router.post("/orders/{order_id}/dashboard")
+async def dashboard_action(order_id: str, request: Request) -> JSONResponse:
+    """What the merchant's dashboard or the bank does without an API call of the merchant."""
+    sandbox: Sandbox = request.app.state.sandbox
+    params = await _json_object(request)
+    if params is None:
+        return control_error(400, "body must be a JSON object")
+    action = params.get("action")
+    amount = params.get("amount")
+    try:
+        if not isinstance(action, str):
+            raise ControlError(400, "action must be a string")
+        if amount is not None and (isinstance(amount, bool) or not isinstance(amount, int)):
+            raise ControlError(400, "amount must be an integer (rupiah)")
+        sandbox.dashboard(order_id, action, amount, notify=_notify_flag(params))
+    except ControlError as error:
+        return control_error(error.http_status, error.message)
+    return JSONResponse(order_view(sandbox, sandbox.store.orders[order_id]))
 
 
 @router.get("/orders/{order_id}")

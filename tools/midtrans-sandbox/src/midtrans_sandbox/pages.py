@@ -14,7 +14,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from midtrans_sandbox.clock import midtrans_time
-from midtrans_sandbox.payment_methods import UnknownMethod, method_for, methods_for_channels
+from midtrans_sandbox.payment_methods import (
+    APP_PAYMENT_TYPES,
+    UnknownMethod,
+    method_for,
+    methods_for_channels,
+)
 from midtrans_sandbox.service import ControlError, Sandbox
 from midtrans_sandbox.state import Order, Status, Transaction
 
@@ -123,6 +128,8 @@ def _instructions(tx: Transaction) -> str:
         )
     if tx.payment_type in {"gopay", "qris", "shopeepay"}:
         lines.append("Scan the QR code with your e-wallet (simulated).")
+    if tx.payment_type in APP_PAYMENT_TYPES:
+        lines.append(f"Approve the payment in the {escape(tx.method.label)} app (simulated).")
     if tx.expiry_time is not None:
         lines.append(f"Pay before {midtrans_time(tx.expiry_time)} (GMT+7).")
     return "".join(f"<p>{line}</p>" for line in lines)
@@ -139,7 +146,13 @@ def render_order(
     if error:
         parts.append(f"<p class='error' role='alert'>{escape(error)}</p>")
     tx = order.transaction
-    if tx is None:
+    if tx is not None and order.can_pay_again():
+        parts.append(
+            f"<p class='error' role='alert'>Your {escape(tx.method.label)} payment was declined "
+            f"(<span class='status'>{tx.status}</span>). "
+            "Try another card or another payment method.</p>"
+        )
+    if tx is None or order.can_pay_again():
         radios = "".join(
             f"<label><input type='radio' name='method' value='{m.channel}'"
             f"{' checked' if i == 0 else ''}> {escape(m.label)}</label><br>"
@@ -197,12 +210,14 @@ async def submit_page(token: str, request: Request) -> Response:
     form = parse_qs((await request.body()).decode("utf-8", "replace"))
     fields: dict[str, Any] = {k: v[0] for k, v in form.items() if v}
     page_path = request.url.path.removesuffix("/pay")
-    if order.transaction is not None and order.transaction.status is not Status.PENDING:
+    choosing = order.transaction is None or order.can_pay_again()
+    tx = order.transaction
+    if not choosing and tx is not None and tx.status is not Status.PENDING:
         # Submitted again (a double click, the back button): nothing left to pay.
         return _after_payment(order, page_path)
     try:
         method = None
-        if order.transaction is None:
+        if choosing:
             method = method_for(str(fields.get("method", "")))
         sandbox.pay(order.order_id, method, str(fields.get("outcome", "settlement")))
     except UnknownMethod as error:

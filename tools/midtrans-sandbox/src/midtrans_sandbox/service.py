@@ -16,17 +16,21 @@ from midtrans_sandbox.api_faults import ApiFaults
 from midtrans_sandbox.clock import Clock
 from midtrans_sandbox.notifications import Notifier
 from midtrans_sandbox.payloads import NOTIFICATION_MESSAGE, transaction_body
-from midtrans_sandbox.payment_methods import (
-    DEFAULT_EXPIRY,
-    REFUNDABLE_PAYMENT_TYPES,
-    Method,
-    initial_details,
-    is_enabled,
-)
+from midtrans_sandbox.payment_methods import DEFAULT_EXPIRY, Method, initial_details, is_enabled
+from midtrans_sandbox.refund_rules import is_refundable_method, refund_window_closed
 from midtrans_sandbox.settings import Settings
-from midtrans_sandbox.state import Order, Refund, Status, Store, Transaction, can_move
+from midtrans_sandbox.state import (
+    PAID_OUT,
+    Order,
+    Refund,
+    Status,
+    Store,
+    Transaction,
+    can_move,
+)
 
 OUTCOMES = ("settlement", "capture", "challenge", "pending", "deny", "cancel", "expire", "failure")
+DASHBOARD_ACTIONS = ("refund", "partial_refund", "chargeback", "partial_chargeback", "reverse")
 CARD_PENDING_FIRST = frozenset({"pending", "cancel", "expire"})
 REFUND_KEY_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
 CANNOT_MODIFY = "Merchant cannot modify the status of the transaction"
@@ -82,7 +86,10 @@ class Sandbox:
 
     # ----- paying (what the customer does on the Snap page or a simulator) -----
 
-    def pay(self, order_id: str, method: Method | None, outcome: str) -> Transaction:
+    def pay(
+        self, order_id: str, method: Method | None, outcome: str, *, notify: bool = True
+    ) -> Transaction:
+        """Play the customer. notify=False changes the state but sends nothing (a lost one)."""
         self.expire_due()
         if outcome not in OUTCOMES:
             raise ControlError(400, f"outcome must be one of {', '.join(OUTCOMES)}")
@@ -90,7 +97,11 @@ class Sandbox:
         if order is None:
             raise ControlError(404, f"no Snap transaction for order_id {order_id!r}")
         transaction = order.transaction
-        if transaction is not None and method is not None and method != transaction.method:
+        if transaction is not None and order.can_pay_again():
+            # A declined card: the buyer tries again on the same page, same or other method.
+            method = method or transaction.method
+            transaction = None
+        elif transaction is not None and method is not None and method != transaction.method:
             raise ControlError(
                 409,
                 f"order {order_id!r} is already being paid with {transaction.method.channel}",
@@ -104,19 +115,20 @@ class Sandbox:
             raise ControlError(409, f"a {transaction.status} transaction cannot become {outcome}")
         if transaction is None:
             transaction = self._choose_method(order, chosen)
-        self._apply_outcome(transaction, outcome)
+        self._apply_outcome(transaction, outcome, notify=notify)
         return transaction
 
     def _choose_method(self, order: Order, method: Method) -> Transaction:
         now = self.clock.now()
         if now >= order.token_expires_at:
             raise ControlError(409, "the Snap token has expired")
-        if order.expiry_deadline is not None and now >= order.expiry_deadline:
+        deadline = _session_deadline(order)
+        if deadline is not None and now >= deadline:
             raise ControlError(409, "the order has expired")
         if not is_enabled(method, order.enabled_payments):
             raise ControlError(409, f"{method.channel} is not in enabled_payments")
-        if order.expiry_deadline is not None:
-            expiry: datetime | None = order.expiry_deadline
+        if deadline is not None:
+            expiry: datetime | None = deadline
         elif order.expiry_duration_seconds is not None:
             expiry = now + timedelta(seconds=order.expiry_duration_seconds)
         else:
@@ -133,7 +145,7 @@ class Sandbox:
         self.store.add_transaction(order, transaction)
         return transaction
 
-    def _apply_outcome(self, tx: Transaction, outcome: str) -> None:
+    def _apply_outcome(self, tx: Transaction, outcome: str, *, notify: bool) -> None:
         is_card = tx.payment_type == "credit_card"
         if not tx.history:
             if is_card and outcome not in CARD_PENDING_FIRST:
@@ -141,26 +153,102 @@ class Sandbox:
                 tx.expiry_time = None
             else:
                 # Asynchronous methods (and cards waiting for 3DS) start pending.
-                self._notify(tx)
+                if notify:
+                    self._notify(tx)
                 tx.history.append((Status.PENDING, tx.transaction_time))
         if outcome == "pending":
             return
         if outcome == "settlement" and is_card and tx.status is not Status.CAPTURE:
-            self._move(tx, Status.CAPTURE)
+            self._move(tx, Status.CAPTURE, notify=notify)
         if outcome == "settlement":
-            self._move(tx, Status.SETTLEMENT)
+            self._move(tx, Status.SETTLEMENT, notify=notify)
         elif outcome == "capture":
-            self._move(tx, Status.CAPTURE)
+            self._move(tx, Status.CAPTURE, notify=notify)
         elif outcome == "challenge":
-            self._move(tx, Status.CAPTURE, fraud_status="challenge")
+            self._move(tx, Status.CAPTURE, fraud_status="challenge", notify=notify)
         elif outcome == "deny":
-            self._move(tx, Status.DENY)
-        elif outcome == "cancel":
-            self._move(tx, Status.CANCEL)
-        elif outcome == "expire":
-            self._move(tx, Status.EXPIRE)
-        elif outcome == "failure":
-            self._move(tx, Status.FAILURE)
+            # A card declined by the bank or fraud detection while paying (not an accepted
+            # capture reversed later) leaves the Snap page open for another try.
+            tx.declined_at_payment = is_card and (
+                tx.status is Status.PENDING or tx.fraud_status == "challenge"
+            )
+            self._move(tx, Status.DENY, notify=notify)
+        else:
+            self._move(tx, Status(outcome), notify=notify)
+
+    # ----- the merchant's dashboard and the banks (no API call of the merchant) -----
+
+    def dashboard(
+        self, order_id: str, action: str, amount: int | None, *, notify: bool = True
+    ) -> Transaction:
+        """A refund made in the dashboard, a chargeback, or a settlement reversed to deny."""
+        self.expire_due()
+        if action not in DASHBOARD_ACTIONS:
+            raise ControlError(400, f"action must be one of {', '.join(DASHBOARD_ACTIONS)}")
+        order = self.store.orders.get(order_id)
+        if order is None:
+            raise ControlError(404, f"no Snap transaction for order_id {order_id!r}")
+        tx = order.transaction
+        if tx is None:
+            raise ControlError(409, f"order {order_id!r} has no payment yet")
+        if action == "reverse":
+            if amount is not None:
+                raise ControlError(400, "reverse takes no amount")
+            if tx.status is not Status.SETTLEMENT:
+                raise ControlError(409, f"a {tx.status} transaction cannot be reversed")
+            self._move(tx, Status.DENY, notify=notify)
+            return tx
+        if tx.status not in PAID_OUT:
+            raise ControlError(409, f"a {tx.status} transaction cannot get a {action}")
+        kind = "chargeback" if action.endswith("chargeback") else "refund"
+        if kind == "refund" and not self._refundable(tx):
+            raise ControlError(409, f"Midtrans does not refund {tx.payment_type} payments")
+        remaining = tx.gross_amount - tx.refunded_amount
+        if action.startswith("partial_"):
+            if amount is None or not 0 < amount < remaining:
+                raise ControlError(
+                    400, f"{action} needs an amount between 1 and {remaining - 1} (what remains)"
+                )
+        elif amount is not None and amount != remaining:
+            raise ControlError(
+                400, f"{action} gives back all that remains ({remaining}); use partial_{action}"
+            )
+        self._give_back(
+            tx,
+            amount if amount is not None else remaining,
+            kind=kind,
+            refund_key=f"{kind}-{self._refund_ids + 1}",
+            reason="Chargeback" if kind == "chargeback" else "Refund from the dashboard",
+            notify=notify,
+        )
+        return tx
+
+    def _give_back(
+        self, tx: Transaction, amount: int, *, kind: str, refund_key: str, reason: str, notify: bool
+    ) -> Refund:
+        """Record a refund or chargeback and move to its (partial_)refund/chargeback status."""
+        self._refund_ids += 1
+        refund = Refund(
+            refund_chargeback_id=self._refund_ids,
+            amount=amount,
+            refund_key=refund_key,
+            reason=reason,
+            created_at=self.clock.now(),
+            kind=kind,
+        )
+        tx.refunds.append(refund)
+        full = tx.refunded_amount == tx.gross_amount
+        status = {
+            ("refund", True): Status.REFUND,
+            ("refund", False): Status.PARTIAL_REFUND,
+            ("chargeback", True): Status.CHARGEBACK,
+            ("chargeback", False): Status.PARTIAL_CHARGEBACK,
+        }[(kind, full)]
+        self._move(tx, status, notify=notify)
+        return refund
+
+    def _refundable(self, tx: Transaction) -> bool:
+        return is_refundable_method(tx.payment_type) or self.settings.refund_any_method
 
     # ----- Core API -----
 
@@ -214,9 +302,9 @@ class Sandbox:
                 if _requested_amount(request, default=earlier.amount) == earlier.amount:
                     return RefundResult(tx, earlier)  # an idempotent retry
                 raise CoreError(406, "Duplicate refund ID")
-        if tx.status not in {Status.SETTLEMENT, Status.PARTIAL_REFUND}:
+        if tx.status not in PAID_OUT or not self._refundable(tx):
             raise CoreError(412, CANNOT_MODIFY)
-        if tx.payment_type not in REFUNDABLE_PAYMENT_TYPES and not self.settings.refund_any_method:
+        if refund_window_closed(tx, self.clock.now()):
             raise CoreError(412, CANNOT_MODIFY)
         remaining = tx.gross_amount - tx.refunded_amount
         amount = _requested_amount(request, default=remaining)
@@ -225,17 +313,14 @@ class Sandbox:
         reason = request.get("reason")
         if reason is not None and (not isinstance(reason, str) or len(reason) > 255):
             raise CoreError(400, "reason is invalid")
-        self._refund_ids += 1
-        refund = Refund(
-            refund_chargeback_id=self._refund_ids,
-            amount=amount,
+        refund = self._give_back(
+            tx,
+            amount,
+            kind="refund",
             refund_key=refund_key or f"sandbox-{uuid.uuid4().hex[:16]}",
             reason=reason or "",
-            created_at=self.clock.now(),
+            notify=True,
         )
-        tx.refunds.append(refund)
-        full = tx.refunded_amount == tx.gross_amount
-        self._move(tx, Status.REFUND if full else Status.PARTIAL_REFUND)
         return RefundResult(tx, refund)
 
     # ----- time -----
@@ -254,14 +339,22 @@ class Sandbox:
         order = self.store.orders.get(order_id)
         return [] if order is None else list(order.notification_urls)
 
-    def _move(self, tx: Transaction, status: Status, *, fraud_status: str | None = None) -> None:
+    def _move(
+        self,
+        tx: Transaction,
+        status: Status,
+        *,
+        fraud_status: str | None = None,
+        notify: bool = True,
+    ) -> None:
         now = self.clock.now()
         tx.move(status, now)
         if fraud_status is not None:
             tx.fraud_status = fraud_status
         if status is Status.SETTLEMENT:
             tx.settlement_time = now
-        self._notify(tx)
+        if notify:
+            self._notify(tx)
 
     def _notify(self, tx: Transaction) -> None:
         body = transaction_body(
@@ -281,6 +374,20 @@ class Sandbox:
         self.clock.reset()
         self._refund_ids = 0
         await self.notifier.reset()
+
+
+def _session_deadline(order: Order) -> datetime | None:
+    """The Snap expiry: a fixed deadline, or a duration from the first method chosen.
+
+    A retry after a declined card does not restart the clock, so the merchant's expiry
+    (the seat hold) still bounds every attempt.
+    """
+    if order.expiry_deadline is not None:
+        return order.expiry_deadline
+    if order.expiry_duration_seconds is not None and order.attempts:
+        first = order.attempts[0].transaction_time
+        return first + timedelta(seconds=order.expiry_duration_seconds)
+    return None
 
 
 def _outcome_possible(tx: Transaction, outcome: str) -> bool:

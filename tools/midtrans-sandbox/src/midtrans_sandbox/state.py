@@ -21,7 +21,17 @@ class Status(StrEnum):
     EXPIRE = "expire"
     REFUND = "refund"
     PARTIAL_REFUND = "partial_refund"
+    CHARGEBACK = "chargeback"
+    PARTIAL_CHARGEBACK = "partial_chargeback"
     FAILURE = "failure"
+
+
+# Where money that was received goes back: a refund (API or dashboard) or a chargeback.
+MONEY_BACK = frozenset(
+    {Status.REFUND, Status.PARTIAL_REFUND, Status.CHARGEBACK, Status.PARTIAL_CHARGEBACK}
+)
+# Settled, possibly partly given back already: what refunds and chargebacks start from.
+PAID_OUT = frozenset({Status.SETTLEMENT, Status.PARTIAL_REFUND, Status.PARTIAL_CHARGEBACK})
 
 
 TRANSITIONS: dict[Status, frozenset[Status]] = {
@@ -38,8 +48,9 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
     # deny from capture is a challenged card denied by the merchant.
     Status.CAPTURE: frozenset({Status.SETTLEMENT, Status.CANCEL, Status.DENY}),
     # deny from settlement is the reversal Permata, Mandiri bill and Indomaret can make.
-    Status.SETTLEMENT: frozenset({Status.REFUND, Status.PARTIAL_REFUND, Status.DENY}),
-    Status.PARTIAL_REFUND: frozenset({Status.REFUND, Status.PARTIAL_REFUND}),
+    Status.SETTLEMENT: MONEY_BACK | {Status.DENY},
+    Status.PARTIAL_REFUND: MONEY_BACK,
+    Status.PARTIAL_CHARGEBACK: MONEY_BACK,
 }
 
 
@@ -61,6 +72,8 @@ class Refund:
     refund_key: str
     reason: str
     created_at: datetime
+    # "refund" (API or dashboard) or "chargeback" (the card network, via the dashboard action).
+    kind: str = "refund"
 
 
 @dataclass(slots=True)
@@ -80,6 +93,8 @@ class Transaction:
     settlement_time: datetime | None = None
     refunds: list[Refund] = field(default_factory=list)
     history: list[tuple[Status, datetime]] = field(default_factory=list)
+    # A card declined while the buyer was paying: Snap lets the same order be paid again.
+    declined_at_payment: bool = False
 
     @property
     def payment_type(self) -> str:
@@ -104,6 +119,8 @@ class Transaction:
             Status.SETTLEMENT: "200",
             Status.REFUND: "200",
             Status.PARTIAL_REFUND: "200",
+            Status.CHARGEBACK: "200",
+            Status.PARTIAL_CHARGEBACK: "200",
             Status.DENY: "202",
             Status.CANCEL: "202",
             Status.EXPIRE: "202",
@@ -137,7 +154,23 @@ class Order:
     expiry_duration_seconds: int | None
     notification_urls: list[str]
     custom_fields: dict[str, str]
+    # The latest payment attempt; earlier ones (declined cards) stay in `attempts`.
     transaction: Transaction | None = None
+    attempts: list[Transaction] = field(default_factory=list)
+
+    @property
+    def ever_settled(self) -> bool:
+        return any(status is Status.SETTLEMENT for tx in self.attempts for status, _ in tx.history)
+
+    def can_pay_again(self) -> bool:
+        """After a card declined during payment, and before any settlement, Snap offers a retry."""
+        tx = self.transaction
+        return (
+            tx is not None
+            and tx.status is Status.DENY
+            and tx.declined_at_payment
+            and not self.ever_settled
+        )
 
 
 @dataclass(slots=True)
@@ -162,6 +195,7 @@ class Store:
 
     def add_transaction(self, order: Order, transaction: Transaction) -> None:
         order.transaction = transaction
+        order.attempts.append(transaction)
         self.transactions[transaction.transaction_id] = transaction
         if transaction.expiry_time is not None:
             heapq.heappush(self._expiries, (transaction.expiry_time, transaction.transaction_id))
