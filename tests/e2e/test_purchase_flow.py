@@ -1,7 +1,8 @@
 """Buying a ticket through the gateway: a host sets up an event, a user buys, the sandbox pays.
 
 The happy path ends with an active ticket in `my-tickets` showing its event; the failure paths
-(payment denied, hold expired) end with a ticket that is not active and the seat free again.
+(payment denied, hold expired) end with a ticket that is not active and the seat free again; a
+buyer who copies a pending notification's signature to settle their own payment changes nothing.
 """
 
 import asyncio
@@ -200,3 +201,60 @@ async def test_an_unpaid_hold_expires_and_the_seat_is_free_again(stack: Any) -> 
         again = Buyer(stack, client, price=80_000, capacity=1)
         again.event_id = scenario.event_id
         assert (await again.buy())["status"] == "pending"  # someone else can buy it now
+
+
+def _keys(value: Any) -> set[str]:
+    """Every key anywhere in a JSON value."""
+    if isinstance(value, dict):
+        return set(value) | {k for v in value.values() for k in _keys(v)}
+    if isinstance(value, list):
+        return {k for v in value for k in _keys(v)}
+    return set()
+
+
+async def _sent_notifications(stack: Any, order_id: str) -> list[dict[str, Any]]:
+    async with httpx.AsyncClient(base_url=stack.sandbox_url, timeout=10) as sandbox:
+        response = await sandbox.get("/_sandbox/notifications", params={"order_id": order_id})
+    assert response.status_code == 200, response.text
+    bodies: list[dict[str, Any]] = [n["body"] for n in response.json()["notifications"]]
+    return bodies
+
+
+async def test_a_copied_pending_signature_cannot_settle_the_payment(stack: Any) -> None:
+    async with _gateway(stack) as client:
+        scenario = Buyer(stack, client, price=150_000, capacity=5)
+        await scenario.set_up_event()
+        bought = await scenario.buy()
+        order_id = bought["payment"]["order_id"]
+        await scenario.pay(order_id, outcome="pending")
+
+        async def pending_notification() -> dict[str, Any] | None:
+            sent = await _sent_notifications(stack, order_id)
+            return next((b for b in sent if b["transaction_status"] == "pending"), None)
+
+        pending: dict[str, Any] = await _eventually(pending_notification, "the pending notice")
+        assert pending["status_code"] == "201"
+
+        status = await client.get(
+            f"/api/payment/status/{order_id}", headers=stack.auth(scenario.user)
+        )
+        assert status.status_code == 200, status.text
+        assert "signature_key" not in _keys(status.json()), "the signature reached the client"
+
+        forged = {**pending, "transaction_status": "settlement"}
+        answer = await client.post("/api/payment/notification", json=forged)
+        assert answer.status_code in (400, 403), answer.text
+        assert answer.json()["error"]["code"]
+
+        # The same lie with a matching status code no longer carries a valid signature.
+        forged_200 = {**forged, "status_code": "200"}
+        answer = await client.post("/api/payment/notification", json=forged_200)
+        assert answer.status_code == 403, answer.text
+
+        await asyncio.sleep(1.0)  # time enough for a payment.settled to reach ticket-service
+        ticket = await scenario.ticket(bought["id"])
+        assert ticket["status"] == "pending"
+        status = await client.get(
+            f"/api/payment/status/{order_id}", headers=stack.auth(scenario.user)
+        )
+        assert status.json()["data"]["status"] != "settled", status.text

@@ -22,7 +22,9 @@ from midtrans_sandbox.state import Order
 
 router = APIRouter()
 
-ORDER_ID_PATTERN = re.compile(r"[A-Za-z0-9\-_~.]+")
+# The docs list alphanumerics and - _ ~ . ; Midtrans also takes spaces and colons (the official
+# client's Snap tests send "py-midtransclient-test-2026-12-02 14:05:01" and pass against it).
+ORDER_ID_PATTERN = re.compile(r"[A-Za-z0-9\-_~.: ]+")
 EMAIL_PATTERN = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 PHONE_PATTERN = re.compile(r"\+?[0-9 ()-]+")
 UNIT_SECONDS = {
@@ -192,7 +194,8 @@ def _order_id(value: object, errors: list[str]) -> str | None:
     if not ORDER_ID_PATTERN.fullmatch(value):
         errors.append(
             "transaction_details.order_id contains invalid characters, "
-            "only alphanumeric, dash (-), underscore (_), tilde (~), and dot (.) are allowed"
+            "only alphanumeric, dash (-), underscore (_), tilde (~), dot (.), colon (:) "
+            "and space are allowed"
         )
         return None
     return value
