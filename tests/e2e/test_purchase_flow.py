@@ -1,8 +1,9 @@
 """Buying a ticket through the gateway: a host sets up an event, a user buys, the sandbox pays.
 
-The happy path ends with an active ticket in `my-tickets` showing its event; the failure paths
-(payment denied, hold expired) end with a ticket that is not active and the seat free again; a
-buyer who copies a pending notification's signature to settle their own payment changes nothing.
+The happy path ends with an active ticket in `my-tickets` showing its event; a declined card
+keeps the hold and a retry on the same order activates it; an expired hold ends with a ticket
+that is not active and the seat free again; a buyer who copies a pending notification's
+signature to settle their own payment changes nothing.
 """
 
 import asyncio
@@ -77,11 +78,15 @@ class Buyer:
         ticket: dict[str, Any] = response.json()["data"]
         return ticket
 
-    async def pay(self, order_id: str, outcome: str = "settlement") -> None:
+    async def pay(
+        self, order_id: str, outcome: str = "settlement", payment_type: str = "bank_transfer"
+    ) -> None:
+        method = {"payment_type": payment_type}
+        if payment_type == "bank_transfer":
+            method["bank"] = "bca"
         async with httpx.AsyncClient(base_url=self.stack.sandbox_url, timeout=10) as sandbox:
             response = await sandbox.post(
-                f"/_sandbox/orders/{order_id}/pay",
-                json={"payment_type": "bank_transfer", "bank": "bca", "outcome": outcome},
+                f"/_sandbox/orders/{order_id}/pay", json={**method, "outcome": outcome}
             )
         assert response.status_code == 200, response.text
 
@@ -159,21 +164,38 @@ async def test_a_user_buys_pays_in_the_sandbox_and_sees_the_active_ticket_with_i
         assert any("Konser Senja di Pantai" in m["subject"] + (m["text"] or "") for m in messages)
 
 
-async def test_a_denied_payment_leaves_the_ticket_cancelled_and_the_seat_free(
+async def test_a_declined_card_keeps_the_hold_and_a_retry_on_the_same_order_activates(
     stack: Any,
 ) -> None:
+    """Issue 10: in Snap a declined card is not the end; the buyer tries again on the same page."""
     async with _gateway(stack) as client:
         scenario = Buyer(stack, client, price=80_000, capacity=1)
         await scenario.set_up_event()
         bought = await scenario.buy()
+        order_id = bought["payment"]["order_id"]
         assert (await scenario.event())["available"] == 0
 
-        await scenario.pay(bought["payment"]["order_id"], outcome="deny")
+        await scenario.pay(order_id, outcome="deny", payment_type="credit_card")
 
-        cancelled = await scenario.wait_for_status(bought["id"], "cancelled")
-        assert cancelled["qr_url"] is None
+        async def declined() -> dict[str, Any] | None:
+            response = await client.get(
+                f"/api/payment/status/{order_id}", headers=stack.auth(scenario.user)
+            )
+            data: dict[str, Any] = response.json()["data"]
+            return data if data["declined"] else None
+
+        view = await _eventually(declined, "the declined status")
+        assert view["can_retry"] is True and "Try another card" in view["message"]
+        assert (await scenario.ticket(bought["id"]))["status"] == "pending"
         event = await scenario.event()
-        assert (event["sold"], event["held"], event["available"]) == (0, 0, 1)
+        assert (event["sold"], event["held"], event["available"]) == (0, 1, 0)
+
+        await scenario.pay(order_id, outcome="settlement", payment_type="credit_card")
+
+        active = await scenario.wait_for_status(bought["id"], "active")
+        assert active["qr_url"] == f"/tickets/{bought['id']}/qr"
+        event = await scenario.event()
+        assert (event["sold"], event["held"], event["available"]) == (1, 0, 0)
 
 
 async def test_an_unpaid_hold_expires_and_the_seat_is_free_again(stack: Any) -> None:
