@@ -455,3 +455,32 @@ async def test_create_snap_token_accepts_the_seed_s_camel_case_body(stack) -> No
     )
     assert response.status_code == 200, response.text
     assert response.json()["data"]["token"] == opened["snap_token"]
+
+
+async def test_racing_notifications_keep_the_sequence_gap_free(stack) -> None:
+    order_id = await stack.opened()
+    await stack.pay(order_id, "gopay", "pending", notify=False)
+    await stack.pay(order_id, None, "settlement", notify=False)
+    refund = await stack.http.post(
+        f"{stack.sandbox_url}/_sandbox/orders/{order_id}/dashboard",
+        json={"action": "partial_refund", "amount": 40_000, "notify": False},
+    )
+    assert refund.status_code == 200, refund.text
+    status = (await stack.core("GET", f"/v2/{order_id}/status")).json()
+    bodies = [
+        stack.sign({**status, "transaction_status": s, "status_code": c})
+        for s, c in (("pending", "201"), ("settlement", "200"), ("partial_refund", "200"))
+    ]
+    answers = await asyncio.gather(*(stack.notify(b) for b in bodies * 10))
+    assert {a.status_code for a in answers} == {200}
+    assert [a.json()["data"]["verdict"] for a in answers].count("applied") == 1
+    assert await stack.status_of(order_id) == "partially_refunded"
+    await stack.wait_events(order_id, "payment.refunded")
+    await asyncio.sleep(0.3)
+    messages = stack.tap.of(order_id)
+    assert sorted(m["payload"]["sequence"] for m in messages) == [1, 2]
+    assert [m["event_type"] for m in sorted(messages, key=lambda m: m["payload"]["sequence"])] == [
+        SETTLED,
+        "payment.refunded",
+    ]
+    assert (await stack.payment(order_id))["event_sequence"] == 2
