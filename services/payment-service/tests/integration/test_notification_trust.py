@@ -484,3 +484,25 @@ async def test_racing_notifications_keep_the_sequence_gap_free(stack) -> None:
         "payment.refunded",
     ]
     assert (await stack.payment(order_id))["event_sequence"] == 2
+
+
+async def test_the_notification_key_is_separate_from_the_server_key(stack) -> None:
+    import hashlib
+
+    key = "SB-Mid-server-notification-only"
+    process, url = await stack.replica("own-notification-key", MIDTRANS_NOTIFICATION_KEY=key)
+    try:
+        order_id = await stack.opened()
+        await stack.pay(order_id, "gopay", "settlement", notify=False)
+        status = (await stack.core("GET", f"/v2/{order_id}/status")).json()
+        body = {**status, "status_code": "200"}
+        # Signed with the server key: refused where the notification key differs.
+        refused = await stack.http.post(f"{url}/api/payment/notification", json=stack.sign(body))
+        assert refused.status_code == 403, refused.text
+        raw = f"{order_id}200{body['gross_amount']}{key}".encode()
+        signed = {**body, "signature_key": hashlib.sha512(raw).hexdigest()}
+        accepted = await stack.http.post(f"{url}/api/payment/notification", json=signed)
+        assert accepted.status_code == 200, accepted.text
+        assert await stack.status_of(order_id) == "settled"
+    finally:
+        process.stop()
