@@ -228,7 +228,12 @@ class _Application:
 
     # --- standings -----------------------------------------------------------------------------
 
-    async def paid(self, facts: Any, completed_at: datetime, report: dict[str, Any]) -> None:
+    async def paid(
+        self,
+        facts: PaymentSettled | PaymentRefunded | PaymentRefundUpdated,
+        completed_at: datetime,
+        report: dict[str, Any],
+    ) -> None:
         """The money is ours: activate, take a seat back, or ask for the money to go back."""
         status = self.order.ticket_status
         if facts.amount != self.order.amount:
@@ -318,7 +323,9 @@ class _Application:
         elif status is TicketStatus.ACTIVE:
             await self.repo.move_seats(self.order.event_id, sold=-1)
         else:
-            logger.info("a refund under way changes nothing for a %s ticket", status)
+            logger.info(
+                "a refund under way changes nothing for a %s ticket", status, extra=self.fields
+            )
             return
         await self.move(TicketStatus.CANCELLED, cancelled_by="system", reason=REFUNDED)
         await self.transaction(TransactionStatus.CANCELLED, gateway_report=report)
