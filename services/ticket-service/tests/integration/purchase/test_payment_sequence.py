@@ -274,3 +274,24 @@ async def test_every_delivery_order_on_the_real_broker_ends_the_same(stack: Any)
         seats = await stack.seats(ticket["event_id"])
         assert seats["held"] == 0, where
         assert seats["sold"] == (1 if final == "active" else 0), where
+
+
+async def test_money_for_a_hold_its_buyer_cancelled_is_asked_back_once(stack: Any) -> None:
+    ticket = await pending_ticket(stack)
+    async with stack.client() as client:
+        cancelled = await client.post(
+            f"/tickets/{ticket['id']}/cancel",
+            json={"reason": "berubah pikiran"},
+            headers=stack.auth(ticket["user_id"]),
+        )
+    assert cancelled.status_code == 200, cancelled.text
+
+    await publish_all(stack, settled_v2(ticket, 2), settled_v2(ticket, 3))
+
+    assert await stack.ticket_status(ticket["id"]) == "cancelled"
+    assert await stack.seats(ticket["event_id"]) == {"capacity": 5, "sold": 0, "held": 0}
+    events = await stack.outbox_events(ticket["id"])
+    assert events.count("ticket.refund_requested") == 1
+    assert "ticket.activated" not in events
+    refund = await stack.outbox_payload(ticket["id"], "ticket.refund_requested")
+    assert (refund["amount"], refund["reason"]) == (ticket["price_paid"], "berubah pikiran")
