@@ -266,8 +266,22 @@ async def test_every_delivery_order_on_the_real_broker_ends_the_same(stack: Any)
     for name, ticket, events, final in cases:
         where = (name, [type(e).__name__ for e in events])
         assert await stack.ticket_status(ticket["id"]) == final, where
-        activated = (await stack.outbox_events(ticket["id"])).count("ticket.activated")
+        emitted = await stack.outbox_events(ticket["id"])
+        activated = emitted.count("ticket.activated")
         assert activated <= 1, where
+        assert "ticket.refund_requested" not in emitted, where  # payment-service has the money
+        newest = max(events, key=lambda e: e.sequence)  # type: ignore[attr-defined]
+        stored = await stack.pool.fetchrow(
+            """SELECT payment_sequence, payment_status, last_attempt_result
+                 FROM ticket_transactions WHERE ticket_id = $1""",
+            uuid.UUID(ticket["id"]),
+        )
+        assert (stored["payment_sequence"], stored["payment_status"]) == (
+            newest.sequence,  # type: ignore[attr-defined]
+            newest.payment_status,  # type: ignore[attr-defined]
+        ), where
+        if final == "active" and any(isinstance(e, PaymentDeclined) for e in events):
+            assert stored["last_attempt_result"] == "paid", where  # a stale decline is ignored
         newest_first = events[0].sequence == max(e.sequence for e in events)  # type: ignore[attr-defined]
         if newest_first:
             assert activated == (1 if final == "active" else 0), where
