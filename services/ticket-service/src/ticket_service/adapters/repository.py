@@ -236,19 +236,6 @@ async def ticket_view(conn: asyncpg.Connection, ticket_id: uuid.UUID) -> Row | N
     return await conn.fetchrow(TICKET_VIEW + " WHERE t.id = $1", ticket_id)
 
 
-async def lock_ticket_by_order(conn: asyncpg.Connection, order_id: str) -> Row | None:
-    """The ticket and its transaction for an order, both locked for the caller's transaction."""
-    return await conn.fetchrow(
-        """SELECT t.id AS ticket_id, t.status AS ticket_status, t.event_id, t.price_paid,
-                  x.id AS transaction_id, x.status AS transaction_status, x.amount,
-                  x.refund_requested_at
-             FROM ticket_transactions x JOIN tickets t ON t.id = x.ticket_id
-            WHERE x.order_id = $1
-            FOR UPDATE OF t, x""",
-        order_id,
-    )
-
-
 async def lock_pending_ticket(conn: asyncpg.Connection, ticket_id: uuid.UUID) -> Row | None:
     return await conn.fetchrow(
         "SELECT id, event_id FROM tickets WHERE id = $1 AND status = 'pending' FOR UPDATE",
