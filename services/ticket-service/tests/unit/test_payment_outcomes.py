@@ -192,7 +192,7 @@ async def deliver(orders: FakeOrders, *events: EventPayload) -> list[Applied]:
     results = []
     for i, event in enumerate(events):
         at = T0 + timedelta(seconds=i)
-        results.append(await apply_payment_event(orders, event, received_at=at))
+        results.append(await apply_payment_event(orders, event, occurred_at=at, now=at))
     return results
 
 

@@ -1,5 +1,7 @@
 """The payment-event consumer: every payment.* event ticket-service hears, through the inbox."""
 
+from datetime import UTC, datetime
+
 import asyncpg
 from servicekit.app import Runtime
 from servicekit.messaging import Consumer, Outbox
@@ -27,7 +29,9 @@ def payment_event_handler(outbox: Outbox, keys: SigningKeys) -> EventHandler:
         # v1 and v2 both parse (an unknown version raises, is retried, then dead-lettered).
         payload = parse_payload(envelope)
         repo = SqlPaymentOutcomes(conn, outbox, keys)
-        await apply_payment_event(repo, payload, received_at=envelope.occurred_at)
+        await apply_payment_event(
+            repo, payload, occurred_at=envelope.occurred_at, now=datetime.now(UTC)
+        )
 
     return handle
 

@@ -111,9 +111,17 @@ def progress_of(payload: EventPayload) -> Progress | None:
 
 
 async def apply_payment_event(
-    repo: PaymentOutcomesRepository, payload: EventPayload, *, received_at: datetime
+    repo: PaymentOutcomesRepository,
+    payload: EventPayload,
+    *,
+    occurred_at: datetime,
+    now: datetime,
 ) -> Applied:
-    """Apply one payment.* event to its order; `received_at` is the envelope's time."""
+    """Apply one payment.* event to its order.
+
+    `occurred_at` (the envelope's) dates what the event reports (a declined attempt, a refund's
+    update); `now` dates the moves made here (activated_at, cancelled_at, ...).
+    """
     order_id = str(getattr(payload, "order_id", ""))
     order = await repo.lock_order(order_id)
     if order is None:
@@ -124,7 +132,7 @@ async def apply_payment_event(
     if isinstance(payload, PaymentRefundUpdated | PaymentRefunded):
         # The refund shown to the buyer converges on its newest update, even when a newer
         # payment event made this one stale for the ticket.
-        await _record_refund(repo, order, payload, received_at, progress)
+        await _record_refund(repo, order, payload, occurred_at, progress)
     if progress is not None:
         if order.is_stale(progress):
             logger.info(
@@ -135,7 +143,7 @@ async def apply_payment_event(
             )
             return Applied.STALE
         await repo.record_progress(order, progress)
-    await _Application(repo, order, received_at).apply(payload)
+    await _Application(repo, order, now=now, occurred_at=occurred_at).apply(payload)
     return Applied.APPLIED
 
 
@@ -143,7 +151,7 @@ async def _record_refund(
     repo: PaymentOutcomesRepository,
     order: Order,
     payload: PaymentRefundUpdated | PaymentRefunded,
-    received_at: datetime,
+    occurred_at: datetime,
     progress: Progress | None,
 ) -> None:
     sequence = progress.sequence if progress else None
@@ -157,7 +165,7 @@ async def _record_refund(
             status=payload.refund_status,
             reason=payload.reason,
             reference=payload.reference,
-            updated_at=received_at,
+            updated_at=occurred_at,
             sequence=sequence,
         )
     else:
@@ -169,7 +177,7 @@ async def _record_refund(
             status="succeeded",
             reason=payload.reason or payload.transaction_status,
             reference=None,
-            updated_at=received_at,
+            updated_at=occurred_at,
             sequence=sequence,
         )
     await repo.record_refund(order, refund)
@@ -178,10 +186,18 @@ async def _record_refund(
 class _Application:
     """One event applied to one locked order; `order` follows the moves made."""
 
-    def __init__(self, repo: PaymentOutcomesRepository, order: Order, now: datetime) -> None:
+    def __init__(
+        self,
+        repo: PaymentOutcomesRepository,
+        order: Order,
+        *,
+        now: datetime,
+        occurred_at: datetime,
+    ) -> None:
         self.repo = repo
         self.order = order
         self.now = now
+        self.occurred_at = occurred_at
         self.fields = log_fields(order_id=order.order_id, ticket_id=order.ticket_id)
 
     async def apply(self, payload: EventPayload) -> None:
@@ -357,7 +373,7 @@ class _Application:
         elif isinstance(refund, PaymentRefundedV2) and refund.payment_status in PAID_STATUSES:
             # A partial refund is a goodwill gesture: the ticket stays valid. It also says the
             # payment settled, which matters when it overtook the settlement.
-            await self.paid(refund, self.now, report)
+            await self.paid(refund, self.occurred_at, report)
             await self.keep_report(report)
         else:
             await self.keep_report(report)
@@ -369,7 +385,7 @@ class _Application:
     async def declined(self, declined: PaymentDeclined) -> None:
         """A card attempt was declined; in Snap the buyer may retry, so the hold stands."""
         await self.repo.record_attempt(
-            self.order, PaymentAttempt("declined", declined.reason, self.now)
+            self.order, PaymentAttempt("declined", declined.reason, self.occurred_at)
         )
         logger.info("declined payment attempt recorded; the hold stands", extra=self.fields)
 
@@ -397,7 +413,7 @@ class _Application:
             TicketStatus.EXPIRED,
         ):
             # The payment settled and this update overtook the settlement.
-            await self.paid(update, self.now, report)
+            await self.paid(update, self.occurred_at, report)
 
 
 def _settled_report(paid: PaymentSettled) -> dict[str, Any]:
