@@ -280,3 +280,80 @@ async def test_a_copied_pending_signature_cannot_settle_the_payment(stack: Any) 
             f"/api/payment/status/{order_id}", headers=stack.auth(scenario.user)
         )
         assert status.json()["data"]["status"] != "settled", status.text
+
+
+async def _expire_unpaid(stack: Any, scenario: Buyer, bought: dict[str, Any]) -> None:
+    """The hold ends while the buyer is still on the Snap page (no method picked yet)."""
+    order_id = bought["payment"]["order_id"]
+    payments = await asyncpg.connect(stack.database_url("payment-service"))
+    tickets = await asyncpg.connect(stack.database_url("ticket-service"))
+    try:
+        # payment-service may close it at once (normally: the hold plus UNPAID_GRACE_SECONDS).
+        await payments.execute(
+            "UPDATE payments SET expires_at = now() - interval '1 hour' WHERE order_id = $1",
+            order_id,
+        )
+        await tickets.execute(
+            "UPDATE tickets SET hold_expires_at = now() WHERE id = $1", uuid.UUID(bought["id"])
+        )
+        await scenario.wait_for_status(bought["id"], "expired")
+
+        async def payment_expired() -> bool:
+            status = await payments.fetchval(
+                "SELECT status FROM payments WHERE order_id = $1", order_id
+            )
+            return bool(status == "expired")
+
+        await _eventually(payment_expired, "the payment expired")
+    finally:
+        await payments.close()
+        await tickets.close()
+
+
+async def test_money_after_the_hold_expired_takes_the_free_seat_back(stack: Any) -> None:
+    """Issue 10: late money is no longer only flagged; a free seat goes to the late buyer."""
+    async with _gateway(stack) as client:
+        scenario = Buyer(stack, client, price=90_000, capacity=1)
+        await scenario.set_up_event()
+        bought = await scenario.buy()
+        await _expire_unpaid(stack, scenario, bought)
+        assert (await scenario.event())["available"] == 1
+
+        await scenario.pay(bought["payment"]["order_id"], payment_type="gopay")
+
+        await scenario.wait_for_status(bought["id"], "active")
+        event = await scenario.event()
+        assert (event["sold"], event["held"], event["available"]) == (1, 0, 0)
+
+
+async def test_money_after_the_hold_expired_and_the_seat_was_sold_is_refunded(
+    stack: Any,
+) -> None:
+    async with _gateway(stack) as client:
+        scenario = Buyer(stack, client, price=90_000, capacity=1)
+        await scenario.set_up_event()
+        bought = await scenario.buy()
+        order_id = bought["payment"]["order_id"]
+        await _expire_unpaid(stack, scenario, bought)
+        other = Buyer(stack, client, price=90_000, capacity=1)
+        other.event_id = scenario.event_id
+        theirs = await other.buy()
+        await other.pay(theirs["payment"]["order_id"])
+        await other.wait_for_status(theirs["id"], "active")
+
+        await scenario.pay(order_id, payment_type="gopay")  # the first buyer pays late
+
+        cancelled = await scenario.wait_for_status(bought["id"], "cancelled")
+        assert cancelled["qr_url"] is None
+
+        async def refunded() -> dict[str, Any] | None:
+            response = await client.get(
+                f"/api/payment/status/{order_id}", headers=stack.auth(scenario.user)
+            )
+            data: dict[str, Any] = response.json()["data"]
+            return data if data["status"] == "refunded" else None
+
+        payment = await _eventually(refunded, "the late money refunded")
+        assert payment["refunded_amount"] == 90_000
+        event = await scenario.event()
+        assert (event["sold"], event["available"]) == (1, 0)
