@@ -36,9 +36,9 @@ class Payment:
     flagged_at: datetime | None
     flag_reason: str | None
     close_requested_at: datetime | None
-    event_sequence: int
     created_at: datetime
     updated_at: datetime
+    event_sequence: int = 0  # the last sequence number its events were published with
 
     @property
     def state(self) -> PaymentState:
