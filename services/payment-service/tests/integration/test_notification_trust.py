@@ -222,6 +222,7 @@ async def test_a_settlement_after_a_declined_card_pays_the_same_order(stack) -> 
     await stack.wait_status(order_id, "denied")
     declined = (await stack.wait_events(order_id, DECLINED))[0]["payload"]
     assert declined["payment_status"] == "denied"
+    assert declined["reason"] == "Do not honor"  # the card's channel response, not our audit
     view = await status_view(stack, order_id)
     assert (view["status"], view["declined"], view["can_retry"]) == ("denied", True, True)
     assert "Try another card" in view["message"]

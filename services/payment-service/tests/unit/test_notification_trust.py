@@ -24,6 +24,7 @@ from payment_service.domain.gateway import (
     MalformedNotification,
     Notification,
     check_consistency,
+    gateway_reason,
     observation_from,
     parse_notification,
     verify_signature,
@@ -115,6 +116,16 @@ def test_another_amount_or_currency_is_refused() -> None:
         check_consistency(notification(body), amount=AMOUNT + 1, currency="IDR")
     with pytest.raises(InconsistentNotification, match="currency"):
         check_consistency(notification({**body, "currency": "USD"}), amount=AMOUNT, currency="IDR")
+
+
+def test_the_reason_of_an_answer_is_midtrans_own_never_a_generic_message() -> None:
+    assert gateway_reason({"channel_response_message": "Do not honor"}) == "Do not honor"
+    assert gateway_reason({"status_message": "Card is not authenticated."}) == (
+        "Card is not authenticated."
+    )
+    assert gateway_reason({"status_message": "midtrans payment notification"}) is None
+    assert gateway_reason({"status_message": "Success, transaction is found"}) is None
+    assert gateway_reason(None) is None
 
 
 # ----- fraud_status, deny, late money -----

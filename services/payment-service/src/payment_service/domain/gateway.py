@@ -154,6 +154,24 @@ def observation_from(body: dict[str, Any]) -> Observation:
     )
 
 
+# Midtrans' status_message of every notification and status answer: it says nothing about why.
+_GENERIC_MESSAGES = frozenset(
+    {"midtrans payment notification", "success, transaction is found", "success"}
+)
+
+
+def gateway_reason(body: dict[str, Any] | None) -> str | None:
+    """Why Midtrans says what it says (a card's channel response, a specific status_message)."""
+    body = body or {}
+    channel = _text(body.get("channel_response_message"))
+    if channel:
+        return channel[:255]
+    message = _text(body.get("status_message"))
+    if message and message.strip().lower() not in _GENERIC_MESSAGES:
+        return message[:255]
+    return None
+
+
 def payment_instructions(body: dict[str, Any]) -> dict[str, Any] | None:
     """How to finish an asynchronous payment, in PaymentInstructions' shape; None if nothing."""
     instructions: dict[str, Any] = {}

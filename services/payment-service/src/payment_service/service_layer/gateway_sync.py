@@ -28,7 +28,7 @@ from ticketing_contracts import (
 
 from payment_service.adapters import repository as repo
 from payment_service.adapters.repository import Payment
-from payment_service.domain.gateway import observation_from, payment_instructions
+from payment_service.domain.gateway import gateway_reason, observation_from, payment_instructions
 from payment_service.domain.model import (
     PAID,
     Decision,
@@ -188,11 +188,11 @@ def _payload(
     if kind is EventKind.SETTLED:
         return PaymentSettledV2(**facts, settled_at=datetime.now(UTC))
     if kind is EventKind.DECLINED:
-        declined = reason or obs.status_message or "the payment attempt was declined"
+        declined = reason or gateway_reason(body) or "the payment attempt was declined"
         return PaymentDeclined(**facts, reason=declined)
     if kind is EventKind.FAILED:
         was_paid = payment.status in PAID
-        why = reason or obs.status_message
+        why = reason or gateway_reason(body)
         if decision.status is PaymentStatus.REVERSED or was_paid:
             why = f"reversed after payment: {why or decision.status}"
         return PaymentFailedV2(

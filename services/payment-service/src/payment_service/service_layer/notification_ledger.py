@@ -65,6 +65,8 @@ class PostgresNotificationLedger:
             obs = observation_from(body)
             verdict = decide(payment.state, obs).verdict
             nid = await _record(conn, received, str(verdict), reason)
+            # `reason` (how it was confirmed) stays in the notification's audit row: the events
+            # carry Midtrans' own reason (gateway_reason), not ours.
             return await apply_observation(
                 conn,
                 self._outbox,
@@ -73,7 +75,6 @@ class PostgresNotificationLedger:
                 body=body,
                 source="notification",
                 notification_id=nid,
-                reason=reason,
             )
 
 
