@@ -78,13 +78,14 @@ for item in "${missing[@]}"; do
       ;;
     nginx*)
       export DEBIAN_FRONTEND=noninteractive
-      apt-get update -qq
-      apt-get install -y -qq nginx-light >/dev/null
+      apt-get update -qq -o DPkg::Lock::Timeout=120
+      apt-get install -y -qq -o DPkg::Lock::Timeout=120 nginx-light >/dev/null
       # Debian's package may start its default server on port 80; the stack runs its own nginx
       # with its own configuration, so that one is stopped again.
       if [ -s /run/nginx.pid ] && kill -0 "$(cat /run/nginx.pid)" 2>/dev/null; then
         nginx -s quit || true
       fi
+      command -v nginx >/dev/null || { say "nginx is still not on PATH after apt-get"; exit 1; }
       ;;
   esac
 done
