@@ -3,6 +3,8 @@
 # lock (requirements.lock), so on a fresh machine they are the only commands needed.
 .DEFAULT_GOAL := help
 SHELL := /bin/bash
+# nginx, pg_ctlcluster and rabbitmq-server live in sbin, which a non-login root shell may lack.
+export PATH := $(PATH):/usr/sbin:/sbin
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
