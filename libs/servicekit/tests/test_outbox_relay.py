@@ -212,6 +212,35 @@ async def test_a_batch_broken_midway_keeps_the_confirmed_rows_sent_and_retries_t
     assert sorted(m.message_id for m in messages) == sorted(ids)  # each once
 
 
+class RelayWhosePublishIsCancelledOnce(OutboxRelay):
+    """A closing channel cancels a pending publish once (the relay task itself is not stopped)."""
+
+    cancelled = False
+
+    async def _publish(self, exchange: Any, row: asyncpg.Record) -> None:
+        if not self.cancelled:
+            self.cancelled = True
+            raise asyncio.CancelledError
+        await super()._publish(exchange, row)
+
+
+async def test_a_publish_cancelled_under_the_relay_does_not_stop_it_but_a_stop_does(
+    pool: asyncpg.Pool, amqp: AbstractRobustConnection
+) -> None:
+    relay = RelayWhosePublishIsCancelledOnce(pool, amqp, poll_seconds=0.05)
+    task = asyncio.create_task(relay.run())
+    try:
+        ids = await write_events(pool, 3)
+        await wait_for(lambda: _nothing_unsent(pool), timeout=20)
+        assert relay.cancelled and not task.done()
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert task.cancelled(), "task.cancel() still stops it"
+    messages = await drain(amqp, QUEUE, expect=3)
+    assert sorted(m.message_id for m in messages) == sorted(ids)
+
+
 def _count_reconnects(amqp: AbstractRobustConnection) -> list[object]:
     seen: list[object] = []
     amqp.reconnect_callbacks.add(lambda connection: seen.append(connection))

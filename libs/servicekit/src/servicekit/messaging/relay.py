@@ -66,7 +66,13 @@ class OutboxRelay:
             try:
                 published = await self.relay_once()
             except asyncio.CancelledError:
-                raise
+                if _being_cancelled():
+                    raise
+                # A publish cancelled by its closing channel, not a stop: a pass that failed.
+                logger.warning("outbox relay pass cancelled under it; retrying", exc_info=True)
+                await self._drop_channel()
+                await asyncio.sleep(1.0)
+                continue
             except Exception:
                 logger.exception("outbox relay pass failed; retrying")
                 await self._drop_channel()
@@ -131,6 +137,12 @@ class OutboxRelay:
             delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
         )
         await exchange.publish(message, routing_key=row["event_type"], mandatory=True, timeout=10)
+
+
+def _being_cancelled() -> bool:
+    """True when this task itself is asked to stop (task.cancel()), not a stray CancelledError."""
+    task = asyncio.current_task()
+    return task is None or task.cancelling() > 0
 
 
 def _sort_results(
