@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import re
 import tomllib
+from importlib import metadata
 from pathlib import Path
 
 from devstack.config import StackConfig
+from packaging.markers import Marker
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
@@ -73,3 +75,22 @@ def test_every_locked_package_has_hashes_and_the_workspace_itself_is_not_locked(
 def test_the_lock_pins_a_redis_client_the_code_is_typed_for() -> None:
     # The code's types (mypy strict, `make lint`) are written for redis-py 8's own annotations.
     assert _pins()["redis"].major == 8
+
+
+def test_this_venv_holds_exactly_the_locked_versions() -> None:
+    """`make install` installs the lock as it is: what runs these tests is what is locked."""
+    pins = re.findall(
+        r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^ ;\\]+)(?: ; ([^\\]+))?", LOCK.read_text(), re.M
+    )
+    differences = []
+    for name, version, marker in pins:
+        if marker and not Marker(marker.strip()).evaluate():
+            continue
+        try:
+            installed = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            differences.append(f"{name}: locked {version}, not installed")
+            continue
+        if Version(installed) != Version(version):
+            differences.append(f"{name}: locked {version}, installed {installed}")
+    assert differences == [], "run `make install`:\n" + "\n".join(differences)
