@@ -11,7 +11,9 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -39,7 +41,24 @@ def _nothing_running_env() -> dict[str, str]:
     }
 
 
-def _as_nobody(command: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+@pytest.fixture
+def nobodys_copy() -> Iterator[Path]:
+    """The Makefile and the script in a folder `nobody` can read (the clone may be private)."""
+    folder = Path(tempfile.mkdtemp(prefix="machine-ready-", dir="/tmp"))
+    try:
+        (folder / "tools").mkdir()
+        shutil.copy(ROOT / "Makefile", folder / "Makefile")
+        shutil.copy(SCRIPT, folder / "tools" / SCRIPT.name)
+        for path in (folder, folder / "tools"):
+            path.chmod(0o755)
+        yield folder
+    finally:
+        shutil.rmtree(folder)
+
+
+def _as_nobody(
+    command: list[str], env: dict[str, str], cwd: Path
+) -> subprocess.CompletedProcess[str]:
     setpriv = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
     return subprocess.run(
         [
@@ -49,7 +68,7 @@ def _as_nobody(command: list[str], env: dict[str, str]) -> subprocess.CompletedP
             *(f"{k}={v}" for k, v in env.items()),
             *command,
         ],
-        cwd=ROOT,
+        cwd=cwd,
         capture_output=True,
         text=True,
         timeout=30,
@@ -57,9 +76,12 @@ def _as_nobody(command: list[str], env: dict[str, str]) -> subprocess.CompletedP
 
 
 @needs_root
-def test_not_root_changes_nothing_and_names_each_command_within_five_seconds() -> None:
+def test_not_root_changes_nothing_and_names_each_command_within_five_seconds(
+    nobodys_copy: Path,
+) -> None:
     started = time.monotonic()
-    result = _as_nobody(["bash", str(SCRIPT)], _nothing_running_env())
+    script = nobodys_copy / "tools" / SCRIPT.name
+    result = _as_nobody(["bash", str(script)], _nothing_running_env(), nobodys_copy)
     elapsed = time.monotonic() - started
     assert result.returncode == 1
     assert elapsed < 5, elapsed
@@ -70,10 +92,12 @@ def test_not_root_changes_nothing_and_names_each_command_within_five_seconds() -
 
 @needs_root
 @pytest.mark.parametrize("target", ["test", "run"])
-def test_make_as_not_root_stops_before_anything_else_within_five_seconds(target: str) -> None:
+def test_make_as_not_root_stops_before_anything_else_within_five_seconds(
+    target: str, nobodys_copy: Path
+) -> None:
     env = {**_nothing_running_env(), "DEPS_POSTGRES_PORT": "5432"}  # only the rest is missing
     started = time.monotonic()
-    result = _as_nobody(["make", "--no-print-directory", target], env)
+    result = _as_nobody(["make", "--no-print-directory", target], env, nobodys_copy)
     elapsed = time.monotonic() - started
     assert result.returncode != 0
     assert elapsed < 5, elapsed
