@@ -190,3 +190,43 @@ async def test_an_unknown_queue_is_refused_with_the_known_ones(amqp_url: str) ->
     assert result.returncode == 2
     assert "unknown queue 'no-such-queue'" in result.stderr
     assert QUEUE in result.stderr
+
+
+async def test_a_message_the_broker_dead_lettered_is_shown_and_replayed_by_its_x_death(
+    pool: asyncpg.Pool, amqp: AbstractRobustConnection, amqp_url: str
+) -> None:
+    """Past the queue's delivery limit the broker dead-letters it itself (no x-error)."""
+    from servicekit.messaging.topology import DELIVERY_LIMIT
+
+    [event_id] = await write_events(pool, 1)
+    await OutboxRelay(pool, amqp).relay_once()
+    async with amqp.channel() as channel:
+        queue = await channel.get_queue(QUEUE)
+        for _ in range(DELIVERY_LIMIT + 1):
+            message = await queue.get(fail=False, timeout=5)
+            if message is None:
+                break
+            await message.nack(requeue=True)
+
+    async def dead() -> bool:
+        return await _depth(amqp, DLQ) == 1
+
+    await wait_for(dead)
+    shown = await _dlq(amqp_url, "show", QUEUE, "--json")
+    [letter] = [json.loads(line) for line in shown.stdout.splitlines()]
+    assert letter["event_id"] == event_id
+    assert letter["routing_key"] == "payment.settled"
+    assert letter["error"] == "delivery_limit"
+
+    consumer = _consumer(pool, amqp, broken=False)
+    await consumer.start()
+    try:
+        replayed = await _dlq(amqp_url, "replay", QUEUE)
+        assert replayed.returncode == 0 and f"replayed 1: {event_id}" in replayed.stdout
+
+        async def applied() -> bool:
+            return bool(await pool.fetchval("SELECT count(*) FROM effects") == 1)
+
+        await wait_for(applied)
+    finally:
+        await consumer.stop()
