@@ -50,7 +50,7 @@ class Runtime:
     settings: ServiceSettings
     pool: asyncpg.Pool
     amqp: AbstractRobustConnection
-    redis: "aioredis.Redis[str]"
+    redis: aioredis.Redis
     token_verifier: TokenVerifier
     outbox: Outbox
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -116,12 +116,12 @@ async def _open_runtime(
 
     # Blocking pool: a burst beyond max_connections waits for a free connection instead of
     # failing with "Too many connections" (the default pool raises at once).
-    redis_pool: aioredis.BlockingConnectionPool[Any] = aioredis.BlockingConnectionPool.from_url(
+    redis_pool: aioredis.BlockingConnectionPool = aioredis.BlockingConnectionPool.from_url(
         settings.redis_url.get_secret_value(), decode_responses=True, max_connections=100, timeout=5
     )
     stack.push_async_callback(redis_pool.disconnect)
-    redis: aioredis.Redis[str] = aioredis.Redis(connection_pool=redis_pool)  # type: ignore[assignment]
-    stack.push_async_callback(redis.aclose)  # type: ignore[attr-defined]
+    redis = aioredis.Redis(connection_pool=redis_pool)
+    stack.push_async_callback(redis.aclose)
 
     amqp = await _retry_connect(
         "RabbitMQ",

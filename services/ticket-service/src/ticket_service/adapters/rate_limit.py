@@ -14,7 +14,7 @@ class RateDecision:
 class PurchaseRateLimiter:
     """A fixed window that starts at a user's first attempt: INCR, then EXPIRE NX, atomically."""
 
-    def __init__(self, redis: "aioredis.Redis[str]", *, limit: int, window_seconds: int) -> None:
+    def __init__(self, redis: aioredis.Redis, *, limit: int, window_seconds: int) -> None:
         self._redis = redis
         self._limit = limit
         self._window = window_seconds
