@@ -12,8 +12,11 @@ from pathlib import Path
 from types import TracebackType
 from urllib.parse import quote
 
+import aio_pika
 import asyncpg
 import httpx
+from aio_pika.abc import AbstractConnection
+from ticketing_contracts import EXCHANGE, EventEnvelope
 
 ADMIN_DSN = os.environ.get(
     "TEST_POSTGRES_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -144,3 +147,20 @@ class ServiceProcess:
         self, _t: type[BaseException] | None, _e: BaseException | None, _tb: TracebackType | None
     ) -> None:
         self.stop()
+
+
+async def publish_envelope(connection: AbstractConnection, envelope: EventEnvelope) -> None:
+    """Publish `envelope` as a relay would: confirmed, persistent, and routable or an error."""
+    async with connection.channel(publisher_confirms=True) as channel:
+        exchange = await channel.get_exchange(EXCHANGE, ensure=False)
+        await exchange.publish(
+            aio_pika.Message(
+                body=envelope.model_dump_json().encode(),
+                message_id=str(envelope.event_id),
+                type=envelope.event_type,
+                content_type="application/json",
+                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            ),
+            routing_key=envelope.event_type,
+            mandatory=True,
+        )
