@@ -115,7 +115,7 @@ class InboxConsumer:
             in_progress.dec()
             if task is not None:
                 self._in_flight.discard(task)
-        event_type = message.type or "unknown"
+        event_type = message.routing_key or "unknown"
         CONSUMER_MESSAGES.labels(queue, event_type, outcome).inc()
         CONSUMER_HANDLING.labels(queue, event_type).observe(time.perf_counter() - started)
 
