@@ -22,6 +22,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import asyncpg
 from aio_pika.abc import AbstractRobustConnection
@@ -244,12 +245,17 @@ def set_counts(
         gauge.labels(*(str(row[name]) for name in labels)).set(float(str(row[value])))
 
 
+class ScrapeRenderer(Protocol):
+    async def render(self) -> bytes: ...
+
+
 def metrics_router() -> APIRouter:
+    """`GET /metrics`: the exposition, after `app.state.scrape_time` (a ScrapeRenderer) ran."""
     router = APIRouter(tags=["operations"], include_in_schema=False)
 
     @router.get("/metrics")
     async def metrics(request: Request) -> Response:
-        scrape: ScrapeTime | None = getattr(request.app.state, "scrape_time", None)
+        scrape: ScrapeRenderer | None = getattr(request.app.state, "scrape_time", None)
         body = await scrape.render() if scrape is not None else generate_latest(REGISTRY)
         return Response(body, media_type=CONTENT_TYPE_LATEST)
 
