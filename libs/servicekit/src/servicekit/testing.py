@@ -14,6 +14,7 @@ from urllib.parse import quote
 
 import asyncpg
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 
 ADMIN_DSN = os.environ.get(
     "TEST_POSTGRES_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -144,3 +145,29 @@ class ServiceProcess:
         self, _t: type[BaseException] | None, _e: BaseException | None, _tb: TracebackType | None
     ) -> None:
         self.stop()
+
+
+MetricSamples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+
+
+async def scrape_metrics(base_url: str) -> MetricSamples:
+    """GET `<base_url>/metrics`, parsed by prometheus-client's own parser."""
+    async with httpx.AsyncClient(timeout=10, trust_env=False) as client:
+        response = await client.get(f"{base_url}/metrics")
+    response.raise_for_status()
+    samples: MetricSamples = {}
+    for family in text_string_to_metric_families(response.text):
+        for sample in family.samples:
+            samples[(sample.name, frozenset(sample.labels.items()))] = sample.value
+    return samples
+
+
+def metric(samples: MetricSamples, name: str, **labels: str) -> float:
+    """The sample with exactly these labels; 0 when it is not there (yet)."""
+    return samples.get((name, frozenset(labels.items())), 0.0)
+
+
+def metric_sum(samples: MetricSamples, name: str, **labels: str) -> float:
+    """The sum of the samples of `name` whose labels include these."""
+    wanted = set(labels.items())
+    return sum(v for (n, ls), v in samples.items() if n == name and wanted <= ls)
