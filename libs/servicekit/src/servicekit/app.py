@@ -34,7 +34,7 @@ from servicekit.jobs import PeriodicJob, run_forever
 from servicekit.logs import configure_logging, register_secret
 from servicekit.messaging import Consumer, InboxConsumer, Outbox, OutboxRelay, declare_topology
 from servicekit.metrics import MetricsMiddleware, ScrapeRefresh, ScrapeTime, metrics_router
-from servicekit.migrations import apply_migrations
+from servicekit.migrations import MigrationsMissing, apply_migrations, missing_migrations
 from servicekit.settings import ServiceSettings
 
 logger = logging.getLogger(__name__)
@@ -136,7 +136,14 @@ async def _open_runtime(
         ),
     )
     stack.push_async_callback(pool.close)
-    await apply_migrations(pool, *([migrations] if migrations else []))
+    folders = [migrations] if migrations else []
+    if settings.migrate_on_start:
+        await apply_migrations(pool, *folders)
+    elif missing := await missing_migrations(pool, *folders):
+        raise MigrationsMissing(
+            f"MIGRATE_ON_START is off and the database lacks {', '.join(missing)}: "
+            "run the migration Job (python -m servicekit.migrate <package>) first"
+        )
 
     # Blocking pool: a burst beyond max_connections waits for a free connection instead of
     # failing with "Too many connections" (the default pool raises at once).
