@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import asyncpg
 import httpx
 from servicekit.testing import MetricSamples, metric, metric_sum, scrape_metrics
 
@@ -183,3 +184,65 @@ async def test_the_gateway_does_not_route_metrics_or_internal_calls(stack: Any) 
             response = await gateway.get(path)
             assert response.status_code == 404, path
             assert response.json()["error"]["code"] == "not_found"
+
+
+async def test_an_expired_hold_is_swept_and_counted(stack: Any) -> None:
+    host, user = f"host-{uuid.uuid4()}", f"user-{uuid.uuid4()}"
+    event_id = str(uuid.uuid4())
+    sweeps = {"service": "ticket-service", "job_name": "expire-unpaid-holds"}
+    async with httpx.AsyncClient(base_url=stack.gateway_url, timeout=20) as gateway:
+        created = await gateway.put(
+            f"/events/{event_id}",
+            json={
+                "title": "Hold yang Kedaluwarsa",
+                "venue": "Bandung",
+                "starts_at": (datetime.now(UTC) + timedelta(days=7)).isoformat(),
+                "price": 50_000,
+                "currency": "IDR",
+                "capacity": 1,
+            },
+            headers=stack.auth(host, ("host",)),
+        )
+        assert created.status_code == 201, created.text
+        bought = await gateway.post(
+            "/tickets/purchase",
+            json={
+                "event_id": event_id,
+                "user_id": user,
+                "customer_name": "Budi",
+                "customer_email": f"budi-{uuid.uuid4().hex[:8]}@example.id",
+                "amount": 50_000,
+            },
+            headers={**stack.auth(user), "Idempotency-Key": str(uuid.uuid4())},
+        )
+        assert bought.status_code == 201, bought.text
+        ticket_id = bought.json()["data"]["id"]
+        held = await scrape_metrics(stack.service_url("ticket-service"))
+        assert metric(held, "ticket_holds", state="held") >= 1
+
+        conn = await asyncpg.connect(stack.database_url("ticket-service"))
+        try:
+            # Its 15 minutes pass at once: the hold is overdue until the sweeper runs.
+            await conn.execute(
+                "UPDATE tickets SET hold_expires_at = now() WHERE id = $1", uuid.UUID(ticket_id)
+            )
+        finally:
+            await conn.close()
+
+        async def expired() -> bool:
+            response = await gateway.get(f"/tickets/{ticket_id}", headers=stack.auth(user))
+            return bool(response.json()["data"]["status"] == "expired")
+
+        await _eventually(expired, "the expired hold")
+    after = await scrape_metrics(stack.service_url("ticket-service"))
+    assert metric(after, "background_job_items_total", **sweeps) >= (
+        metric(held, "background_job_items_total", **sweeps) + 1
+    )
+    assert metric(after, "background_job_runs_total", **sweeps, outcome="ok") > metric(
+        held, "background_job_runs_total", **sweeps, outcome="ok"
+    )
+    assert (
+        metric(after, "ticket_holds", state="held")
+        == metric(held, "ticket_holds", state="held") - 1
+    )
+    assert metric(after, "ticket_holds", state="overdue") == 0
