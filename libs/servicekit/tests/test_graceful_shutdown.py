@@ -101,6 +101,7 @@ async def _sigterm_under_load(
 
     answers: dict[str, int | str] = {}
     readiness: list[int] = []
+    closing: list[str | None] = []
     stop_sending = asyncio.Event()
 
     async def send_orders(worker: int) -> None:
@@ -118,7 +119,9 @@ async def _sigterm_under_load(
     async def watch_readiness() -> None:
         async with httpx.AsyncClient(timeout=5) as client:
             while not stop_sending.is_set():
-                readiness.append((await client.get(f"{url}/readyz")).status_code)
+                response = await client.get(f"{url}/readyz")
+                readiness.append(response.status_code)
+                closing.append(response.headers.get("connection"))
                 await asyncio.sleep(0.1)
 
     load = [asyncio.create_task(send_orders(w)) for w in range(8)]
@@ -138,6 +141,8 @@ async def _sigterm_under_load(
     assert stopped_after >= DRAIN_SECONDS
     # Readiness dropped at once while requests were still answered.
     assert readiness and readiness[0] == 503 and set(readiness) == {503}
+    # Each answer while draining ends its connection: no keep-alive reuse meets the close.
+    assert set(closing) == {"close"}
     failed = {order: status for order, status in answers.items() if status != 200}
     assert not failed, f"requests not answered: {failed}\n{first.log_tail()}"
     assert len(answers) > 16

@@ -28,6 +28,7 @@ from fastapi.responses import JSONResponse
 
 from servicekit.auth import TokenVerifier
 from servicekit.db import open_pool
+from servicekit.draining import CloseConnectionsWhenDraining
 from servicekit.errors import DomainErrorMap, error_body, install_error_handlers
 from servicekit.http import RequestContextMiddleware
 from servicekit.jobs import PeriodicJob, run_forever
@@ -116,6 +117,7 @@ def build_app(
     app = FastAPI(title=title, lifespan=lifespan)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=max_body_bytes)
     app.add_middleware(MetricsMiddleware, service=settings.service_name)
+    app.add_middleware(CloseConnectionsWhenDraining)
     install_error_handlers(app, domain_errors)
     app.include_router(health_router())
     app.include_router(metrics_router())
