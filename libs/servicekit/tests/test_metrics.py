@@ -266,3 +266,29 @@ async def test_process_figures_are_exported(demo: Demo) -> None:
     samples = await scrape(demo.url)
     assert value(samples, "process_resident_memory_bytes") > 10_000_000
     assert datetime.now(UTC).timestamp() - value(samples, "process_start_time_seconds") < 3600
+
+
+async def test_a_redelivered_event_counts_as_a_duplicate(demo: Demo) -> None:
+    base = {"queue": QUEUE, "event_type": "payment.settled"}
+    before = await scrape(demo.url)
+    envelope = new_event(settled(1).model_copy(update={"order_id": "ORDER-D"}), producer="tests")
+    connection = await aio_pika.connect(demo.amqp_url)
+    async with connection, connection.channel() as channel:
+        exchange = await channel.get_exchange(EXCHANGE)
+        for _ in range(2):
+            await exchange.publish(
+                aio_pika.Message(body=envelope.model_dump_json().encode()),
+                routing_key=envelope.event_type,
+            )
+
+    async def both_taken() -> bool:
+        now = await scrape(demo.url)
+        return value(now, "consumer_messages_total", **base, outcome="duplicate") >= (
+            value(before, "consumer_messages_total", **base, outcome="duplicate") + 1
+        )
+
+    await wait_for(both_taken, timeout=10)
+    after = await scrape(demo.url)
+    assert value(after, "consumer_messages_total", **base, outcome="applied") >= (
+        value(before, "consumer_messages_total", **base, outcome="applied") + 1
+    )
