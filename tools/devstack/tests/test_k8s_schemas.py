@@ -123,6 +123,13 @@ def test_the_adapter_rule_serves_the_hpas_metric_from_what_the_services_export()
     assert rule["metricsQuery"].startswith("max by (queue)")
 
 
+def test_the_autoscaler_alone_sets_the_replica_count() -> None:
+    hpas = _of_kind("HorizontalPodAutoscaler")
+    for name, deployment in _of_kind("Deployment").items():
+        assert "replicas" not in deployment["spec"], f"{name}: apply would undo the HPA"
+        assert hpas[name]["spec"]["scaleTargetRef"]["name"] == name
+
+
 def test_a_disruption_budget_keeps_a_pod_of_each_while_the_hpa_keeps_two() -> None:
     budgets, hpas = _of_kind("PodDisruptionBudget"), _of_kind("HorizontalPodAutoscaler")
     deployments = _of_kind("Deployment")
