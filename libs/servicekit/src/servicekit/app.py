@@ -69,7 +69,8 @@ class Runtime:
     async def drain(self) -> None:
         """Stop being ready and stop taking messages; the ones in hand are finished first."""
         self.draining = True
-        await asyncio.gather(*(consumer.stop_consuming() for consumer in self.consumers))
+        grace = self.settings.shutdown_grace_seconds
+        await asyncio.gather(*(consumer.stop_consuming(grace) for consumer in self.consumers))
 
 
 ServiceSetup = Callable[[FastAPI, Runtime], AbstractAsyncContextManager[ServiceParts]]
