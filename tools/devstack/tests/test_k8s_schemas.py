@@ -130,6 +130,19 @@ def test_the_autoscaler_alone_sets_the_replica_count() -> None:
         assert hpas[name]["spec"]["scaleTargetRef"]["name"] == name
 
 
+def test_the_scrape_job_keeps_annotated_pods_and_the_labels_the_rule_uses() -> None:
+    [configmap] = _documents(K8S / "monitoring" / "prometheus-scrape-config.yaml")
+    [job] = yaml.safe_load(configmap["data"]["ticketing.yaml"])["scrape_configs"]
+    assert job["kubernetes_sd_configs"] == [{"role": "pod", "namespaces": {"names": ["ticketing"]}}]
+    targets = {r.get("target_label") for r in job["relabel_configs"]}
+    assert {"namespace", "pod", "__address__", "__metrics_path__"} <= targets
+    for deployment in _of_kind("Deployment").values():
+        if deployment["metadata"]["name"] == "gateway":
+            continue
+        annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+        assert annotations["prometheus.io/scrape"] == "true"
+
+
 def test_a_disruption_budget_keeps_a_pod_of_each_while_the_hpa_keeps_two() -> None:
     budgets, hpas = _of_kind("PodDisruptionBudget"), _of_kind("HorizontalPodAutoscaler")
     deployments = _of_kind("Deployment")
