@@ -17,6 +17,7 @@ import asyncpg
 import httpx
 from aio_pika.abc import AbstractConnection
 from ticketing_contracts import EXCHANGE, EventEnvelope
+from prometheus_client.parser import text_string_to_metric_families
 
 ADMIN_DSN = os.environ.get(
     "TEST_POSTGRES_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -164,3 +165,27 @@ async def publish_envelope(connection: AbstractConnection, envelope: EventEnvelo
             routing_key=envelope.event_type,
             mandatory=True,
         )
+MetricSamples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+
+
+async def scrape_metrics(base_url: str) -> MetricSamples:
+    """GET `<base_url>/metrics`, parsed by prometheus-client's own parser."""
+    async with httpx.AsyncClient(timeout=10, trust_env=False) as client:
+        response = await client.get(f"{base_url}/metrics")
+    response.raise_for_status()
+    samples: MetricSamples = {}
+    for family in text_string_to_metric_families(response.text):
+        for sample in family.samples:
+            samples[(sample.name, frozenset(sample.labels.items()))] = sample.value
+    return samples
+
+
+def metric(samples: MetricSamples, name: str, **labels: str) -> float:
+    """The sample with exactly these labels; 0 when it is not there (yet)."""
+    return samples.get((name, frozenset(labels.items())), 0.0)
+
+
+def metric_sum(samples: MetricSamples, name: str, **labels: str) -> float:
+    """The sum of the samples of `name` whose labels include these."""
+    wanted = set(labels.items())
+    return sum(v for (n, ls), v in samples.items() if n == name and wanted <= ls)

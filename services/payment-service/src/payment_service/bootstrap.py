@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from servicekit.app import Runtime, ServiceParts, build_app
 from servicekit.logs import register_secret
 
+from payment_service.adapters.metrics import CountedTransport, refresh_payment_figures
 from payment_service.adapters.midtrans import (
     MidtransClient,
     MidtransRefused,
@@ -61,11 +62,16 @@ def create_app(settings: PaymentSettings | None = None) -> FastAPI:
             connect_timeout_seconds=settings.midtrans_connect_timeout_seconds,
             retries=settings.midtrans_retries,
             notification_url=settings.midtrans_notification_url,
+            transport=CountedTransport(),
         )
         gw = Gateway(pool=runtime.pool, midtrans=midtrans, outbox=runtime.outbox, settings=settings)
         app.state.gateway = gw
         try:
-            yield ServiceParts(consumers=[ticket_events_consumer()], jobs=background_jobs(gw))
+            yield ServiceParts(
+                consumers=[ticket_events_consumer()],
+                jobs=background_jobs(gw),
+                metrics=[refresh_payment_figures],
+            )
         finally:
             await midtrans.aclose()
 

@@ -26,6 +26,7 @@ from aio_pika.exceptions import DeliveryError, PublishError
 from ticketing_contracts import EXCHANGE
 
 from servicekit.logs import log_fields
+from servicekit.metrics import OUTBOX_PUBLISHED, OUTBOX_REFUSED, OUTBOX_RELAY_FAILURES
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +76,7 @@ class OutboxRelay:
                 continue
             except Exception:
                 logger.exception("outbox relay pass failed; retrying")
+                OUTBOX_RELAY_FAILURES.inc()
                 await self._drop_channel()
                 await asyncio.sleep(1.0)
                 continue
@@ -99,6 +101,8 @@ class OutboxRelay:
             for event_id, error in refused:
                 await conn.execute(_MARK_REFUSED, event_id, error)
             await self._mark_sent(conn, sent)
+        OUTBOX_PUBLISHED.inc(len(sent))
+        OUTBOX_REFUSED.inc(len(refused))
         if broken is not None:
             logger.warning(
                 "outbox relay lost the broker mid-batch; confirmed rows marked, the rest retried",
