@@ -16,8 +16,8 @@ import aio_pika
 import asyncpg
 import httpx
 from aio_pika.abc import AbstractConnection
-from ticketing_contracts import EXCHANGE, EventEnvelope
 from prometheus_client.parser import text_string_to_metric_families
+from ticketing_contracts import EXCHANGE, EventEnvelope
 
 ADMIN_DSN = os.environ.get(
     "TEST_POSTGRES_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -165,6 +165,8 @@ async def publish_envelope(connection: AbstractConnection, envelope: EventEnvelo
             routing_key=envelope.event_type,
             mandatory=True,
         )
+
+
 MetricSamples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 
