@@ -9,6 +9,7 @@ from servicekit.app import Runtime, ServiceParts, build_app
 from servicekit.logs import register_secret
 
 from payment_service.adapters.guards import redis_guards
+from payment_service.adapters.metrics import CountedTransport, refresh_payment_figures
 from payment_service.adapters.midtrans import (
     MidtransClient,
     MidtransRefused,
@@ -75,6 +76,7 @@ def create_app(settings: PaymentSettings | None = None) -> FastAPI:
             connect_timeout_seconds=settings.midtrans_connect_timeout_seconds,
             retries=settings.midtrans_retries,
             notification_url=settings.midtrans_notification_url,
+            transport=CountedTransport(),
         )
         guards = redis_guards(
             runtime.redis,
@@ -102,7 +104,11 @@ def create_app(settings: PaymentSettings | None = None) -> FastAPI:
             confirm_with_status_api=settings.midtrans_verify_with_status_api,
         )
         try:
-            yield ServiceParts(consumers=[ticket_events_consumer()], jobs=background_jobs(gw))
+            yield ServiceParts(
+                consumers=[ticket_events_consumer()],
+                jobs=background_jobs(gw),
+                metrics=[refresh_payment_figures],
+            )
         finally:
             await midtrans.aclose()
 
