@@ -1,7 +1,9 @@
 """Buying a ticket through the gateway: a host sets up an event, a user buys, the sandbox pays.
 
-The happy path ends with an active ticket in `my-tickets` showing its event; the failure paths
-(payment denied, hold expired) end with a ticket that is not active and the seat free again.
+The happy path ends with an active ticket in `my-tickets` showing its event; a declined card
+keeps the hold and a retry on the same order activates it; an expired hold ends with a ticket
+that is not active and the seat free again; a buyer who copies a pending notification's
+signature to settle their own payment changes nothing.
 """
 
 import asyncio
@@ -76,11 +78,15 @@ class Buyer:
         ticket: dict[str, Any] = response.json()["data"]
         return ticket
 
-    async def pay(self, order_id: str, outcome: str = "settlement") -> None:
+    async def pay(
+        self, order_id: str, outcome: str = "settlement", payment_type: str = "bank_transfer"
+    ) -> None:
+        method = {"payment_type": payment_type}
+        if payment_type == "bank_transfer":
+            method["bank"] = "bca"
         async with httpx.AsyncClient(base_url=self.stack.sandbox_url, timeout=10) as sandbox:
             response = await sandbox.post(
-                f"/_sandbox/orders/{order_id}/pay",
-                json={"payment_type": "bank_transfer", "bank": "bca", "outcome": outcome},
+                f"/_sandbox/orders/{order_id}/pay", json={**method, "outcome": outcome}
             )
         assert response.status_code == 200, response.text
 
@@ -158,21 +164,38 @@ async def test_a_user_buys_pays_in_the_sandbox_and_sees_the_active_ticket_with_i
         assert any("Konser Senja di Pantai" in m["subject"] + (m["text"] or "") for m in messages)
 
 
-async def test_a_denied_payment_leaves_the_ticket_cancelled_and_the_seat_free(
+async def test_a_declined_card_keeps_the_hold_and_a_retry_on_the_same_order_activates(
     stack: Any,
 ) -> None:
+    """Issue 10: in Snap a declined card is not the end; the buyer tries again on the same page."""
     async with _gateway(stack) as client:
         scenario = Buyer(stack, client, price=80_000, capacity=1)
         await scenario.set_up_event()
         bought = await scenario.buy()
+        order_id = bought["payment"]["order_id"]
         assert (await scenario.event())["available"] == 0
 
-        await scenario.pay(bought["payment"]["order_id"], outcome="deny")
+        await scenario.pay(order_id, outcome="deny", payment_type="credit_card")
 
-        cancelled = await scenario.wait_for_status(bought["id"], "cancelled")
-        assert cancelled["qr_url"] is None
+        async def declined() -> dict[str, Any] | None:
+            response = await client.get(
+                f"/api/payment/status/{order_id}", headers=stack.auth(scenario.user)
+            )
+            data: dict[str, Any] = response.json()["data"]
+            return data if data["declined"] else None
+
+        view = await _eventually(declined, "the declined status")
+        assert view["can_retry"] is True and "Try another card" in view["message"]
+        assert (await scenario.ticket(bought["id"]))["status"] == "pending"
         event = await scenario.event()
-        assert (event["sold"], event["held"], event["available"]) == (0, 0, 1)
+        assert (event["sold"], event["held"], event["available"]) == (0, 1, 0)
+
+        await scenario.pay(order_id, outcome="settlement", payment_type="credit_card")
+
+        active = await scenario.wait_for_status(bought["id"], "active")
+        assert active["qr_url"] == f"/tickets/{bought['id']}/qr"
+        event = await scenario.event()
+        assert (event["sold"], event["held"], event["available"]) == (1, 0, 0)
 
 
 async def test_an_unpaid_hold_expires_and_the_seat_is_free_again(stack: Any) -> None:
@@ -200,3 +223,137 @@ async def test_an_unpaid_hold_expires_and_the_seat_is_free_again(stack: Any) -> 
         again = Buyer(stack, client, price=80_000, capacity=1)
         again.event_id = scenario.event_id
         assert (await again.buy())["status"] == "pending"  # someone else can buy it now
+
+
+def _keys(value: Any) -> set[str]:
+    """Every key anywhere in a JSON value."""
+    if isinstance(value, dict):
+        return set(value) | {k for v in value.values() for k in _keys(v)}
+    if isinstance(value, list):
+        return {k for v in value for k in _keys(v)}
+    return set()
+
+
+async def _sent_notifications(stack: Any, order_id: str) -> list[dict[str, Any]]:
+    async with httpx.AsyncClient(base_url=stack.sandbox_url, timeout=10) as sandbox:
+        response = await sandbox.get("/_sandbox/notifications", params={"order_id": order_id})
+    assert response.status_code == 200, response.text
+    bodies: list[dict[str, Any]] = [n["body"] for n in response.json()["notifications"]]
+    return bodies
+
+
+async def test_a_copied_pending_signature_cannot_settle_the_payment(stack: Any) -> None:
+    async with _gateway(stack) as client:
+        scenario = Buyer(stack, client, price=150_000, capacity=5)
+        await scenario.set_up_event()
+        bought = await scenario.buy()
+        order_id = bought["payment"]["order_id"]
+        await scenario.pay(order_id, outcome="pending")
+
+        async def pending_notification() -> dict[str, Any] | None:
+            sent = await _sent_notifications(stack, order_id)
+            return next((b for b in sent if b["transaction_status"] == "pending"), None)
+
+        pending: dict[str, Any] = await _eventually(pending_notification, "the pending notice")
+        assert pending["status_code"] == "201"
+
+        status = await client.get(
+            f"/api/payment/status/{order_id}", headers=stack.auth(scenario.user)
+        )
+        assert status.status_code == 200, status.text
+        assert "signature_key" not in _keys(status.json()), "the signature reached the client"
+
+        forged = {**pending, "transaction_status": "settlement"}
+        answer = await client.post("/api/payment/notification", json=forged)
+        assert answer.status_code in (400, 403), answer.text
+        assert answer.json()["error"]["code"]
+
+        # The same lie with a matching status code no longer carries a valid signature.
+        forged_200 = {**forged, "status_code": "200"}
+        answer = await client.post("/api/payment/notification", json=forged_200)
+        assert answer.status_code == 403, answer.text
+
+        await asyncio.sleep(1.0)  # time enough for a payment.settled to reach ticket-service
+        ticket = await scenario.ticket(bought["id"])
+        assert ticket["status"] == "pending"
+        status = await client.get(
+            f"/api/payment/status/{order_id}", headers=stack.auth(scenario.user)
+        )
+        assert status.json()["data"]["status"] != "settled", status.text
+
+
+async def _expire_unpaid(stack: Any, scenario: Buyer, bought: dict[str, Any]) -> None:
+    """The hold ends while the buyer is still on the Snap page (no method picked yet)."""
+    order_id = bought["payment"]["order_id"]
+    payments = await asyncpg.connect(stack.database_url("payment-service"))
+    tickets = await asyncpg.connect(stack.database_url("ticket-service"))
+    try:
+        # payment-service may close it at once (normally: the hold plus UNPAID_GRACE_SECONDS).
+        await payments.execute(
+            "UPDATE payments SET expires_at = now() - interval '1 hour' WHERE order_id = $1",
+            order_id,
+        )
+        await tickets.execute(
+            "UPDATE tickets SET hold_expires_at = now() WHERE id = $1", uuid.UUID(bought["id"])
+        )
+        await scenario.wait_for_status(bought["id"], "expired")
+
+        async def payment_expired() -> bool:
+            status = await payments.fetchval(
+                "SELECT status FROM payments WHERE order_id = $1", order_id
+            )
+            return bool(status == "expired")
+
+        await _eventually(payment_expired, "the payment expired")
+    finally:
+        await payments.close()
+        await tickets.close()
+
+
+async def test_money_after_the_hold_expired_takes_the_free_seat_back(stack: Any) -> None:
+    """Issue 10: late money is no longer only flagged; a free seat goes to the late buyer."""
+    async with _gateway(stack) as client:
+        scenario = Buyer(stack, client, price=90_000, capacity=1)
+        await scenario.set_up_event()
+        bought = await scenario.buy()
+        await _expire_unpaid(stack, scenario, bought)
+        assert (await scenario.event())["available"] == 1
+
+        await scenario.pay(bought["payment"]["order_id"], payment_type="gopay")
+
+        await scenario.wait_for_status(bought["id"], "active")
+        event = await scenario.event()
+        assert (event["sold"], event["held"], event["available"]) == (1, 0, 0)
+
+
+async def test_money_after_the_hold_expired_and_the_seat_was_sold_is_refunded(
+    stack: Any,
+) -> None:
+    async with _gateway(stack) as client:
+        scenario = Buyer(stack, client, price=90_000, capacity=1)
+        await scenario.set_up_event()
+        bought = await scenario.buy()
+        order_id = bought["payment"]["order_id"]
+        await _expire_unpaid(stack, scenario, bought)
+        other = Buyer(stack, client, price=90_000, capacity=1)
+        other.event_id = scenario.event_id
+        theirs = await other.buy()
+        await other.pay(theirs["payment"]["order_id"])
+        await other.wait_for_status(theirs["id"], "active")
+
+        await scenario.pay(order_id, payment_type="gopay")  # the first buyer pays late
+
+        cancelled = await scenario.wait_for_status(bought["id"], "cancelled")
+        assert cancelled["qr_url"] is None
+
+        async def refunded() -> dict[str, Any] | None:
+            response = await client.get(
+                f"/api/payment/status/{order_id}", headers=stack.auth(scenario.user)
+            )
+            data: dict[str, Any] = response.json()["data"]
+            return data if data["status"] == "refunded" else None
+
+        payment = await _eventually(refunded, "the late money refunded")
+        assert payment["refunded_amount"] == 90_000
+        event = await scenario.event()
+        assert (event["sold"], event["available"]) == (1, 0)

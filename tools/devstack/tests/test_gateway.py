@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -140,3 +141,55 @@ def test_client_request_id_that_is_not_an_id_is_replaced(
 ) -> None:
     _get(gateway, "/tickets/1", headers={"X-Request-ID": "x" * 200})
     assert re.fullmatch(r"[0-9a-f]{32}", upstreams["ticket"].last().headers["x-request-id"])
+
+
+def _notify(config: StackConfig, body: bytes) -> httpx.Response:
+    return httpx.post(
+        config.gateway_url + "/api/payment/notification",
+        content=body,
+        headers={"Content-Type": "application/json"},
+        timeout=5,
+        trust_env=False,
+    )
+
+
+def test_webhook_body_over_64_kib_is_refused_before_payment_service(
+    gateway: StackConfig, upstreams: dict[str, RecordingUpstream]
+) -> None:
+    before = len(upstreams["payment"].requests)
+    response = _notify(gateway, b"{" + b" " * (64 * 1024) + b"}")
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "payload_too_large"
+    assert "64 KiB" in response.json()["error"]["message"]
+    assert len(upstreams["payment"].requests) == before
+    assert _notify(gateway, b"{" + b" " * (60 * 1024) + b"}").status_code == 200
+
+
+def test_webhook_flood_from_one_source_is_limited_and_other_routes_are_not(
+    gateway: StackConfig, upstreams: dict[str, RecordingUpstream]
+) -> None:
+    time.sleep(2.5)  # let the zone drain what earlier tests sent (20/s)
+    before = len(upstreams["payment"].requests)
+    with (
+        httpx.Client(base_url=gateway.gateway_url, timeout=10, trust_env=False) as client,
+        ThreadPoolExecutor(max_workers=30) as pool,
+    ):
+        started = time.monotonic()
+        answers = list(
+            pool.map(lambda _: client.post("/api/payment/notification", content=b"{}"), range(150))
+        )
+        took = time.monotonic() - started
+        other = client.get("/api/payment/status/ORDER-1")
+    codes = [a.status_code for a in answers]
+    passed = codes.count(200)
+    assert codes.count(429) == 150 - passed
+    # the burst of 40 plus what 20/s refilled while the flood ran
+    assert 40 <= passed <= 41 + 20 * took
+    assert passed < 150
+    reached = [r for r in upstreams["payment"].requests[before:] if r.method == "POST"]
+    assert len(reached) == passed
+    refused = next(a for a in answers if a.status_code == 429)
+    assert refused.json()["error"]["code"] == "rate_limited"
+    assert other.status_code == 200  # the limit is the webhook's only
+    time.sleep(0.2)
+    assert _notify(gateway, b"{}").status_code == 200  # refilled: Midtrans' retry gets through

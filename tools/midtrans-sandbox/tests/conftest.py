@@ -265,3 +265,26 @@ def signature_of() -> Callable[[dict[str, Any], str], str]:
         return hashlib.sha512(raw.encode()).hexdigest()
 
     return compute
+
+
+@pytest.fixture(scope="session")
+def start_sandbox_with() -> Iterator[Callable[..., str]]:
+    """Start another sandbox with these settings (e.g. another server key); returns its base URL."""
+    started: list[tuple[uvicorn.Server, threading.Thread]] = []
+
+    def start(**overrides: Any) -> str:
+        port = free_port()
+        values: dict[str, Any] = {
+            "retry_scale": RETRY_SCALE,
+            "notification_timeout": NOTIFICATION_TIMEOUT,
+            "notification_url": "",
+            **overrides,
+            "port": port,
+        }
+        started.append(start_sandbox(Settings(**values), port))
+        return f"http://127.0.0.1:{port}"
+
+    yield start
+    for server, thread in started:
+        server.should_exit = True
+        thread.join(timeout=10)

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import threading
+from datetime import datetime, timedelta
+
+
+def midtrans_time(text):
+    return datetime.strptime(text, "%Y-%m-%d %H:%M:%S")
 
 
 def declined(sandbox, hook, amount=10000):
@@ -134,3 +139,28 @@ def test_payment_page_offers_paying_again_after_a_declined_card(sandbox, hook):
     assert "transaction_status=settlement" in paid.headers["location"]
     status = sandbox.status(order_id).json()
     assert (status["payment_type"], status["va_numbers"][0]["bank"]) == ("bank_transfer", "bni")
+
+
+def test_a_retry_keeps_the_expiry_clock_of_the_first_attempt(sandbox, hook):
+    expiry = {"expiry": {"unit": "minute", "duration": 10}}
+    order_id, _ = sandbox.create(hook=hook, extra=expiry)
+    first = sandbox.pay(order_id, "credit_card", "deny").json()["transaction"]
+    sandbox.http.post("/_sandbox/clock", json={"advance_seconds": 300})
+    retry = sandbox.pay(order_id, "gopay", "pending").json()["transaction"]
+    status = sandbox.status(order_id).json()
+    assert status["transaction_id"] == retry["transaction_id"]
+    first_time = midtrans_time(sandbox.status(first["transaction_id"]).json()["transaction_time"])
+    # The first attempt's clock: its transaction_time + 10 minutes, not the retry's.
+    assert midtrans_time(retry["expiry_time"]) == first_time + timedelta(minutes=10)
+    assert midtrans_time(status["expiry_time"]) == first_time + timedelta(minutes=10)
+    sandbox.http.post("/_sandbox/clock", json={"advance_seconds": 301})
+    assert sandbox.status(order_id).json()["transaction_status"] == "expire"
+
+
+def test_no_retry_once_the_snap_expiry_has_passed(sandbox, hook):
+    order_id, _ = sandbox.create(hook=hook, extra={"expiry": {"unit": "minute", "duration": 10}})
+    sandbox.pay(order_id, "credit_card", "deny")
+    sandbox.http.post("/_sandbox/clock", json={"advance_seconds": 601})
+    response = sandbox.pay(order_id, "gopay", "settlement")
+    assert response.status_code == 409
+    assert response.json() == {"error": "the order has expired"}

@@ -45,6 +45,7 @@ TICKET_SERVICE_PAYMENTS = QueueBinding(
         EventType.PAYMENT_SETTLED,
         EventType.PAYMENT_FAILED,
         EventType.PAYMENT_REFUNDED,
+        EventType.PAYMENT_DECLINED,
         EventType.PAYMENT_REFUND_UPDATED,
     ),
 )

@@ -4,11 +4,16 @@
 pool, applies migrations under an advisory lock, connects Redis and RabbitMQ (robust,
 reconnecting), declares the topology, runs the service's own `setup` (its clients, consumers and
 jobs), then starts the outbox relay, the consumers and the jobs. Shutdown goes in reverse.
+
+Draining (SIGTERM, see `servicekit.serve`): readiness answers 503 so the load balancer stops
+sending, the consumers take no new message and finish the ones in hand, HTTP keeps answering
+for the drain delay; then uvicorn finishes the requests in flight and the lifespan stops the
+consumers, lets the jobs finish their run and the relay publish what is left, and closes.
 """
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,12 +28,14 @@ from fastapi.responses import JSONResponse
 
 from servicekit.auth import TokenVerifier
 from servicekit.db import open_pool
+from servicekit.draining import CloseConnectionsWhenDraining
 from servicekit.errors import DomainErrorMap, error_body, install_error_handlers
 from servicekit.http import RequestContextMiddleware
 from servicekit.jobs import PeriodicJob, run_forever
 from servicekit.logs import configure_logging, register_secret
 from servicekit.messaging import Consumer, InboxConsumer, Outbox, OutboxRelay, declare_topology
-from servicekit.migrations import apply_migrations
+from servicekit.metrics import MetricsMiddleware, ScrapeRefresh, ScrapeTime, metrics_router
+from servicekit.migrations import MigrationsMissing, apply_migrations, missing_migrations
 from servicekit.settings import ServiceSettings
 
 logger = logging.getLogger(__name__)
@@ -41,6 +48,8 @@ class ServiceParts:
 
     consumers: Sequence[Consumer] = ()
     jobs: Sequence[PeriodicJob] = ()
+    metrics: Sequence[ScrapeRefresh] = ()
+    """The service's own scrape-time figures (`servicekit.metrics.ScrapeRefresh`)."""
 
 
 @dataclass
@@ -50,10 +59,18 @@ class Runtime:
     settings: ServiceSettings
     pool: asyncpg.Pool
     amqp: AbstractRobustConnection
-    redis: "aioredis.Redis[str]"
+    redis: aioredis.Redis
     token_verifier: TokenVerifier
     outbox: Outbox
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    consumers: list[InboxConsumer] = field(default_factory=list)
+    draining: bool = False
+
+    async def drain(self) -> None:
+        """Stop being ready and stop taking messages; the ones in hand are finished first."""
+        self.draining = True
+        grace = self.settings.shutdown_grace_seconds
+        await asyncio.gather(*(consumer.stop_consuming(grace) for consumer in self.consumers))
 
 
 ServiceSetup = Callable[[FastAPI, Runtime], AbstractAsyncContextManager[ServiceParts]]
@@ -87,14 +104,24 @@ def build_app(
             if setup is not None:
                 parts = await stack.enter_async_context(setup(app, runtime))
             await _start_workers(runtime, parts, stack)
+            app.state.scrape_time = ScrapeTime(
+                service=settings.service_name,
+                pool=runtime.pool,
+                amqp=runtime.amqp,
+                queues=[consumer.binding for consumer in parts.consumers],
+                refreshes=parts.metrics,
+            )
             logger.info("%s started", settings.service_name)
             yield
             logger.info("%s stopping", settings.service_name)
 
     app = FastAPI(title=title, lifespan=lifespan)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=max_body_bytes)
+    app.add_middleware(MetricsMiddleware, service=settings.service_name)
+    app.add_middleware(CloseConnectionsWhenDraining)
     install_error_handlers(app, domain_errors)
     app.include_router(health_router())
+    app.include_router(metrics_router())
     for router in routers:
         app.include_router(router)
     return app
@@ -112,16 +139,23 @@ async def _open_runtime(
         ),
     )
     stack.push_async_callback(pool.close)
-    await apply_migrations(pool, *([migrations] if migrations else []))
+    folders = [migrations] if migrations else []
+    if settings.migrate_on_start:
+        await apply_migrations(pool, *folders)
+    elif missing := await missing_migrations(pool, *folders):
+        raise MigrationsMissing(
+            f"MIGRATE_ON_START is off and the database lacks {', '.join(missing)}: "
+            "run the migration Job (python -m servicekit.migrate <package>) first"
+        )
 
     # Blocking pool: a burst beyond max_connections waits for a free connection instead of
     # failing with "Too many connections" (the default pool raises at once).
-    redis_pool: aioredis.BlockingConnectionPool[Any] = aioredis.BlockingConnectionPool.from_url(
+    redis_pool: aioredis.BlockingConnectionPool = aioredis.BlockingConnectionPool.from_url(
         settings.redis_url.get_secret_value(), decode_responses=True, max_connections=100, timeout=5
     )
     stack.push_async_callback(redis_pool.disconnect)
-    redis: aioredis.Redis[str] = aioredis.Redis(connection_pool=redis_pool)  # type: ignore[assignment]
-    stack.push_async_callback(redis.aclose)  # type: ignore[attr-defined]
+    redis = aioredis.Redis(connection_pool=redis_pool)
+    stack.push_async_callback(redis.aclose)
 
     amqp = await _retry_connect(
         "RabbitMQ",
@@ -149,18 +183,27 @@ async def _start_workers(runtime: Runtime, parts: ServiceParts, stack: AsyncExit
         batch_size=settings.outbox_batch_size,
         poll_seconds=settings.outbox_poll_seconds,
     )
-    loops: list[Coroutine[Any, Any, None]] = [
-        relay.run(),
-        *(run_forever(job) for job in parts.jobs),
+    jobs_stopping = asyncio.Event()
+    relay_task = asyncio.create_task(relay.run())
+    job_tasks = [
+        asyncio.create_task(run_forever(job, service=settings.service_name, stopping=jobs_stopping))
+        for job in parts.jobs
     ]
-    runtime.tasks = [asyncio.create_task(loop) for loop in loops]
+    runtime.tasks = [relay_task, *job_tasks]
 
-    async def cancel_tasks() -> None:
-        for task in runtime.tasks:
+    async def stop_tasks() -> None:
+        # Jobs finish the run they are in (a Midtrans call and its record stay together).
+        jobs_stopping.set()
+        late: set[asyncio.Task[None]] = set()
+        if job_tasks:
+            _, late = await asyncio.wait(job_tasks, timeout=settings.shutdown_grace_seconds)
+        relay_task.cancel()
+        for task in late:
             task.cancel()
         await asyncio.gather(*runtime.tasks, return_exceptions=True)
+        await _publish_what_is_left(relay, settings.shutdown_grace_seconds)
 
-    stack.push_async_callback(cancel_tasks)
+    stack.push_async_callback(stop_tasks)
     for consumer in parts.consumers:
         inbox = InboxConsumer(
             consumer,
@@ -170,7 +213,18 @@ async def _start_workers(runtime: Runtime, parts: ServiceParts, stack: AsyncExit
             max_attempts=settings.consumer_max_attempts,
         )
         await inbox.start()
+        runtime.consumers.append(inbox)
         stack.push_async_callback(inbox.stop)
+
+
+async def _publish_what_is_left(relay: OutboxRelay, seconds: float) -> None:
+    """A last relay pass at shutdown, so events of the final requests do not wait for a peer."""
+    try:
+        async with asyncio.timeout(seconds):
+            while await relay.relay_once() > 0:
+                pass
+    except Exception:
+        logger.warning("outbox not flushed at shutdown; a peer will publish it", exc_info=True)
 
 
 async def _retry_connect(what: str, connect: Callable[[], Awaitable[T]], attempts: int = 15) -> T:
@@ -205,6 +259,8 @@ async def readiness(runtime: Runtime | None) -> JSONResponse:
     checks: dict[str, str] = {}
     if runtime is None:
         return JSONResponse(error_body("not_ready", "starting"), status_code=503)
+    if runtime.draining:
+        return JSONResponse(error_body("draining", "shutting down"), status_code=503)
     try:
         async with runtime.pool.acquire(timeout=2) as conn:
             await conn.fetchval("SELECT 1")

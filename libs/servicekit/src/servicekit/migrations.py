@@ -49,3 +49,24 @@ async def apply_migrations(pool: asyncpg.Pool, *directories: Path) -> list[str]:
         finally:
             await conn.execute("SELECT pg_advisory_unlock($1)", _LOCK_KEY)
     return applied
+
+
+class MigrationsMissing(RuntimeError):
+    """The database lacks migrations this code needs (MIGRATE_ON_START=false, Job not run)."""
+
+
+async def missing_migrations(pool: asyncpg.Pool, *directories: Path) -> list[str]:
+    """The migrations of the runtime's and the given folders not yet recorded as applied."""
+    wanted = [
+        f"{'servicekit' if directory == RUNTIME_MIGRATIONS else 'service'}/{path.name}"
+        for directory in (RUNTIME_MIGRATIONS, *directories)
+        for path in _migration_files(directory)
+    ]
+    async with pool.acquire() as conn:
+        exists = await conn.fetchval("SELECT to_regclass('schema_migrations') IS NOT NULL")
+        done = (
+            {r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations")}
+            if exists
+            else set()
+        )
+    return [version for version in wanted if version not in done]

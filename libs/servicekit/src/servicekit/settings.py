@@ -44,6 +44,15 @@ class ServiceSettings(BaseSettings):
     outbox_poll_seconds: float = 0.2
     outbox_batch_size: int = 100
 
+    migrate_on_start: bool = True
+    """False where a migration Job applies them (Kubernetes): start-up then only checks."""
+
+    shutdown_drain_seconds: float = 0.0
+    """After SIGTERM: how long to keep answering (readiness 503) before closing the listener,
+    so the load balancer has taken the pod out (about 5 s on Kubernetes; 0 for a laptop)."""
+    shutdown_grace_seconds: float = 10.0
+    """Then: how long in-flight requests, messages and job runs get to finish."""
+
     @property
     def is_production(self) -> bool:
         return self.app_env == "production"

@@ -12,8 +12,12 @@ from pathlib import Path
 from types import TracebackType
 from urllib.parse import quote
 
+import aio_pika
 import asyncpg
 import httpx
+from aio_pika.abc import AbstractConnection
+from prometheus_client.parser import text_string_to_metric_families
+from ticketing_contracts import EXCHANGE, EventEnvelope
 
 ADMIN_DSN = os.environ.get(
     "TEST_POSTGRES_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -144,3 +148,46 @@ class ServiceProcess:
         self, _t: type[BaseException] | None, _e: BaseException | None, _tb: TracebackType | None
     ) -> None:
         self.stop()
+
+
+async def publish_envelope(connection: AbstractConnection, envelope: EventEnvelope) -> None:
+    """Publish `envelope` as a relay would: confirmed, persistent, and routable or an error."""
+    async with connection.channel(publisher_confirms=True) as channel:
+        exchange = await channel.get_exchange(EXCHANGE, ensure=False)
+        await exchange.publish(
+            aio_pika.Message(
+                body=envelope.model_dump_json().encode(),
+                message_id=str(envelope.event_id),
+                type=envelope.event_type,
+                content_type="application/json",
+                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            ),
+            routing_key=envelope.event_type,
+            mandatory=True,
+        )
+
+
+MetricSamples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+
+
+async def scrape_metrics(base_url: str) -> MetricSamples:
+    """GET `<base_url>/metrics`, parsed by prometheus-client's own parser."""
+    async with httpx.AsyncClient(timeout=10, trust_env=False) as client:
+        response = await client.get(f"{base_url}/metrics")
+    response.raise_for_status()
+    samples: MetricSamples = {}
+    for family in text_string_to_metric_families(response.text):
+        for sample in family.samples:
+            samples[(sample.name, frozenset(sample.labels.items()))] = sample.value
+    return samples
+
+
+def metric(samples: MetricSamples, name: str, **labels: str) -> float:
+    """The sample with exactly these labels; 0 when it is not there (yet)."""
+    return samples.get((name, frozenset(labels.items())), 0.0)
+
+
+def metric_sum(samples: MetricSamples, name: str, **labels: str) -> float:
+    """The sum of the samples of `name` whose labels include these."""
+    wanted = set(labels.items())
+    return sum(v for (n, ls), v in samples.items() if n == name and wanted <= ls)

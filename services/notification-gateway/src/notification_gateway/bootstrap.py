@@ -10,8 +10,13 @@ from servicekit.jobs import PeriodicJob
 from servicekit.logs import register_secret
 
 from notification_gateway.adapters.email import SmtpMailer
+from notification_gateway.adapters.metrics import (
+    CountedMailer,
+    CountedPush,
+    CountedStream,
+    refresh_delivery_backlog,
+)
 from notification_gateway.adapters.push import FcmClient
-from notification_gateway.adapters.stream import NotificationStream
 from notification_gateway.entrypoints.consumer import notification_consumer
 from notification_gateway.entrypoints.http import router
 from notification_gateway.entrypoints.jobs import DeliveryJob
@@ -29,7 +34,7 @@ def create_app(settings: NotificationSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def setup(app: FastAPI, runtime: Runtime) -> AsyncIterator[ServiceParts]:
-        stream = NotificationStream(
+        stream = CountedStream(
             runtime.redis, maxlen=settings.stream_maxlen, ttl_seconds=settings.stream_ttl_seconds
         )
         app.state.stream = stream
@@ -47,15 +52,17 @@ def create_app(settings: NotificationSettings | None = None) -> FastAPI:
         )
         dispatcher = Dispatcher(
             runtime.pool,
-            mailer=SmtpMailer(
-                host=settings.smtp_host,
-                port=settings.smtp_port,
-                tls=settings.smtp_tls,
-                username=settings.smtp_username,
-                password=smtp_password,
-                timeout=settings.smtp_timeout_seconds,
+            mailer=CountedMailer(
+                SmtpMailer(
+                    host=settings.smtp_host,
+                    port=settings.smtp_port,
+                    tls=settings.smtp_tls,
+                    username=settings.smtp_username,
+                    password=smtp_password,
+                    timeout=settings.smtp_timeout_seconds,
+                )
             ),
-            push=push,
+            push=CountedPush(push) if push is not None else None,
             stream=stream,
             policy=DeliveryPolicy(
                 batch_size=settings.delivery_batch_size,
@@ -78,6 +85,7 @@ def create_app(settings: NotificationSettings | None = None) -> FastAPI:
             yield ServiceParts(
                 consumers=[notification_consumer(policy)],
                 jobs=[job.periodic(), PeriodicJob("stream-fanout", 0.0, hub.run_once)],
+                metrics=[refresh_delivery_backlog],
             )
         finally:
             await dispatcher.drain(grace_seconds=5.0)

@@ -8,9 +8,12 @@ from fastapi import FastAPI
 from servicekit.app import Runtime, ServiceParts, build_app
 from servicekit.logs import register_secret
 
+from payment_service.adapters.guards import redis_guards
+from payment_service.adapters.metrics import CountedTransport, refresh_payment_figures
 from payment_service.adapters.midtrans import (
     MidtransClient,
     MidtransRefused,
+    MidtransStatusApi,
     MidtransUnavailable,
     TransactionNotFound,
 )
@@ -21,16 +24,24 @@ from payment_service.domain.errors import (
     PaymentClosed,
     PaymentNotFound,
     PayoutConflict,
+    RateLimited,
     RefundNotFound,
+    StatusApiUnavailable,
 )
-from payment_service.domain.gateway import InvalidSignature, MalformedNotification
+from payment_service.domain.gateway import (
+    AmountTampered,
+    InconsistentNotification,
+    InvalidSignature,
+    MalformedNotification,
+)
 from payment_service.domain.refunds import InvalidBankAccount, PartialRefundNotSupported
 from payment_service.domain.snap import HoldExpired
 from payment_service.entrypoints.consumers import ticket_events_consumer
 from payment_service.entrypoints.http import internal, public
 from payment_service.entrypoints.jobs import background_jobs
 from payment_service.entrypoints.refunds_http import admin_refunds, buyer_refunds
-from payment_service.service_layer.notifications import AmountTampered, NotificationUnconfirmed
+from payment_service.service_layer.notification_ledger import PostgresNotificationLedger
+from payment_service.service_layer.notifications import NotificationDeps, NotificationUnconfirmed
 from payment_service.service_layer.payments import Gateway
 from payment_service.settings import PaymentSettings
 
@@ -43,11 +54,14 @@ DOMAIN_ERRORS: dict[type[Exception], tuple[int, str]] = {
     NotRefundable: (409, "not_refundable"),
     MalformedNotification: (400, "malformed_notification"),
     InvalidSignature: (403, "invalid_signature"),
+    InconsistentNotification: (400, "inconsistent_notification"),
     AmountTampered: (400, "amount_mismatch"),
+    RateLimited: (429, "rate_limited"),
     NotificationUnconfirmed: (404, "not_found"),
     MidtransRefused: (502, "midtrans_refused"),
     TransactionNotFound: (502, "midtrans_refused"),
     MidtransUnavailable: (503, "midtrans_unavailable"),
+    StatusApiUnavailable: (503, "midtrans_unavailable"),
     RefundNotFound: (404, "not_found"),
     PayoutConflict: (409, "payout_conflict"),
     InvalidBankAccount: (422, "validation_error"),
@@ -58,6 +72,7 @@ DOMAIN_ERRORS: dict[type[Exception], tuple[int, str]] = {
 def create_app(settings: PaymentSettings | None = None) -> FastAPI:
     settings = settings or PaymentSettings()
     register_secret(settings.midtrans_server_key.get_secret_value())
+    register_secret(settings.notification_signing_key)
 
     @asynccontextmanager
     async def setup(app: FastAPI, runtime: Runtime) -> AsyncIterator[ServiceParts]:
@@ -69,12 +84,38 @@ def create_app(settings: PaymentSettings | None = None) -> FastAPI:
             connect_timeout_seconds=settings.midtrans_connect_timeout_seconds,
             retries=settings.midtrans_retries,
             notification_url=settings.midtrans_notification_url,
+            transport=CountedTransport(),
         )
-        gw = Gateway(pool=runtime.pool, midtrans=midtrans, outbox=runtime.outbox, settings=settings)
+        guards = redis_guards(
+            runtime.redis,
+            prefix=settings.guard_key_prefix,
+            snap_token_limit=settings.snap_token_rate_limit,
+            status_limit=settings.status_rate_limit,
+            window_seconds=settings.rate_limit_window_seconds,
+            status_cache_seconds=settings.status_cache_seconds,
+            invalid_per_minute=settings.invalid_notifications_stored_per_minute,
+        )
+        gw = Gateway(
+            pool=runtime.pool,
+            midtrans=midtrans,
+            outbox=runtime.outbox,
+            settings=settings,
+            guards=guards,
+        )
         app.state.gateway = gw
+        app.state.notification_deps = NotificationDeps(
+            ledger=PostgresNotificationLedger(runtime.pool, runtime.outbox),
+            status_api=MidtransStatusApi(midtrans),
+            invalid_bodies=guards.invalid_bodies,
+            status_cache=guards.status_cache,
+            signing_key=settings.notification_signing_key,
+            confirm_with_status_api=settings.midtrans_verify_with_status_api,
+        )
         try:
             yield ServiceParts(
-                consumers=[ticket_events_consumer(runtime.outbox)], jobs=background_jobs(gw)
+                consumers=[ticket_events_consumer(runtime.outbox)],
+                jobs=background_jobs(gw),
+                metrics=[refresh_payment_figures],
             )
         finally:
             await midtrans.aclose()

@@ -24,6 +24,9 @@ class PaymentSettings(ServiceSettings):
     database_url: SecretStr = SecretStr("postgresql://postgres@127.0.0.1:5432/payment_service")
 
     midtrans_server_key: SecretStr = SecretStr(DEV_SERVER_KEY)
+    # The key notification signatures are checked with; unset: the server key (Midtrans signs
+    # with the server key; a separate value allows a rotation or a signing proxy).
+    midtrans_notification_key: SecretStr | None = None
     midtrans_client_key: str = DEV_CLIENT_KEY
     midtrans_is_production: bool = False
     # Unset: the local sandbox in development, Midtrans' own hosts in production.
@@ -34,7 +37,9 @@ class PaymentSettings(ServiceSettings):
     midtrans_timeout_seconds: float = 10.0
     midtrans_connect_timeout_seconds: float = 3.0
     midtrans_retries: int = 2  # extra attempts, for idempotent calls only
-    midtrans_verify_with_status_api: bool = False
+    # A notification is only a hint: what Midtrans' status API answers is what gets applied.
+    # On in every environment; only APP_ENV=development may turn it off (see the README).
+    midtrans_verify_with_status_api: bool = True
     snap_page_max_minutes: int = 60
 
     reconcile_interval_seconds: float = 30.0
@@ -49,6 +54,22 @@ class PaymentSettings(ServiceSettings):
     unpaid_grace_seconds: float = 120.0
     refund_interval_seconds: float = 1.0
     close_interval_seconds: float = 1.0
+
+    # Per user, per window (Redis, shared by replicas): 429 with Retry-After beyond it.
+    snap_token_rate_limit: int = 10
+    status_rate_limit: int = 60
+    rate_limit_window_seconds: int = 60
+    # The status endpoint reuses Midtrans' answer this long, so polling cannot burn the quota.
+    status_cache_seconds: float = 3.0
+    # Invalid notification bodies (malformed, bad signature) stored per minute; the rest counted.
+    invalid_notifications_stored_per_minute: int = 100
+    # Where the guards' Redis keys live (one deployment's replicas share it).
+    guard_key_prefix: str = "payment-service"
+
+    @property
+    def notification_signing_key(self) -> str:
+        key = self.midtrans_notification_key or self.midtrans_server_key
+        return key.get_secret_value()
 
     def development_secrets(self) -> dict[str, str]:
         return {**super().development_secrets(), "midtrans_server_key": DEV_SERVER_KEY}
@@ -71,6 +92,11 @@ class PaymentSettings(ServiceSettings):
 
     @model_validator(mode="after")
     def _refuse_unsafe_midtrans_settings(self) -> Self:
+        if not self.midtrans_verify_with_status_api and self.app_env != "development":
+            raise InsecureSettings(
+                "MIDTRANS_VERIFY_WITH_STATUS_API=false is allowed in development only: without "
+                "it a leaked key (or a copied signature) could settle a payment by notification"
+            )
         if not self.is_production:
             return self
         problems: list[str] = []

@@ -155,9 +155,16 @@ class Stack:
     # ----- the sandbox -----
 
     async def pay(
-        self, order_id: str, payment_type: str | None, outcome: str, **extra: str
+        self,
+        order_id: str,
+        payment_type: str | None,
+        outcome: str,
+        *,
+        notify: bool = True,
+        **extra: str,
     ) -> dict[str, Any]:
-        body: dict[str, Any] = {"outcome": outcome, **extra}
+        """Pay at the sandbox; notify=False: Midtrans' notification is lost."""
+        body: dict[str, Any] = {"outcome": outcome, "notify": notify, **extra}
         if payment_type:
             body["payment_type"] = payment_type
         response = await self.http.post(
@@ -275,6 +282,10 @@ def service_env(
         "UNPAID_GRACE_SECONDS": "1",
         "REFUND_INTERVAL_SECONDS": "0.2",
         "CLOSE_INTERVAL_SECONDS": "0.2",
+        # Redis is shared by every test (and helper): the limits get their own test.
+        "GUARD_KEY_PREFIX": f"payment-service-test-{uuid.uuid4().hex[:12]}",
+        "SNAP_TOKEN_RATE_LIMIT": "100000",
+        "STATUS_RATE_LIMIT": "100000",
         **extra,
     }
 

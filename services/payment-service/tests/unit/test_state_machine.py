@@ -96,6 +96,14 @@ def test_terminal_statuses_never_move() -> None:
                 assert not decide(state(status, AMOUNT), answer).changed
 
 
+def test_an_ended_unpaid_payment_moves_only_for_money() -> None:
+    for ended in (S.EXPIRED, S.CANCELLED, S.FAILED):
+        for answer in GATEWAY_ANSWERS:
+            decision = decide(state(ended), answer)
+            if decision.changed:
+                assert decision.events[0] is EventKind.SETTLED
+
+
 def test_settlement_publishes_settled_once() -> None:
     first = decide(state(S.PENDING), Observation("settlement"))
     assert first.events == (EventKind.SETTLED,)
@@ -116,10 +124,11 @@ def test_challenge_waits_and_then_accept_pays() -> None:
     assert decide(state(S.CHALLENGE), Observation("capture", "accept")).events == (
         EventKind.SETTLED,
     )
-    assert decide(state(S.CHALLENGE), Observation("deny")).events == (EventKind.FAILED,)
+    # Issue 10: a deny before payment is a declined attempt, not the end of the order.
+    assert decide(state(S.CHALLENGE), Observation("deny")).events == (EventKind.DECLINED,)
 
 
-@pytest.mark.parametrize("failure", ["deny", "cancel", "expire", "failure"])
+@pytest.mark.parametrize("failure", ["cancel", "expire", "failure"])
 def test_failures_publish_failed(failure: str) -> None:
     decision = decide(state(S.PENDING), Observation(failure))
     assert decision.events == (EventKind.FAILED,)
@@ -135,10 +144,14 @@ def test_pending_after_expiry_is_out_of_order() -> None:
     assert decide(state(S.EXPIRED), Observation("pending")).verdict is Verdict.OUT_OF_ORDER
 
 
-def test_settlement_after_expiry_is_a_flagged_conflict() -> None:
-    decision = decide(state(S.EXPIRED), Observation("settlement"))
-    assert decision.verdict is Verdict.CONFLICT
-    assert decision.status is S.EXPIRED
+def test_settlement_after_expiry_is_late_money_applied_and_published() -> None:
+    # Issue 10 changed this (it was a flagged conflict): the buyer paid, so ticket-service must
+    # hear payment.settled and give the seat back or ask for a refund.
+    for ended in (S.EXPIRED, S.CANCELLED, S.FAILED):
+        decision = decide(state(ended), Observation("settlement"))
+        assert decision.verdict is Verdict.APPLIED
+        assert decision.status is S.SETTLED
+        assert decision.events == (EventKind.SETTLED,)
 
 
 def test_settlement_reversed_to_deny_fails_the_payment() -> None:

@@ -58,6 +58,7 @@ def create_app(settings: TicketSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def setup(app: FastAPI, runtime: Runtime) -> AsyncIterator[ServiceParts]:
+        from ticket_service.adapters.metrics import refresh_holds
         from ticket_service.adapters.payments import PaymentClient
         from ticket_service.entrypoints.consumers import payment_events_consumer
         from ticket_service.entrypoints.door_jobs import nonce_purger
@@ -69,6 +70,7 @@ def create_app(settings: TicketSettings | None = None) -> FastAPI:
             yield ServiceParts(
                 consumers=[payment_events_consumer(settings, runtime)],
                 jobs=[hold_sweeper(settings, runtime), nonce_purger(runtime)],
+                metrics=[refresh_holds],
             )
         finally:
             await app.state.payments.aclose()

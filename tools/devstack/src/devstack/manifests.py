@@ -1,8 +1,14 @@
-"""Keep deploy/k8s/gateway-configmap.yaml a copy of the gateway template (devstack sync-k8s)."""
+"""deploy/k8s helpers: the gateway ConfigMap kept a copy of its template (devstack sync-k8s),
+and the kustomization rendered (with kustomize where installed, else a faithful subset)."""
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from devstack.gateway import server_template_path
 
@@ -35,3 +41,61 @@ def sync_gateway_configmap(repo_root: Path) -> Path:
     path = configmap_path(repo_root)
     path.write_text(render_gateway_configmap(repo_root))
     return path
+
+
+class UnsupportedKustomization(ValueError):
+    """The kustomization uses a field `render_kustomization` does not implement."""
+
+
+# Kinds that live outside any namespace: kustomize's `namespace:` leaves them alone.
+_CLUSTER_KINDS = {"Namespace", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition"}
+_SUPPORTED_FIELDS = {"apiVersion", "kind", "namespace", "resources"}
+
+
+def render_kustomization(directory: Path) -> list[dict[str, Any]]:
+    """What `kustomize build` makes of deploy/k8s, for machines without a kustomize binary.
+
+    Only the fields this repository's kustomization uses (`namespace`, `resources` files) are
+    implemented; any other field is refused rather than ignored, so this never renders something
+    else than kustomize would. tools/devstack/tests/test_k8s_schemas.py compares the two where a
+    kustomize (or `kubectl kustomize`) is installed.
+    """
+    kustomization = yaml.safe_load((directory / "kustomization.yaml").read_text())
+    unknown = set(kustomization) - _SUPPORTED_FIELDS
+    if unknown:
+        raise UnsupportedKustomization(f"not implemented: {', '.join(sorted(unknown))}")
+    namespace = kustomization.get("namespace")
+    documents: list[dict[str, Any]] = []
+    for resource in kustomization.get("resources", []):
+        path = directory / resource
+        if not path.is_file():
+            raise UnsupportedKustomization(f"{resource} is not a file (bases are not implemented)")
+        for document in yaml.safe_load_all(path.read_text()):
+            if not document:
+                continue
+            if namespace and document["kind"] not in _CLUSTER_KINDS:
+                document.setdefault("metadata", {})["namespace"] = namespace
+            documents.append(document)
+    return documents
+
+
+def kustomize_command() -> list[str] | None:
+    """`kustomize build` or `kubectl kustomize`, whichever is installed; None if neither."""
+    if shutil.which("kustomize"):
+        return ["kustomize", "build"]
+    if shutil.which("kubectl"):
+        return ["kubectl", "kustomize"]
+    return None
+
+
+def kustomize_build(directory: Path) -> list[dict[str, Any]]:
+    """The real `kustomize build` output, parsed; raises FileNotFoundError without a binary."""
+    command = kustomize_command()
+    if command is None:
+        raise FileNotFoundError("neither kustomize nor kubectl is installed")
+    result = subprocess.run(  # noqa: S603 - our own arguments
+        [*command, str(directory)], capture_output=True, text=True, timeout=120, check=False
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} {directory} failed:\n{result.stderr}")
+    return [doc for doc in yaml.safe_load_all(result.stdout) if doc]

@@ -12,20 +12,23 @@ from devstack.config import StackConfig
 
 CONNECT_TIMEOUT = 1.0
 
+# The same commands as tools/ensure-dependencies.sh, which `make run` and `make test` run first
+# (as root it runs them itself).
 _HOW_TO_START = {
     "postgres": (
-        "start it: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"
-        "  (install: apt-get install -y postgresql)"
+        "start it (as root): pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main"
+        " start  (install: apt-get install -y postgresql)"
     ),
     "rabbitmq": (
-        "start it: rabbitmq-server -detached  (then wait until `rabbitmqctl await_startup` returns;"
-        " install: apt-get install -y rabbitmq-server)"
+        "start it (as root): rabbitmq-server -detached  (then wait until `rabbitmqctl"
+        " await_startup` returns; install: apt-get install -y rabbitmq-server)"
     ),
     "redis": (
-        "start it: redis-server --daemonize yes --bind 127.0.0.1 --port 6379"
-        "  (install: apt-get install -y redis-server)"
+        "start it (as root): mkdir -p /var/lib/redis /var/log/redis && redis-server --daemonize"
+        ' yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no --dir /var/lib/redis'
+        " --logfile /var/log/redis/ci.log  (install: apt-get install -y redis-server)"
     ),
-    "nginx": "install it: apt-get install -y nginx-light  (or: apt-get install -y nginx)",
+    "nginx": "install it (as root): apt-get update && apt-get install -y nginx-light",
 }
 _LABELS = {"postgres": "PostgreSQL", "rabbitmq": "RabbitMQ", "redis": "Redis", "nginx": "nginx"}
 

@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from midtrans_sandbox import __version__, control, core_api, dashboard, pages, receiver, snap
 from midtrans_sandbox.clock import Clock
+from midtrans_sandbox.metrics import install_metrics
 from midtrans_sandbox.notifications import Notifier
 from midtrans_sandbox.service import Sandbox
 from midtrans_sandbox.settings import Settings
@@ -83,4 +84,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(pages.router)
     app.include_router(receiver.router)
     app.include_router(dashboard.router)
+    install_metrics(app, sandbox)
     return app

@@ -14,7 +14,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from midtrans_sandbox.clock import midtrans_time
-from midtrans_sandbox.payment_methods import UnknownMethod, method_for, methods_for_channels
+from midtrans_sandbox.payment_methods import (
+    APP_PAYMENT_TYPES,
+    UnknownMethod,
+    method_for,
+    methods_for_channels,
+)
 from midtrans_sandbox.service import ControlError, Sandbox
 from midtrans_sandbox.state import Order, Status, Transaction
 
@@ -123,6 +128,8 @@ def _instructions(tx: Transaction) -> str:
         )
     if tx.payment_type in {"gopay", "qris", "shopeepay"}:
         lines.append("Scan the QR code with your e-wallet (simulated).")
+    if tx.payment_type in APP_PAYMENT_TYPES:
+        lines.append(f"Approve the payment in the {escape(tx.method.label)} app (simulated).")
     if tx.expiry_time is not None:
         lines.append(f"Pay before {midtrans_time(tx.expiry_time)} (GMT+7).")
     return "".join(f"<p>{line}</p>" for line in lines)

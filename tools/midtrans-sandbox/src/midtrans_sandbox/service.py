@@ -122,12 +122,13 @@ class Sandbox:
         now = self.clock.now()
         if now >= order.token_expires_at:
             raise ControlError(409, "the Snap token has expired")
-        if order.expiry_deadline is not None and now >= order.expiry_deadline:
+        deadline = _session_deadline(order)
+        if deadline is not None and now >= deadline:
             raise ControlError(409, "the order has expired")
         if not is_enabled(method, order.enabled_payments):
             raise ControlError(409, f"{method.channel} is not in enabled_payments")
-        if order.expiry_deadline is not None:
-            expiry: datetime | None = order.expiry_deadline
+        if deadline is not None:
+            expiry: datetime | None = deadline
         elif order.expiry_duration_seconds is not None:
             expiry = now + timedelta(seconds=order.expiry_duration_seconds)
         else:
@@ -212,12 +213,26 @@ class Sandbox:
             raise ControlError(
                 400, f"{action} gives back all that remains ({remaining}); use partial_{action}"
             )
+        self._give_back(
+            tx,
+            amount if amount is not None else remaining,
+            kind=kind,
+            refund_key=f"{kind}-{self._refund_ids + 1}",
+            reason="Chargeback" if kind == "chargeback" else "Refund from the dashboard",
+            notify=notify,
+        )
+        return tx
+
+    def _give_back(
+        self, tx: Transaction, amount: int, *, kind: str, refund_key: str, reason: str, notify: bool
+    ) -> Refund:
+        """Record a refund or chargeback and move to its (partial_)refund/chargeback status."""
         self._refund_ids += 1
         refund = Refund(
             refund_chargeback_id=self._refund_ids,
-            amount=amount if amount is not None else remaining,
-            refund_key=f"{kind}-{self._refund_ids}",
-            reason="Chargeback" if kind == "chargeback" else "Refund from the dashboard",
+            amount=amount,
+            refund_key=refund_key,
+            reason=reason,
             created_at=self.clock.now(),
             kind=kind,
         )
@@ -230,7 +245,7 @@ class Sandbox:
             ("chargeback", False): Status.PARTIAL_CHARGEBACK,
         }[(kind, full)]
         self._move(tx, status, notify=notify)
-        return tx
+        return refund
 
     def _refundable(self, tx: Transaction) -> bool:
         return is_refundable_method(tx.payment_type) or self.settings.refund_any_method
@@ -298,17 +313,14 @@ class Sandbox:
         reason = request.get("reason")
         if reason is not None and (not isinstance(reason, str) or len(reason) > 255):
             raise CoreError(400, "reason is invalid")
-        self._refund_ids += 1
-        refund = Refund(
-            refund_chargeback_id=self._refund_ids,
-            amount=amount,
+        refund = self._give_back(
+            tx,
+            amount,
+            kind="refund",
             refund_key=refund_key or f"sandbox-{uuid.uuid4().hex[:16]}",
             reason=reason or "",
-            created_at=self.clock.now(),
+            notify=True,
         )
-        tx.refunds.append(refund)
-        full = tx.refunded_amount == tx.gross_amount
-        self._move(tx, Status.REFUND if full else Status.PARTIAL_REFUND)
         return RefundResult(tx, refund)
 
     # ----- time -----
@@ -362,6 +374,20 @@ class Sandbox:
         self.clock.reset()
         self._refund_ids = 0
         await self.notifier.reset()
+
+
+def _session_deadline(order: Order) -> datetime | None:
+    """The Snap expiry: a fixed deadline, or a duration from the first method chosen.
+
+    A retry after a declined card does not restart the clock, so the merchant's expiry
+    (the seat hold) still bounds every attempt.
+    """
+    if order.expiry_deadline is not None:
+        return order.expiry_deadline
+    if order.expiry_duration_seconds is not None and order.attempts:
+        first = order.attempts[0].transaction_time
+        return first + timedelta(seconds=order.expiry_duration_seconds)
+    return None
 
 
 def _outcome_possible(tx: Transaction, outcome: str) -> bool:

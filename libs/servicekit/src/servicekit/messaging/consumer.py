@@ -8,6 +8,7 @@ message that is not a readable envelope goes there at once.
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,6 +27,7 @@ from ticketing_contracts import DEAD_LETTER_EXCHANGE, EventEnvelope, QueueBindin
 from servicekit.correlation import set_correlation_id
 from servicekit.logs import log_fields
 from servicekit.messaging.topology import queue_arguments
+from servicekit.metrics import CONSUMER_HANDLING, CONSUMER_IN_PROGRESS, CONSUMER_MESSAGES
 
 logger = logging.getLogger(__name__)
 
@@ -75,14 +77,27 @@ class InboxConsumer:
         )
         self._tag = await self._queue.consume(self._on_message, no_ack=False)
 
-    async def stop(self) -> None:
+    async def stop_consuming(self, wait_seconds: float = 10.0) -> None:
+        """Take no new message (basic.cancel) and wait for those being handled to finish.
+
+        Messages the broker had sent ahead (prefetch) but no handler had started are nacked
+        back by the channel's close in `stop`, for another replica to take.
+        """
         if self._queue is not None and self._tag is not None:
+            tag, self._tag = self._tag, None
             try:
-                await self._queue.cancel(self._tag)
+                await self._queue.cancel(tag)
             except Exception:
                 logger.warning("could not cancel consumer %s", self.consumer.name, exc_info=True)
-        if self._in_flight:
-            await asyncio.wait(self._in_flight, timeout=10)
+        deadline = time.monotonic() + wait_seconds
+        # A delivery's task may start a moment after the cancel: let it register first.
+        await asyncio.sleep(0.05)
+        while self._in_flight and time.monotonic() < deadline:
+            await asyncio.wait(set(self._in_flight), timeout=deadline - time.monotonic())
+            await asyncio.sleep(0.05)
+
+    async def stop(self) -> None:
+        await self.stop_consuming()
         if self._channel is not None and not self._channel.is_closed:
             await self._channel.close()
 
@@ -90,34 +105,43 @@ class InboxConsumer:
         task = asyncio.current_task()
         if task is not None:
             self._in_flight.add(task)
+        queue = self.consumer.binding.queue
+        started = time.perf_counter()
+        in_progress = CONSUMER_IN_PROGRESS.labels(queue)
+        in_progress.inc()
         try:
-            await self.handle(message)
+            outcome = await self.handle(message)
         finally:
+            in_progress.dec()
             if task is not None:
                 self._in_flight.discard(task)
+        event_type = message.routing_key or "unknown"
+        CONSUMER_MESSAGES.labels(queue, event_type, outcome).inc()
+        CONSUMER_HANDLING.labels(queue, event_type).observe(time.perf_counter() - started)
 
-    async def handle(self, message: AbstractIncomingMessage) -> None:
+    async def handle(self, message: AbstractIncomingMessage) -> str:
+        """Handle one message; return its outcome (the `outcome` label of the metrics)."""
         try:
             envelope = EventEnvelope.model_validate_json(message.body)
         except ValidationError as exc:
-            await self._dead_letter(message, f"unreadable envelope: {exc}")
-            return
+            return await self._dead_letter(message, f"unreadable envelope: {exc}")
         set_correlation_id(envelope.correlation_id)
         handler = self.consumer.handlers.get(envelope.event_type)
         if handler is None:
             await message.ack()
-            return
+            return "ignored"
         try:
             first_time = await self._apply(envelope, handler)
         except Exception as exc:
-            await self._after_failure(message, envelope, exc)
-            return
+            return await self._after_failure(message, envelope, exc)
         await message.ack()
         if not first_time:
             logger.info(
                 "duplicate event dropped by the inbox",
                 extra=log_fields(event_id=str(envelope.event_id), event_type=envelope.event_type),
             )
+            return "duplicate"
+        return "applied"
 
     async def _apply(self, envelope: EventEnvelope, handler: EventHandler) -> bool:
         async with self._pool.acquire() as conn, conn.transaction():
@@ -135,7 +159,7 @@ class InboxConsumer:
 
     async def _after_failure(
         self, message: AbstractIncomingMessage, envelope: EventEnvelope, exc: Exception
-    ) -> None:
+    ) -> str:
         attempt = _delivery_count(message) + 1
         fields = log_fields(
             event_id=str(envelope.event_id), event_type=envelope.event_type, attempt=attempt
@@ -144,13 +168,13 @@ class InboxConsumer:
             logger.error(
                 "handler failed for the last time; dead-lettering", exc_info=exc, extra=fields
             )
-            await self._dead_letter(message, f"{type(exc).__name__}: {exc}")
-            return
+            return await self._dead_letter(message, f"{type(exc).__name__}: {exc}")
         logger.warning("handler failed; will retry", exc_info=exc, extra=fields)
         await asyncio.sleep(min(self._retry_base * 2 ** (attempt - 1), 5.0))
         await message.nack(requeue=True)
+        return "retried"
 
-    async def _dead_letter(self, message: AbstractIncomingMessage, error: str) -> None:
+    async def _dead_letter(self, message: AbstractIncomingMessage, error: str) -> str:
         assert self._channel is not None
         headers = dict(message.headers or {})
         headers.update(
@@ -176,8 +200,9 @@ class InboxConsumer:
         except Exception:
             logger.exception("could not dead-letter; leaving the message on its queue")
             await message.nack(requeue=True)
-            return
+            return "retried"
         await message.ack()
+        return "dead_lettered"
 
 
 def _delivery_count(message: AbstractIncomingMessage) -> int:

@@ -5,6 +5,12 @@ marked, so several relays share the work without publishing a row twice between 
 that dies after publishing but before marking leaves the rows unsent: they are published again,
 and the consumers' inbox drops the duplicate. A message the broker returns as unroutable or
 refuses (nack) is an error recorded on its row and retried with backoff; it is never dropped.
+
+When the broker connection drops in the middle of a batch, the rows the broker had confirmed are
+still marked sent (the pass commits them, then reports the failure), and the others stay unsent
+and are published again once the robust connection is back. A row whose message reached the
+broker but whose confirm was lost with the connection is published again too: at least once, and
+the inbox makes it once in effect.
 """
 
 import asyncio
@@ -20,6 +26,7 @@ from aio_pika.exceptions import DeliveryError, PublishError
 from ticketing_contracts import EXCHANGE
 
 from servicekit.logs import log_fields
+from servicekit.metrics import OUTBOX_PUBLISHED, OUTBOX_REFUSED, OUTBOX_RELAY_FAILURES
 
 logger = logging.getLogger(__name__)
 
@@ -60,9 +67,16 @@ class OutboxRelay:
             try:
                 published = await self.relay_once()
             except asyncio.CancelledError:
-                raise
+                if _being_cancelled():
+                    raise
+                # A publish cancelled by its closing channel, not a stop: a pass that failed.
+                logger.warning("outbox relay pass cancelled under it; retrying", exc_info=True)
+                await self._drop_channel()
+                await asyncio.sleep(1.0)
+                continue
             except Exception:
                 logger.exception("outbox relay pass failed; retrying")
+                OUTBOX_RELAY_FAILURES.inc()
                 await self._drop_channel()
                 await asyncio.sleep(1.0)
                 continue
@@ -70,7 +84,11 @@ class OutboxRelay:
                 await asyncio.sleep(self._poll_seconds)
 
     async def relay_once(self) -> int:
-        """One pass: publish up to a batch of due rows. Returns how many were published."""
+        """One pass: publish up to a batch of due rows. Returns how many were published.
+
+        Raises the connection or channel error of a pass that could not publish every row, after
+        committing the rows that were confirmed.
+        """
         exchange = await self._events_exchange()
         async with self._pool.acquire() as conn, conn.transaction():
             rows = await conn.fetch(_CLAIM, self._batch_size)
@@ -79,10 +97,18 @@ class OutboxRelay:
             results = await asyncio.gather(
                 *(self._publish(exchange, row) for row in rows), return_exceptions=True
             )
-            sent, refused = _sort_results(rows, results)
+            sent, refused, broken = _sort_results(rows, results)
             for event_id, error in refused:
                 await conn.execute(_MARK_REFUSED, event_id, error)
             await self._mark_sent(conn, sent)
+        OUTBOX_PUBLISHED.inc(len(sent))
+        OUTBOX_REFUSED.inc(len(refused))
+        if broken is not None:
+            logger.warning(
+                "outbox relay lost the broker mid-batch; confirmed rows marked, the rest retried",
+                extra=log_fields(sent=len(sent), unsent=len(rows) - len(sent) - len(refused)),
+            )
+            raise broken
         return len(sent)
 
     async def _mark_sent(self, conn: asyncpg.Connection, event_ids: Sequence[Any]) -> None:
@@ -117,12 +143,22 @@ class OutboxRelay:
         await exchange.publish(message, routing_key=row["event_type"], mandatory=True, timeout=10)
 
 
+def _being_cancelled() -> bool:
+    """True when this task itself is asked to stop (task.cancel()), not a stray CancelledError."""
+    task = asyncio.current_task()
+    return task is None or task.cancelling() > 0
+
+
 def _sort_results(
     rows: Sequence[asyncpg.Record], results: Sequence[object]
-) -> tuple[list[Any], list[tuple[Any, str]]]:
-    """Split into published ids and (id, error) refused by the broker; other errors abort."""
+) -> tuple[list[Any], list[tuple[Any, str]], BaseException | None]:
+    """Split into published ids, (id, error) refused by the broker, and the first other error.
+
+    Another error (connection or channel trouble) leaves its row unsent for the next pass.
+    """
     sent: list[Any] = []
     refused: list[tuple[Any, str]] = []
+    broken: BaseException | None = None
     for row, result in zip(rows, results, strict=True):
         if isinstance(result, PublishError | DeliveryError):
             reason = f"broker refused {row['event_type']}: {result!r}"
@@ -132,8 +168,7 @@ def _sort_results(
             )
             refused.append((row["event_id"], reason))
         elif isinstance(result, BaseException):
-            # Connection or channel trouble: roll the whole pass back and try again shortly.
-            raise result
+            broken = broken or result
         else:
             sent.append(row["event_id"])
-    return sent, refused
+    return sent, refused, broken

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis.typing import KeyT, StreamIdT
 
 STREAM_ID = re.compile(r"^\d{1,20}(-\d{1,20})?$")
 
@@ -42,7 +43,7 @@ class StreamEntry:
 
 
 class NotificationStream:
-    def __init__(self, redis: "aioredis.Redis[str]", *, maxlen: int, ttl_seconds: int) -> None:
+    def __init__(self, redis: aioredis.Redis, *, maxlen: int, ttl_seconds: int) -> None:
         self._redis = redis
         self._maxlen = maxlen
         self._ttl = ttl_seconds
@@ -82,12 +83,14 @@ class NotificationStream:
         An entry added to `wake_key` (see `nudge`) while it waits ends the wait early.
         """
         users = {stream_key(user_id): user_id for user_id in cursors}
-        streams = {stream_key(user_id): cursor for user_id, cursor in cursors.items()}
+        streams: dict[KeyT, StreamIdT] = {
+            stream_key(user_id): cursor for user_id, cursor in cursors.items()
+        }
         if wake_key is not None:
             streams[wake_key] = "$"
         reply = await self._redis.xread(streams, count=count, block=block_ms)
         batches: dict[str, list[StreamEntry]] = {}
-        for key, items in reply or []:
+        for key, items in _stream_batches(reply):
             if str(key) not in users:
                 continue
             batches[users[str(key)]] = [
@@ -102,6 +105,17 @@ class NotificationStream:
         """End a `read_many` waiting on `wake_key` (a new subscriber joined)."""
         await self._redis.xadd(wake_key, {"wake": "1"}, maxlen=10, approximate=True)
         await self._redis.expire(wake_key, 3600)
+
+
+def _stream_batches(reply: Any) -> list[tuple[Any, list[tuple[Any, dict[str, str]]]]]:
+    """XREAD's reply as (stream, entries) pairs: RESP2 gives a list of pairs, RESP3 a map.
+
+    The client is opened with decode_responses=True, so keys, ids and fields are text.
+    """
+    if not reply:
+        return []
+    pairs = reply.items() if isinstance(reply, dict) else reply
+    return [(key, [(entry_id, dict(fields)) for entry_id, fields in items]) for key, items in pairs]
 
 
 def id_order(entry_id: str) -> tuple[int, int]:

@@ -10,10 +10,12 @@ from typing import Any
 
 from ticketing_contracts import (
     EventPayload,
+    PaymentDeclined,
     PaymentFailed,
     PaymentInstructions,
     PaymentPending,
     PaymentRefunded,
+    PaymentRefundUpdated,
     TicketActivated,
     TicketCancelled,
     TicketCheckedIn,
@@ -34,7 +36,19 @@ NOTIFIED_EVENTS: tuple[type[EventPayload], ...] = (
     TicketCancelled,
     PaymentRefunded,
     TicketCheckedIn,
+    PaymentDeclined,
+    PaymentRefundUpdated,
 )
+"""v2 payment events are subclasses of their v1 models, so they are notified the same way."""
+
+REFUND_TOLD = frozenset({"awaiting_payout", "succeeded", "paid_out"})
+"""The refund states a buyer hears of: their bank account is needed, or the money is back."""
+
+
+def _refund_back(order_id: str, amount: int) -> str:
+    # payment.refunded and the refund's own `succeeded` update report the same money: one
+    # e-mail and one push between them (both stay in the list and the stream).
+    return f"refund-back:{order_id}:{amount}"
 
 
 def recipients(payload: EventPayload) -> list[Recipient]:
@@ -68,16 +82,46 @@ def recipients(payload: EventPayload) -> list[Recipient]:
                     collapse_key=f"hold-ended:{payload.ticket_id}",
                 )
             ]
-        case PaymentPending() | PaymentRefunded():
+        case PaymentRefunded():
+            return [
+                Recipient(
+                    payload.user_id,
+                    Audience.HOLDER,
+                    payload.customer_email,
+                    ALL,
+                    collapse_key=_refund_back(payload.order_id, payload.refund_amount),
+                )
+            ]
+        case PaymentPending():
             return [Recipient(payload.user_id, Audience.HOLDER, payload.customer_email, ALL)]
+        case PaymentDeclined():
+            # The buyer is still on the Snap page (or just left it): tell them at once where
+            # they look, not by e-mail.
+            return [Recipient(payload.user_id, Audience.HOLDER, None, NO_EMAIL)]
+        case PaymentRefundUpdated() if payload.refund_status in REFUND_TOLD:
+            back = payload.refund_status != "awaiting_payout"
+            key = _refund_back(payload.order_id, payload.refund_amount) if back else None
+            return [
+                Recipient(
+                    payload.user_id,
+                    Audience.HOLDER,
+                    payload.customer_email,
+                    ALL,
+                    collapse_key=key,
+                )
+            ]
         case TicketCheckedIn():
             return [Recipient(payload.user_id, Audience.HOLDER, None, NO_EMAIL)]
     return []
 
 
 def compose(payload: EventPayload, audience: Audience, language: Language) -> Message:
-    writer = _WRITERS[(type(payload), audience)]
-    return writer(payload, language)
+    # Walk the class's ancestry: a v2 model (PaymentSettledV2, ...) reads like its v1 parent.
+    for model in type(payload).__mro__:
+        writer = _WRITERS.get((model, audience))
+        if writer is not None:
+            return writer(payload, language)
+    raise KeyError((type(payload).__name__, audience))
 
 
 def public_data(payload: EventPayload) -> dict[str, str]:
@@ -361,6 +405,79 @@ def _refunded(p: PaymentRefunded, language: Language) -> Message:
     )
 
 
+def _declined(p: PaymentDeclined, language: Language) -> Message:
+    title = p.event_title or _t(language, "tiket Anda", "your ticket")
+    body = _t(
+        language,
+        f"Pembayaran {rupiah(p.amount)} untuk {title} ditolak. Kursi Anda masih kami tahan: "
+        "coba lagi dengan kartu atau metode lain di halaman pembayaran yang sama.",
+        f"Your payment of {rupiah(p.amount)} for {title} was declined. Your seat is still "
+        "held: try again with another card or method on the same payment page.",
+    )
+    details = [(_t(language, "Nomor pesanan", "Order number"), p.order_id)]
+    if p.reason:
+        details.append((_t(language, "Alasan", "Reason"), p.reason))
+    return Message(
+        title=_t(
+            language,
+            f"Pembayaran ditolak, silakan coba lagi: {title}",
+            f"Payment declined, please try again: {title}",
+        ),
+        body=body,
+        details=tuple(details),
+    )
+
+
+def _refund_updated(p: PaymentRefundUpdated, language: Language) -> Message:
+    title = p.event_title or _t(language, "tiket Anda", "your ticket")
+    amount = rupiah(p.refund_amount)
+    if p.refund_status == "awaiting_payout":
+        headline = _t(
+            language,
+            f"Kirim rekening bank Anda untuk pengembalian dana: {title}",
+            f"Send your bank account for your refund: {title}",
+        )
+        body = _t(
+            language,
+            f"Dana {amount} untuk {title} akan kami transfer ke rekening bank Anda, karena "
+            "metode pembayaran ini tidak bisa dikembalikan otomatis. Isi rekening Anda di "
+            "aplikasi, di halaman tiket.",
+            f"We will transfer {amount} for {title} to your bank account, because this payment "
+            "method cannot be refunded automatically. Enter your account in the app, on the "
+            "ticket's page.",
+        )
+    elif p.refund_status == "paid_out":
+        headline = _t(language, f"Dana sudah ditransfer: {title}", f"Refund sent: {title}")
+        body = _t(
+            language,
+            f"Dana {amount} untuk {title} sudah kami transfer ke rekening bank Anda.",
+            f"We have transferred {amount} for {title} to your bank account.",
+        )
+    else:
+        headline = _t(language, f"Dana sudah kembali: {title}", f"Your money is back: {title}")
+        body = _t(
+            language,
+            f"Dana {amount} untuk {title} sudah dikembalikan ke metode pembayaran Anda.",
+            f"{amount} for {title} has been returned to your payment method.",
+        )
+    details = [
+        (_t(language, "Dikembalikan", "Refunded"), amount),
+        (_t(language, "Nomor pesanan", "Order number"), p.order_id),
+    ]
+    if p.reason:
+        details.append((_t(language, "Alasan", "Reason"), p.reason))
+    if p.reference:
+        details.append((_t(language, "Referensi transfer", "Transfer reference"), p.reference))
+    return Message(
+        title=headline,
+        body=body,
+        greeting=_t(language, f"Halo {p.customer_name},", f"Hello {p.customer_name},"),
+        paragraphs=(body,),
+        details=tuple(details),
+        footer=_footer(language),
+    )
+
+
 def _checked_in(p: TicketCheckedIn, language: Language) -> Message:
     return Message(
         title=_t(language, f"Selamat datang di {p.event_title}", f"Welcome to {p.event_title}"),
@@ -383,4 +500,6 @@ _WRITERS: dict[tuple[type[EventPayload], Audience], _Writer] = {
     (TicketCancelled, Audience.HOST): _cancelled_host,
     (PaymentRefunded, Audience.HOLDER): _refunded,
     (TicketCheckedIn, Audience.HOLDER): _checked_in,
+    (PaymentDeclined, Audience.HOLDER): _declined,
+    (PaymentRefundUpdated, Audience.HOLDER): _refund_updated,
 }

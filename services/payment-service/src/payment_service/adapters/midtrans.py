@@ -15,6 +15,8 @@ from urllib.parse import quote
 import httpx
 from servicekit.logs import log_fields
 
+from payment_service.domain.errors import StatusApiUnavailable
+
 logger = logging.getLogger(__name__)
 
 
@@ -233,3 +235,19 @@ def _json_object(response: httpx.Response) -> dict[str, Any] | None:
 
 def _ms(started: float) -> float:
     return round((time.perf_counter() - started) * 1000, 1)
+
+
+class MidtransStatusApi:
+    """The notification path's status API: Midtrans' answer, None if it has no such order."""
+
+    def __init__(self, client: MidtransClient) -> None:
+        self._client = client
+
+    async def status(self, order_id: str) -> dict[str, Any] | None:
+        try:
+            answer = await self._client.status(order_id)
+        except TransactionNotFound:
+            return None
+        except MidtransError as exc:
+            raise StatusApiUnavailable(str(exc)) from exc
+        return answer.body

@@ -38,10 +38,11 @@ class Payment:
     close_requested_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    event_sequence: int = 0  # the last sequence number its events were published with
 
     @property
     def state(self) -> PaymentState:
-        return PaymentState(self.status, self.amount, self.refunded_amount)
+        return PaymentState(self.status, self.amount, self.refunded_amount, self.currency)
 
     @classmethod
     def from_row(cls, row: asyncpg.Record) -> "Payment":
@@ -168,6 +169,32 @@ async def save_gateway_state(
     )
 
 
+async def advance_event_sequence(conn: asyncpg.Connection, order_id: str, count: int = 1) -> int:
+    """Reserve `count` sequence numbers for the order's next events; returns the last one.
+
+    Call it under the payment's row lock, in the transaction that writes the outbox rows, so
+    the numbers are gap-free and strictly increasing in the order the events were decided.
+    """
+    value = await conn.fetchval(
+        """UPDATE payments SET event_sequence = event_sequence + $2
+           WHERE order_id = $1 RETURNING event_sequence""",
+        order_id,
+        count,
+    )
+    return int(value)
+
+
+async def count_dropped_notification(conn: asyncpg.Connection, verdict: str) -> None:
+    """An invalid body over the minute's budget: counted, not stored."""
+    await conn.execute(
+        """INSERT INTO notifications_dropped (minute, verdict, dropped)
+           VALUES (date_trunc('minute', now()), $1, 1)
+           ON CONFLICT (minute, verdict)
+           DO UPDATE SET dropped = notifications_dropped.dropped + 1""",
+        verdict,
+    )
+
+
 async def flag(conn: asyncpg.Connection, order_id: str, reason: str) -> None:
     await conn.execute(
         "UPDATE payments SET flagged_at = now(), flag_reason = $2 WHERE order_id = $1",
@@ -260,7 +287,7 @@ async def claim_for_reconciliation(
         """UPDATE payments SET last_checked_at = now()
            WHERE order_id IN (
                SELECT order_id FROM payments
-               WHERE status IN ('created', 'pending', 'challenge', 'captured')
+               WHERE status IN ('created', 'pending', 'challenge', 'denied', 'captured')
                  AND updated_at < now() - make_interval(secs => $1)
                  AND (last_checked_at IS NULL
                       OR last_checked_at < now() - make_interval(secs => $1))
@@ -278,7 +305,7 @@ async def request_close(conn: asyncpg.Connection, order_id: str) -> bool:
     """Mark an open payment to be expired at Midtrans; False if it is not open."""
     done = await conn.fetchval(
         """UPDATE payments SET close_requested_at = coalesce(close_requested_at, now())
-           WHERE order_id = $1 AND status IN ('created', 'pending', 'challenge')
+           WHERE order_id = $1 AND status IN ('created', 'pending', 'challenge', 'denied')
            RETURNING true""",
         order_id,
     )
@@ -291,7 +318,7 @@ async def claim_closing(conn: asyncpg.Connection, *, limit: int, retry_seconds: 
            WHERE order_id IN (
                SELECT order_id FROM payments
                WHERE close_requested_at IS NOT NULL
-                 AND status IN ('created', 'pending', 'challenge')
+                 AND status IN ('created', 'pending', 'challenge', 'denied')
                  AND (close_attempted_at IS NULL
                       OR close_attempted_at < now() - make_interval(secs => $2))
                ORDER BY close_requested_at

@@ -27,3 +27,18 @@ class RefundNotFound(LookupError):
 
 class PayoutConflict(ValueError):
     """The payout cannot take this step now (not awaiting one, no bank account, paid already)."""
+
+
+class StatusApiUnavailable(Exception):
+    """Midtrans' status API could not answer now (timeout, 5xx, refusal): try again later."""
+
+
+class RateLimited(Exception):
+    """Too many requests of one user in the window; carries Retry-After."""
+
+    def __init__(
+        self, message: str, *, headers: dict[str, str], details: dict[str, object]
+    ) -> None:
+        super().__init__(message)
+        self.headers = headers
+        self.details = details

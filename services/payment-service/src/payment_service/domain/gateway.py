@@ -21,6 +21,37 @@ class InvalidSignature(ValueError):
     """signature_key does not match SHA-512(order_id + status_code + gross_amount + key)."""
 
 
+class InconsistentNotification(ValueError):
+    """A signed notification whose fields contradict each other or the order (never applied).
+
+    Midtrans signs only order_id + status_code + gross_amount, not the status: a signature copied
+    from a `pending` answer (201) must not carry `settlement` (200).
+    """
+
+
+class AmountTampered(InconsistentNotification):
+    """A signed notification whose gross_amount is not the amount we opened the payment for."""
+
+
+# Which status_code goes with which transaction_status (REFERENCE.md §5). A notification whose
+# pair is not listed is refused before anything else. `expire` is 202 in notifications and 407
+# from the status API; `cancel` 202 in notifications and 200 from the cancel API.
+STATUS_CODES: dict[str, frozenset[str]] = {
+    "settlement": frozenset({"200"}),
+    "capture": frozenset({"200", "201"}),  # 201 only with fraud_status challenge
+    "authorize": frozenset({"200"}),
+    "pending": frozenset({"201"}),
+    "deny": frozenset({"202"}),
+    "cancel": frozenset({"200", "202"}),
+    "expire": frozenset({"202", "407"}),
+    "failure": frozenset({"202"}),
+    "refund": frozenset({"200"}),
+    "partial_refund": frozenset({"200"}),
+    "chargeback": frozenset({"200"}),
+    "partial_chargeback": frozenset({"200"}),
+}
+
+
 @dataclass(frozen=True)
 class Notification:
     order_id: str
@@ -69,6 +100,27 @@ def verify_signature(notification: Notification, server_key: str) -> None:
         raise InvalidSignature("The notification's signature_key is not valid.")
 
 
+def check_consistency(notification: Notification, *, amount: int, currency: str) -> None:
+    """Refuse a notification whose status_code, gross_amount or currency does not fit."""
+    status, code = notification.transaction_status, notification.status_code
+    allowed = STATUS_CODES.get(status)
+    if allowed is not None and code not in allowed:
+        raise InconsistentNotification(
+            f"status_code {code[:10]} does not fit transaction_status {status[:30]}"
+        )
+    fraud = notification.body.get("fraud_status")
+    if status == "capture" and code == "201" and fraud != "challenge":
+        raise InconsistentNotification("status_code 201 on a capture is a challenge only")
+    gross = parse_rupiah(notification.gross_amount)
+    if gross != amount:
+        raise AmountTampered(
+            f"gross_amount {notification.gross_amount[:30]} but the payment is {amount}"
+        )
+    sent_currency = notification.body.get("currency")
+    if sent_currency is not None and sent_currency != currency:
+        raise InconsistentNotification(f"currency {str(sent_currency)[:10]} but ours is {currency}")
+
+
 def parse_rupiah(value: object) -> int | None:
     """'150000.00', '150000', 150000 -> 150000; anything with a fraction or not a number -> None."""
     if isinstance(value, bool) or value is None:
@@ -100,6 +152,24 @@ def observation_from(body: dict[str, Any]) -> Observation:
         transaction_id=_text(body.get("transaction_id")),
         status_message=_text(body.get("status_message")),
     )
+
+
+# Midtrans' status_message of every notification and status answer: it says nothing about why.
+_GENERIC_MESSAGES = frozenset(
+    {"midtrans payment notification", "success, transaction is found", "success"}
+)
+
+
+def gateway_reason(body: dict[str, Any] | None) -> str | None:
+    """Why Midtrans says what it says (a card's channel response, a specific status_message)."""
+    body = body or {}
+    channel = _text(body.get("channel_response_message"))
+    if channel:
+        return channel[:255]
+    message = _text(body.get("status_message"))
+    if message and message.strip().lower() not in _GENERIC_MESSAGES:
+        return message[:255]
+    return None
 
 
 def payment_instructions(body: dict[str, Any]) -> dict[str, Any] | None:

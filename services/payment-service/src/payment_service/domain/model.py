@@ -4,6 +4,17 @@ Every gateway answer (a notification, a status API answer, a refund or cancel re
 `Observation`. `decide(current, observation)` says what it does to a payment: the new status,
 the events that the change publishes, and a verdict for the audit log. It never moves a
 payment backwards, so duplicates and stale or out-of-order answers change nothing.
+
+The one entry point for "apply what Midtrans says about an order" is
+`service_layer.gateway_sync.apply_observation`, which runs `decide` under the payment's row lock.
+
+Two rules of issue 10 live here:
+- a `deny` before any payment is a *declined attempt*, not the end: in Snap the buyer may try
+  another card or method on the same order, so `denied` stays open (it may still be paid, and
+  ends by expiry or cancel); a `deny` after payment is always a reversal;
+- money that arrives after the payment failed (settlement after expire or cancel) is applied:
+  the buyer paid, so `payment.settled` goes out and ticket-service gives the seat back or asks
+  for a refund.
 """
 
 from dataclasses import dataclass, field
@@ -20,7 +31,7 @@ class PaymentStatus(StrEnum):
     REFUNDED = "refunded"
     PARTIALLY_CHARGED_BACK = "partially_charged_back"
     CHARGED_BACK = "charged_back"
-    DENIED = "denied"
+    DENIED = "denied"  # the last attempt was declined; Snap lets the buyer retry the order
     CANCELLED = "cancelled"
     EXPIRED = "expired"
     FAILED = "failed"
@@ -32,6 +43,7 @@ class EventKind(StrEnum):
     SETTLED = "payment.settled"
     FAILED = "payment.failed"
     REFUNDED = "payment.refunded"
+    DECLINED = "payment.declined"
 
 
 class Verdict(StrEnum):
@@ -44,9 +56,9 @@ class Verdict(StrEnum):
 
 S = PaymentStatus
 
-OPEN = frozenset({S.CREATED, S.PENDING, S.CHALLENGE})
+OPEN = frozenset({S.CREATED, S.PENDING, S.CHALLENGE, S.DENIED})
 PAID = frozenset({S.CAPTURED, S.SETTLED})
-FAILED_UNPAID = frozenset({S.DENIED, S.CANCELLED, S.EXPIRED, S.FAILED})
+FAILED_UNPAID = frozenset({S.CANCELLED, S.EXPIRED, S.FAILED})
 MONEY_RETURNED = frozenset(
     {S.PARTIALLY_REFUNDED, S.REFUNDED, S.PARTIALLY_CHARGED_BACK, S.CHARGED_BACK}
 )
@@ -63,14 +75,20 @@ _AFTER_PAYMENT = frozenset(
     }
 )
 _FAILURES = frozenset({S.DENIED, S.CANCELLED, S.EXPIRED, S.FAILED})
+_ENDS = frozenset({S.CANCELLED, S.EXPIRED, S.FAILED})
+# Money that arrives after the payment ended unpaid: applied, so the buyer is never charged
+# without either a ticket or a refund (ticket-service decides which).
+_LATE_MONEY = frozenset({*PAID, *_AFTER_PAYMENT} - {S.REVERSED})
 
 # Where each status may go next. A move not listed here is ignored (and audited as such).
 TRANSITIONS: dict[PaymentStatus, frozenset[PaymentStatus]] = {
     S.CREATED: frozenset({S.PENDING, S.CHALLENGE, *PAID, *_FAILURES, *_AFTER_PAYMENT}),
     S.PENDING: frozenset({S.CHALLENGE, *PAID, *_FAILURES, *_AFTER_PAYMENT}),
     S.CHALLENGE: frozenset({*PAID, *_FAILURES, *_AFTER_PAYMENT}),
-    # A captured card settles, is cancelled by the merchant, or is refunded.
-    S.CAPTURED: frozenset({S.SETTLED, S.CANCELLED, S.DENIED, *_AFTER_PAYMENT}),
+    # A declined attempt: the buyer may retry (pending, challenge, paid) or the order ends.
+    S.DENIED: frozenset({S.PENDING, S.CHALLENGE, *PAID, *_ENDS, *_AFTER_PAYMENT}),
+    # A captured card settles, is cancelled by the merchant (or reversed), or is refunded.
+    S.CAPTURED: frozenset({S.SETTLED, S.CANCELLED, *_AFTER_PAYMENT}),
     S.SETTLED: frozenset(_AFTER_PAYMENT),
     # Partial refunds and chargebacks accumulate (a larger total is a move forward).
     S.PARTIALLY_REFUNDED: frozenset(
@@ -81,10 +99,9 @@ TRANSITIONS: dict[PaymentStatus, frozenset[PaymentStatus]] = {
     ),
     S.REFUNDED: frozenset(),
     S.CHARGED_BACK: frozenset(),
-    S.DENIED: frozenset(),
-    S.CANCELLED: frozenset(),
-    S.EXPIRED: frozenset(),
-    S.FAILED: frozenset(),
+    S.CANCELLED: _LATE_MONEY,
+    S.EXPIRED: _LATE_MONEY,
+    S.FAILED: _LATE_MONEY,
     S.REVERSED: frozenset(),
 }
 
@@ -95,7 +112,7 @@ _STAGE: dict[PaymentStatus, int] = {
     S.CHALLENGE: 2,
     S.CAPTURED: 3,
     S.SETTLED: 4,
-    S.DENIED: 5,
+    S.DENIED: 2,
     S.CANCELLED: 5,
     S.EXPIRED: 5,
     S.FAILED: 5,
@@ -125,6 +142,7 @@ class PaymentState:
     status: PaymentStatus
     amount: int
     refunded_amount: int = 0
+    currency: str = "IDR"
 
 
 @dataclass(frozen=True)
@@ -142,20 +160,26 @@ class Decision:
         return self.verdict is Verdict.APPLIED
 
 
-def target_status(obs: Observation) -> PaymentStatus | None:
-    """Midtrans' transaction_status (+ fraud_status) as one of our statuses; None if unknown."""
+def target_status(obs: Observation, current: PaymentStatus | None = None) -> PaymentStatus | None:
+    """Midtrans' transaction_status (+ fraud_status) as one of our statuses; None if unknown.
+
+    `current` matters for `deny` only: after a payment it is a reversal, whatever the body says.
+    """
     status = obs.transaction_status
     fraud = (obs.fraud_status or "").lower()
+    paid_before = current is not None and (current in PAID or current in MONEY_RETURNED)
     if status == "capture":
+        if fraud in {"", "accept"}:
+            return S.CAPTURED  # accept, or no fraud_status at all (low-risk methods omit it)
         if fraud == "challenge":
             return S.CHALLENGE
         if fraud == "deny":
-            return S.DENIED
-        return S.CAPTURED  # accept, or no fraud_status at all (low-risk methods omit it)
+            return S.REVERSED if paid_before else S.DENIED
+        return None  # a fraud verdict we do not know never makes a payment paid
     if status == "settlement":
         return S.SETTLED
     if status == "deny":
-        return S.REVERSED if obs.settled_before else S.DENIED
+        return S.REVERSED if obs.settled_before or paid_before else S.DENIED
     simple = {
         "pending": S.PENDING,
         "authorize": S.PENDING,  # a pre-authorised card: reserved, not yet paid
@@ -172,9 +196,10 @@ def target_status(obs: Observation) -> PaymentStatus | None:
 
 def decide(current: PaymentState, obs: Observation) -> Decision:
     """What `obs` does to a payment in `current`; pure and total."""
-    target = target_status(obs)
+    target = target_status(obs, current.status)
     if target is None:
-        return _ignore(current, Verdict.UNKNOWN_STATUS, f"unknown status {obs.transaction_status}")
+        what = f"{obs.transaction_status} (fraud_status {obs.fraud_status})"
+        return _ignore(current, Verdict.UNKNOWN_STATUS, f"unknown status {what}")
     refunded = _refunded_total(current, target, obs)
     if target == current.status and not (
         target in MONEY_RETURNED and refunded > current.refunded_amount
@@ -204,8 +229,6 @@ def _refunded_total(current: PaymentState, target: PaymentStatus, obs: Observati
 
 def _contradicts(current: PaymentStatus, target: PaymentStatus) -> bool:
     """A move the gateway's own life cycle cannot explain by lateness alone."""
-    if current in FAILED_UNPAID and (target in PAID or target in MONEY_RETURNED):
-        return True  # money after a failure: someone must look at it
     if current in FAILED_UNPAID and target in FAILED_UNPAID:
         return True  # two different failures
     return _STAGE[target] >= _STAGE[current] and target != current
@@ -218,6 +241,8 @@ def _events(before: PaymentStatus, after: PaymentStatus) -> tuple[EventKind, ...
         return (EventKind.PENDING,)
     if after == S.CHALLENGE:
         return ()
+    if after == S.DENIED:
+        return (EventKind.DECLINED,)  # not an end: the buyer may retry on the same order
     if after in PAID:
         return () if was_paid else (EventKind.SETTLED,)
     if after in FAILED_UNPAID or after == S.REVERSED:
@@ -244,9 +269,14 @@ def _ignore(
 
 
 def is_open(status: PaymentStatus) -> bool:
-    """Still waiting for the customer or for fraud review: may be expired or cancelled."""
+    """Still waiting for the customer (also after a declined attempt) or for fraud review."""
     return status in OPEN
 
 
 def is_paid(status: PaymentStatus) -> bool:
     return status in PAID
+
+
+def is_late_money(before: PaymentStatus, after: PaymentStatus) -> bool:
+    """Money applied after the payment had ended unpaid (expired, cancelled, failed)."""
+    return before in FAILED_UNPAID and (after in PAID or after in MONEY_RETURNED)

@@ -3,20 +3,70 @@
 Refund routes are in refunds_http.py.
 """
 
+import logging
 import re
 from datetime import datetime
 from typing import Annotated, Any, Self
 
+import asyncpg
 from fastapi import APIRouter, Depends, Request, Response
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 from servicekit.auth import CurrentUser, ServiceCaller
+from servicekit.errors import AppError
 
 from payment_service.adapters.repository import Payment
+from payment_service.domain.model import PaymentStatus
 from payment_service.domain.snap import Customer, Item
 from payment_service.service_layer import notifications, payments
 from payment_service.service_layer.payments import Gateway, OpenPayment
 
 ORDER_ID = re.compile(r"^[A-Za-z0-9\-_~.]{1,50}$")
+logger = logging.getLogger(__name__)
+
+# The part of Midtrans' status answer a client may see (documented in the README). Never the
+# signature_key (with a copied signature anyone could forge a notification for the same
+# status_code), never merchant_id or Midtrans' internal ids.
+MIDTRANS_PUBLIC_FIELDS = (
+    "order_id",
+    "transaction_status",
+    "fraud_status",
+    "status_message",
+    "payment_type",
+    "gross_amount",
+    "currency",
+    "transaction_time",
+    "settlement_time",
+    "expiry_time",
+    "va_numbers",
+    "permata_va_number",
+    "biller_code",
+    "bill_key",
+    "store",
+    "payment_code",
+    "refund_amount",
+)
+DECLINED_MESSAGE = "The payment was declined. Try another card or payment method on the same page."
+# Failures of the database that pass: Midtrans must retry the notification (503), not drop it.
+TRANSIENT_DB_ERRORS: tuple[type[Exception], ...] = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.TooManyConnectionsError,
+    asyncpg.exceptions.SerializationError,
+    asyncpg.exceptions.DeadlockDetectedError,
+    asyncpg.exceptions.LockNotAvailableError,
+    asyncpg.exceptions.QueryCanceledError,
+    asyncpg.exceptions.CannotConnectNowError,
+    OSError,
+    TimeoutError,
+)
 
 
 def gateway(request: Request) -> Gateway:
@@ -124,16 +174,23 @@ async def open_payment(
 # ----- the seed's public endpoints -----
 
 
-class SnapTokenRequest(BaseModel):
-    """The mobile client's body (seed): it may send the amount as a number with decimals."""
+def _either(name: str, camel: str) -> Any:
+    return Field(default=None, validation_alias=AliasChoices(name, camel))
 
-    order_id: str
+
+class SnapTokenRequest(BaseModel):
+    """The mobile client's body (seed): it may send the amount as a number with decimals.
+
+    The seed's own sample sends camelCase (`orderId`, `customerName`, ...): both are accepted.
+    """
+
+    order_id: str = Field(validation_alias=AliasChoices("order_id", "orderId"))
     amount: float | int = Field(gt=0)
-    customer_name: str | None = None
-    customer_email: str | None = None
-    customer_phone: str | None = None
-    event_id: str | None = None
-    user_id: str | None = None
+    customer_name: str | None = _either("customer_name", "customerName")
+    customer_email: str | None = _either("customer_email", "customerEmail")
+    customer_phone: str | None = _either("customer_phone", "customerPhone")
+    event_id: str | None = _either("event_id", "eventId")
+    user_id: str | None = _either("user_id", "userId")
 
     _check_order_id = field_validator("order_id")(_order_id)
 
@@ -176,10 +233,15 @@ async def payment_status(order_id: str, user: CurrentUser, gw: GatewayDep) -> di
         gw, order_id=order_id, caller_id=user.user_id, caller_is_admin=user.is_admin
     )
     p = view.payment
+    declined = p.status is PaymentStatus.DENIED
     return {
         "data": {
             "order_id": p.order_id,
             "status": str(p.status),
+            # A declined card attempt does not end the order: the buyer may retry in Snap.
+            "declined": declined,
+            "can_retry": declined,
+            "message": DECLINED_MESSAGE if declined else None,
             "amount": p.amount,
             "currency": p.currency,
             "refunded_amount": p.refunded_amount,
@@ -193,17 +255,33 @@ async def payment_status(order_id: str, user: CurrentUser, gw: GatewayDep) -> di
             "settled_at": _iso(p.settled_at),
             "created_at": _iso(p.created_at),
             "updated_at": _iso(p.updated_at),
-            "midtrans": view.midtrans,
+            "midtrans": _midtrans_public(view.midtrans),
         }
     }
 
 
+def _midtrans_public(body: dict[str, Any] | None) -> dict[str, Any] | None:
+    if body is None:
+        return None
+    return {name: body[name] for name in MIDTRANS_PUBLIC_FIELDS if name in body}
+
+
 @public.post("/notification")
-async def midtrans_notification(request: Request, gw: GatewayDep) -> dict[str, Any]:
+async def midtrans_notification(request: Request) -> dict[str, Any]:
     """No JWT: the signature is the authentication. Read as raw bytes, never as a model."""
     raw = await request.body()
     remote = request.client.host if request.client else None
-    outcome = await notifications.receive_notification(gw, raw, remote_addr=remote)
+    try:
+        outcome = await notifications.receive_notification(
+            request.app.state.notification_deps, raw, remote_addr=remote
+        )
+    except TRANSIENT_DB_ERRORS as exc:
+        logger.warning("notification deferred: the database failed (%s)", type(exc).__name__)
+        raise AppError(
+            "The notification could not be recorded now; Midtrans will retry it.",
+            code="notification_deferred",
+            status_code=503,
+        ) from exc
     return {
         "data": {
             "order_id": outcome.order_id,

@@ -1,7 +1,12 @@
 """Apply one gateway answer to a payment: decide, store, audit and write the events, in one go.
 
-Every source (notification, reconciler, refund, expiry, API) goes through `apply_observation`,
-on a connection inside a transaction that holds the payment's row lock.
+Every source (notification, reconciler, refund, expiry, API) goes through `apply_observation`
+("apply what Midtrans' status API says about an order"), on a connection inside a transaction
+that holds the payment's row lock.
+
+Every payment.* event is published as v2: it carries the payment's status after the change and
+a per-payment `sequence`, reserved in the same transaction as the outbox rows, so consumers
+apply only newer states whatever order the broker delivers them in.
 """
 
 import logging
@@ -13,17 +18,18 @@ from servicekit.logs import log_fields
 from servicekit.messaging import Outbox
 from ticketing_contracts import (
     EventPayload,
-    PaymentFailed,
+    PaymentDeclined,
+    PaymentFailedV2,
     PaymentInstructions,
-    PaymentPending,
-    PaymentRefunded,
-    PaymentSettled,
+    PaymentPendingV2,
+    PaymentRefundedV2,
+    PaymentSettledV2,
 )
 
 from payment_service.adapters import repository as repo
 from payment_service.adapters.refund_store import PgRefundStore
 from payment_service.adapters.repository import Payment
-from payment_service.domain.gateway import observation_from, payment_instructions
+from payment_service.domain.gateway import gateway_reason, observation_from, payment_instructions
 from payment_service.domain.model import (
     PAID,
     Decision,
@@ -32,6 +38,7 @@ from payment_service.domain.model import (
     PaymentStatus,
     Verdict,
     decide,
+    is_late_money,
 )
 from payment_service.service_layer import refund_progress
 
@@ -99,9 +106,22 @@ async def apply_observation(
             transaction_id=obs.transaction_id,
             settled=decision.status in PAID,
         )
-        for kind in decision.events:
-            envelope = await outbox.add(conn, _payload(kind, payment, decision, obs, body, reason))
-            events.append(envelope.event_type)
+        if decision.events:
+            last = await repo.advance_event_sequence(conn, payment.order_id, len(decision.events))
+            first = last - len(decision.events) + 1
+            for sequence, kind in enumerate(decision.events, start=first):
+                payload = _payload(kind, payment, decision, obs, body, reason, sequence)
+                envelope = await outbox.add(conn, payload)
+                events.append(envelope.event_type)
+        if is_late_money(payment.status, decision.status):
+            # Not a conflict any more: the buyer paid, so ticket-service gives the seat back if
+            # it is free, else asks for a refund. Logged for a person all the same.
+            late = f"late money: {obs.transaction_status} after {payment.status}"
+            reason = f"{late}; {reason}" if reason else late
+            logger.warning(
+                "money arrived after the payment ended; applied",
+                extra=log_fields(order_id=payment.order_id, before=str(payment.status)),
+            )
     elif decision.verdict in {Verdict.CONFLICT, Verdict.UNKNOWN_STATUS}:
         await repo.flag(conn, payment.order_id, f"{source}: {decision.reason}")
         logger.error(
@@ -151,8 +171,11 @@ def _payload(
     obs: Observation,
     body: dict[str, Any] | None,
     reason: str | None,
+    sequence: int,
 ) -> EventPayload:
     facts: dict[str, Any] = {
+        "sequence": sequence,
+        "payment_status": str(decision.status),
         "order_id": payment.order_id,
         "ticket_id": payment.ticket_id,
         "event_id": payment.event_id,
@@ -168,25 +191,28 @@ def _payload(
     }
     if kind is EventKind.PENDING:
         instructions = payment_instructions(body or {})
-        return PaymentPending(
+        return PaymentPendingV2(
             **facts,
             expires_at=payment.expires_at,
             instructions=PaymentInstructions.model_validate(instructions) if instructions else None,
         )
     if kind is EventKind.SETTLED:
-        return PaymentSettled(**facts, settled_at=datetime.now(UTC))
+        return PaymentSettledV2(**facts, settled_at=datetime.now(UTC))
+    if kind is EventKind.DECLINED:
+        declined = reason or gateway_reason(body) or "the payment attempt was declined"
+        return PaymentDeclined(**facts, reason=declined)
     if kind is EventKind.FAILED:
         was_paid = payment.status in PAID
-        why = reason or obs.status_message
+        why = reason or gateway_reason(body)
         if decision.status is PaymentStatus.REVERSED or was_paid:
             why = f"reversed after payment: {why or decision.status}"
-        return PaymentFailed(
+        return PaymentFailedV2(
             **facts,
             transaction_status=_FAILED_STATUS[decision.status],
             reason=why,
         )
     refund_amount = decision.refunded_amount - payment.refunded_amount
-    return PaymentRefunded(
+    return PaymentRefundedV2(
         **facts,
         refund_amount=refund_amount,
         refunded_total=decision.refunded_amount,

@@ -1,36 +1,97 @@
-"""Midtrans HTTP notifications: verify, audit, apply through the state machine, answer fast."""
+"""Midtrans HTTP notifications: verify, check, confirm with the status API, apply, answer fast.
+
+A notification is a hint, never a credential. Midtrans signs only order_id + status_code +
+gross_amount, so a signature copied from any answer about the order verifies on a body that
+claims another status. In order:
+
+1. parse, and check the signature (with the notification key, defaulting to the server key);
+2. check consistency: status_code must fit transaction_status, gross_amount and currency must
+   be the order's (refused with 400, audited, flagged, never applied);
+3. ask Midtrans' status API (`MIDTRANS_VERIFY_WITH_STATUS_API`, on everywhere but development)
+   and apply *its* answer, not the notification's;
+4. apply through the state machine under the payment's row lock (the ledger's `apply`).
+
+A status-API outage raises `StatusApiUnavailable` and a database failure propagates: the route
+answers both 503, so Midtrans keeps retrying. Invalid bodies are stored up to a budget per
+minute; the rest are only counted.
+
+The use case sees its collaborators through the ports below; bootstrap wires PostgreSQL
+(`notification_ledger.PostgresNotificationLedger`), Midtrans and Redis, the unit tests fakes.
+"""
 
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from servicekit.logs import log_fields
 
-from payment_service.adapters import repository as repo
-from payment_service.adapters.midtrans import MidtransError, TransactionNotFound
-from payment_service.domain.errors import PaymentNotFound
+from payment_service.domain.errors import PaymentNotFound, StatusApiUnavailable
 from payment_service.domain.gateway import (
+    AmountTampered,
+    InconsistentNotification,
     InvalidSignature,
     MalformedNotification,
     Notification,
-    observation_from,
+    check_consistency,
     parse_notification,
-    parse_rupiah,
     verify_signature,
 )
-from payment_service.domain.model import PaymentStatus, decide
-from payment_service.service_layer.gateway_sync import apply_observation
-from payment_service.service_layer.payments import Gateway
+from payment_service.domain.model import Decision, PaymentState, PaymentStatus
 
 logger = logging.getLogger(__name__)
 
-
-class AmountTampered(ValueError):
-    """A signed notification whose gross_amount is not the amount we opened the payment for."""
+CONFIRMED = "confirmed with the status API"
 
 
 class NotificationUnconfirmed(ValueError):
     """MIDTRANS_VERIFY_WITH_STATUS_API is on and Midtrans does not know the transaction."""
+
+
+@dataclass(frozen=True)
+class Received:
+    """One notification body as the audit log keeps it."""
+
+    raw: bytes
+    remote_addr: str | None
+    notification: Notification | None = None
+    signature_valid: bool | None = None  # None: not even parsed
+
+
+class NotificationLedger(Protocol):
+    """Storage of the notification path: the audit log and the payment under its row lock."""
+
+    async def payment(self, order_id: str) -> PaymentState | None: ...
+    async def record(self, received: Received, verdict: str, detail: str | None) -> None: ...
+    async def count_dropped(self, verdict: str) -> None: ...
+    async def refuse(self, received: Received, verdict: str, detail: str) -> None: ...
+    async def apply(
+        self, received: Received, body: dict[str, Any], reason: str | None
+    ) -> Decision: ...
+
+
+class StatusApi(Protocol):
+    """Midtrans' `GET /v2/{order_id}/status`: its answer, None if unknown; else raises
+    StatusApiUnavailable."""
+
+    async def status(self, order_id: str) -> dict[str, Any] | None: ...
+
+
+class AuditBudget(Protocol):
+    async def admit(self) -> bool: ...
+
+
+class StatusCache(Protocol):
+    async def forget(self, order_id: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class NotificationDeps:
+    ledger: NotificationLedger
+    status_api: StatusApi
+    invalid_bodies: AuditBudget
+    status_cache: StatusCache
+    signing_key: str
+    confirm_with_status_api: bool
 
 
 @dataclass(frozen=True)
@@ -41,154 +102,88 @@ class NotificationOutcome:
 
 
 async def receive_notification(
-    gw: Gateway, raw: bytes, *, remote_addr: str | None
+    deps: NotificationDeps, raw: bytes, *, remote_addr: str | None
 ) -> NotificationOutcome:
-    """Every body is audited with its verdict; only a verified, known, exact one is applied."""
+    """Every body is audited with its verdict; only a verified, consistent one is applied."""
+    received = Received(raw, remote_addr)
     try:
         notification = parse_notification(raw)
     except MalformedNotification as exc:
-        await _audit(gw, raw, "malformed", str(exc), remote_addr=remote_addr)
+        await _audit_invalid(deps, received, "malformed", str(exc))
         raise
     try:
-        verify_signature(notification, gw.settings.midtrans_server_key.get_secret_value())
+        verify_signature(notification, deps.signing_key)
     except InvalidSignature:
-        await _audit(
-            gw, raw, "invalid_signature", None, notification, False, remote_addr=remote_addr
-        )
+        forged = Received(raw, remote_addr, notification, signature_valid=False)
+        await _audit_invalid(deps, forged, "invalid_signature", None)
         logger.warning(
             "notification with an invalid signature refused",
             extra=log_fields(order_id=notification.order_id[:100], remote_addr=remote_addr),
         )
         raise
-    body = notification.body
-    reason = None
-    if gw.settings.midtrans_verify_with_status_api:
-        body, reason = await _confirm_with_status_api(gw, raw, notification, remote_addr)
-    return await _apply(gw, raw, notification, body, reason, remote_addr)
+    received = Received(raw, remote_addr, notification, signature_valid=True)
+    payment = await deps.ledger.payment(notification.order_id)
+    if payment is None:
+        await deps.ledger.record(received, "unknown_order", None)
+        raise PaymentNotFound(f"No payment for order {notification.order_id}.")
+    try:
+        check_consistency(notification, amount=payment.amount, currency=payment.currency)
+    except InconsistentNotification as exc:
+        verdict = "amount_mismatch" if isinstance(exc, AmountTampered) else "inconsistent"
+        await deps.ledger.refuse(received, verdict, str(exc))
+        logger.error(
+            "inconsistent notification refused",
+            extra=log_fields(order_id=notification.order_id, verdict=verdict, detail=str(exc)),
+        )
+        raise
+    body, reason = notification.body, None
+    if deps.confirm_with_status_api:
+        body, reason = await _confirm_with_status_api(deps, received, notification)
+    decision = await deps.ledger.apply(received, body, reason)
+    await deps.status_cache.forget(notification.order_id)
+    return NotificationOutcome(notification.order_id, str(decision.verdict), decision.status)
 
 
 async def _confirm_with_status_api(
-    gw: Gateway, raw: bytes, notification: Notification, remote_addr: str | None
+    deps: NotificationDeps, received: Received, notification: Notification
 ) -> tuple[dict[str, Any], str]:
+    """Midtrans' own answer about the order: what gets applied instead of the notification."""
     try:
-        answer = await gw.midtrans.status(notification.order_id)
-    except TransactionNotFound as exc:
-        await _audit(gw, raw, "unconfirmed", str(exc), notification, True, remote_addr=remote_addr)
-        raise NotificationUnconfirmed(
-            "Midtrans' status API does not know this transaction."
-        ) from exc
-    except MidtransError as exc:
+        answer = await deps.status_api.status(notification.order_id)
+    except StatusApiUnavailable as exc:
         # 503 makes Midtrans retry; the reconciler also catches up later.
-        await _audit(gw, raw, "deferred", str(exc), notification, True, remote_addr=remote_addr)
+        await deps.ledger.record(received, "deferred", str(exc))
         raise
-    assert answer.body is not None
-    return answer.body, "confirmed with the status API"
-
-
-async def _apply(
-    gw: Gateway,
-    raw: bytes,
-    notification: Notification,
-    body: dict[str, Any],
-    reason: str | None,
-    remote_addr: str | None,
-) -> NotificationOutcome:
-    order_id = notification.order_id
-    refusal: Exception | None = None
-    async with gw.pool.acquire() as conn, conn.transaction():
-        payment = await repo.get(conn, order_id, lock=True)
-        if payment is None:
-            await repo.record_notification(
-                conn,
-                raw_body=raw,
-                verdict="unknown_order",
-                order_id=order_id,
-                transaction_status=notification.transaction_status,
-                signature_valid=True,
-                remote_addr=remote_addr,
-            )
-            refusal = PaymentNotFound(f"No payment for order {order_id}.")
-        elif parse_rupiah(notification.gross_amount) != payment.amount:
-            detail = f"gross_amount {notification.gross_amount} but the payment is {payment.amount}"
-            nid = await repo.record_notification(
-                conn,
-                raw_body=raw,
-                verdict="amount_mismatch",
-                detail=detail,
-                order_id=order_id,
-                transaction_status=notification.transaction_status,
-                signature_valid=True,
-                remote_addr=remote_addr,
-            )
-            await repo.flag(conn, order_id, f"notification {nid}: {detail}")
-            await repo.add_transition(
-                conn,
-                order_id=order_id,
-                from_status=str(payment.status),
-                to_status=str(payment.status),
-                source="notification",
-                verdict="refused",
-                reason=detail,
-                gateway_body=notification.body,
-                notification_id=nid,
-            )
-            logger.error("notification amount mismatch", extra=log_fields(order_id=order_id))
-            refusal = AmountTampered(f"The amount does not match the order: {detail}.")
-        else:
-            obs = observation_from(body)
-            verdict = decide(payment.state, obs).verdict
-            nid = await repo.record_notification(
-                conn,
-                raw_body=raw,
-                verdict=str(verdict),
-                detail=reason,
-                order_id=order_id,
-                transaction_status=notification.transaction_status,
-                signature_valid=True,
-                remote_addr=remote_addr,
-            )
-            decision = await apply_observation(
-                conn,
-                gw.outbox,
-                payment,
-                obs,
-                body=body,
-                source="notification",
-                notification_id=nid,
-                reason=reason,
-            )
-            return NotificationOutcome(order_id, str(decision.verdict), decision.status)
-    assert refusal is not None
-    raise refusal
-
-
-async def _audit(
-    gw: Gateway,
-    raw: bytes,
-    verdict: str,
-    detail: str | None,
-    notification: Notification | None = None,
-    signature_valid: bool | None = None,
-    *,
-    remote_addr: str | None,
-) -> None:
-    async with gw.pool.acquire() as conn:
-        await repo.record_notification(
-            conn,
-            raw_body=raw,
-            verdict=verdict,
-            detail=detail,
-            order_id=notification.order_id if notification else None,
-            transaction_status=notification.transaction_status if notification else None,
-            signature_valid=signature_valid,
-            remote_addr=remote_addr,
+    if answer is None:
+        detail = "Midtrans' status API does not know this transaction."
+        await deps.ledger.record(received, "unconfirmed", detail)
+        raise NotificationUnconfirmed(detail)
+    claimed, confirmed = notification.transaction_status, answer.get("transaction_status")
+    if claimed != confirmed:
+        logger.warning(
+            "notification contradicted by the status API; applying Midtrans' answer",
+            extra=log_fields(order_id=notification.order_id, claimed=claimed, confirmed=confirmed),
         )
+        return answer, f"{CONFIRMED}: notification said {claimed[:30]}, Midtrans {confirmed}"
+    return answer, CONFIRMED
+
+
+async def _audit_invalid(
+    deps: NotificationDeps, received: Received, verdict: str, detail: str | None
+) -> None:
+    """Bodies anyone can send: stored up to the minute's budget, then only counted."""
+    if await deps.invalid_bodies.admit():
+        await deps.ledger.record(received, verdict, detail)
+    else:
+        await deps.ledger.count_dropped(verdict)
 
 
 __all__ = [
     "AmountTampered",
+    "InconsistentNotification",
     "InvalidSignature",
     "MalformedNotification",
+    "NotificationDeps",
     "NotificationOutcome",
     "NotificationUnconfirmed",
     "receive_notification",

@@ -1,14 +1,17 @@
 """Opening a payment (a Snap transaction), handing its token to the owner, and reading its state."""
 
 import logging
+from collections.abc import Awaitable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 from servicekit.messaging import Outbox
+from servicekit.rate_limit import RateDecision
 
 from payment_service.adapters import repository as repo
+from payment_service.adapters.guards import Guards
 from payment_service.adapters.midtrans import (
     MidtransClient,
     MidtransError,
@@ -21,6 +24,7 @@ from payment_service.domain.errors import (
     OrderConflict,
     PaymentClosed,
     PaymentNotFound,
+    RateLimited,
 )
 from payment_service.domain.model import Verdict, is_open
 from payment_service.domain.snap import (
@@ -61,6 +65,7 @@ class Gateway:
     midtrans: MidtransClient
     outbox: Outbox
     settings: PaymentSettings
+    guards: Guards
 
 
 async def open_payment(gw: Gateway, cmd: OpenPayment) -> tuple[Payment, bool]:
@@ -185,6 +190,7 @@ async def snap_token_for_owner(
     user_id: str | None,
 ) -> Payment:
     """The seed's create-snap-token: the caller's own order, renewed if its page expired."""
+    await _within_limit(gw.guards.snap_token.attempt(caller_id), "create-snap-token")
     async with gw.pool.acquire() as conn:
         payment = await repo.get(conn, order_id)
         if payment is None or payment.user_id != caller_id or (user_id and user_id != caller_id):
@@ -230,6 +236,16 @@ async def snap_token_for_owner(
     return fresh
 
 
+async def _within_limit(attempt: Awaitable[RateDecision], what: str) -> None:
+    decision = await attempt
+    if not decision.allowed:
+        raise RateLimited(
+            f"Too many {what} requests; retry in {decision.retry_after_seconds} s.",
+            headers={"Retry-After": str(decision.retry_after_seconds)},
+            details={"retry_after_seconds": decision.retry_after_seconds},
+        )
+
+
 def _transaction_exists(error: MidtransError) -> bool:
     if not isinstance(error, MidtransRefused):
         return False
@@ -245,14 +261,23 @@ class PaymentView:
 async def payment_status(
     gw: Gateway, *, order_id: str, caller_id: str, caller_is_admin: bool
 ) -> PaymentView:
-    """Our state plus Midtrans' live answer, which is also applied (source `api`)."""
+    """Our state plus Midtrans' live answer, which is also applied (source `api`).
+
+    Midtrans' answer is reused for `status_cache_seconds`, so a polling app (or a script) costs
+    the merchant at most one status call per order per few seconds.
+    """
+    await _within_limit(gw.guards.status.attempt(caller_id), "status")
     async with gw.pool.acquire() as conn:
         payment = await repo.get(conn, order_id)
         if payment is None or not (caller_is_admin or payment.user_id == caller_id):
             raise PaymentNotFound(f"No payment for order {order_id}.")
+        cached = await gw.guards.status_cache.get(order_id)
+        if cached is not None:
+            return PaymentView(payment, cached)
         live: dict[str, Any] | None = None
         try:
-            answer = await gw.midtrans.status(payment.transaction_id or order_id)
+            # By order_id: after a declined card, the retry is a new Midtrans transaction.
+            answer = await gw.midtrans.status(order_id)
             live = answer.body
         except TransactionNotFound:
             live = None
@@ -261,6 +286,7 @@ async def payment_status(
             await repo.record_gateway_call(conn, exc.answer, order_id=order_id, source="api")
             return PaymentView(payment, None)
         if live is not None:
+            await gw.guards.status_cache.put(order_id, live)
             async with conn.transaction():
                 await repo.record_gateway_call(conn, answer, order_id=order_id, source="api")
                 locked = await repo.get(conn, order_id, lock=True)

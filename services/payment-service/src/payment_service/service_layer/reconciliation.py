@@ -118,6 +118,19 @@ async def _close_one(gw: Gateway, order_id: str) -> None:
                 answer = await gw.midtrans.status(order_id)
             await repo.record_gateway_call(conn, answer, order_id=order_id, source="expiry")
         assert answer.body is not None
+        if observation_from(answer.body).transaction_status == "deny":
+            # The last attempt was declined and the seat is released: the order ends here
+            # (Midtrans has nothing left to expire; a later payment would be late money).
+            await apply_observation(
+                conn,
+                gw.outbox,
+                payment,
+                Observation(transaction_status="expire"),
+                body=answer.body,
+                source="expiry",
+                reason="the seat was released after a declined attempt",
+            )
+            return
         await apply_gateway_body(conn, gw.outbox, payment, answer.body, source="expiry")
 
 

@@ -31,7 +31,10 @@ SELECT t.id, t.user_id, t.event_id, t.attendance_code, t.price_paid, t.currency,
        e.title AS event_title, e.starts_at AS event_starts_at, e.venue AS event_venue,
        e.host_id AS event_host_id,
        x.id AS transaction_id, x.order_id, x.status AS transaction_status, x.amount,
-       x.snap_token, x.redirect_url, x.payment_expires_at
+       x.snap_token, x.redirect_url, x.payment_expires_at,
+       x.last_attempt_result, x.last_attempt_reason, x.last_attempt_at,
+       x.refund_id, x.refund_amount, x.refund_method, x.refund_status, x.refund_reason,
+       x.refund_reference, x.refund_updated_at
   FROM tickets t
   JOIN ticketed_events e ON e.event_id = t.event_id
   LEFT JOIN ticket_transactions x ON x.ticket_id = t.id
@@ -39,7 +42,9 @@ SELECT t.id, t.user_id, t.event_id, t.attendance_code, t.price_paid, t.currency,
 
 TRANSACTION_COLUMNS = """id, ticket_id, user_id, event_id, order_id, amount, currency, status,
     payment_method, payment_gateway_id, payment_gateway_response, created_at, updated_at,
-    completed_at"""
+    completed_at, payment_status, last_attempt_result, last_attempt_reason, last_attempt_at,
+    refund_id, refund_amount, refund_method, refund_status, refund_reason, refund_reference,
+    refund_updated_at"""
 
 
 # --- ticketed events -------------------------------------------------------------------------
@@ -229,19 +234,6 @@ async def insert_transaction(
 
 async def ticket_view(conn: asyncpg.Connection, ticket_id: uuid.UUID) -> Row | None:
     return await conn.fetchrow(TICKET_VIEW + " WHERE t.id = $1", ticket_id)
-
-
-async def lock_ticket_by_order(conn: asyncpg.Connection, order_id: str) -> Row | None:
-    """The ticket and its transaction for an order, both locked for the caller's transaction."""
-    return await conn.fetchrow(
-        """SELECT t.id AS ticket_id, t.status AS ticket_status, t.event_id, t.price_paid,
-                  x.id AS transaction_id, x.status AS transaction_status, x.amount,
-                  x.refund_requested_at
-             FROM ticket_transactions x JOIN tickets t ON t.id = x.ticket_id
-            WHERE x.order_id = $1
-            FOR UPDATE OF t, x""",
-        order_id,
-    )
 
 
 async def lock_pending_ticket(conn: asyncpg.Connection, ticket_id: uuid.UUID) -> Row | None:

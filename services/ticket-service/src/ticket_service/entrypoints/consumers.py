@@ -1,24 +1,45 @@
-"""The payment-event consumer: payment.settled / failed / refunded through the inbox."""
+"""The payment-event consumer: every payment.* event ticket-service hears, through the inbox."""
 
+from datetime import UTC, datetime
+
+import asyncpg
 from servicekit.app import Runtime
-from servicekit.messaging import Consumer
-from ticketing_contracts import EventType
+from servicekit.messaging import Consumer, Outbox
+from servicekit.messaging.consumer import EventHandler
+from ticketing_contracts import EventEnvelope, EventType, parse_payload
 from ticketing_contracts.routing import TICKET_SERVICE_PAYMENTS
 
-from ticket_service.service_layer.activation import PaymentOutcomes
+from ticket_service.adapters.payment_outcomes import SqlPaymentOutcomes
+from ticket_service.domain.qr_codes import SigningKeys
+from ticket_service.service_layer.activation import apply_payment_event
 from ticket_service.settings import TicketSettings
 
 CONSUMER_NAME = "ticket-service"
+PAYMENT_EVENTS = (
+    EventType.PAYMENT_SETTLED,
+    EventType.PAYMENT_FAILED,
+    EventType.PAYMENT_REFUNDED,
+    EventType.PAYMENT_DECLINED,
+    EventType.PAYMENT_REFUND_UPDATED,
+)
+
+
+def payment_event_handler(outbox: Outbox, keys: SigningKeys) -> EventHandler:
+    async def handle(conn: asyncpg.Connection, envelope: EventEnvelope) -> None:
+        # v1 and v2 both parse (an unknown version raises, is retried, then dead-lettered).
+        payload = parse_payload(envelope)
+        repo = SqlPaymentOutcomes(conn, outbox, keys)
+        await apply_payment_event(
+            repo, payload, occurred_at=envelope.occurred_at, now=datetime.now(UTC)
+        )
+
+    return handle
 
 
 def payment_events_consumer(settings: TicketSettings, runtime: Runtime) -> Consumer:
-    outcomes = PaymentOutcomes(runtime.outbox, settings.signing_keys)
+    handle = payment_event_handler(runtime.outbox, settings.signing_keys)
     return Consumer(
         name=CONSUMER_NAME,
         binding=TICKET_SERVICE_PAYMENTS,
-        handlers={
-            EventType.PAYMENT_SETTLED: outcomes.on_settled,
-            EventType.PAYMENT_FAILED: outcomes.on_failed,
-            EventType.PAYMENT_REFUNDED: outcomes.on_refunded,
-        },
+        handlers=dict.fromkeys(PAYMENT_EVENTS, handle),
     )

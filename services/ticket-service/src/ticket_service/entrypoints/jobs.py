@@ -16,20 +16,23 @@ KEY_CLEANUP_EVERY_SECONDS = 600.0
 def hold_sweeper(settings: TicketSettings, runtime: Runtime) -> PeriodicJob:
     last_cleanup = 0.0
 
-    async def run() -> None:
+    async def run() -> int:
+        """Expire what is due; the count is what servicekit's job metrics add up as items."""
         nonlocal last_cleanup
+        expired = 0
         # Drain in batches so a backlog (after downtime) clears in one run.
-        while (
-            await expire_unpaid_holds(
+        while True:
+            batch = await expire_unpaid_holds(
                 runtime.pool, runtime.outbox, batch_size=settings.hold_sweep_batch_size
             )
-            == settings.hold_sweep_batch_size
-        ):
-            pass
+            expired += batch
+            if batch < settings.hold_sweep_batch_size:
+                break
         if time.monotonic() - last_cleanup > KEY_CLEANUP_EVERY_SECONDS:
             last_cleanup = time.monotonic()
             before = datetime.now(UTC) - timedelta(hours=settings.idempotency_key_hours)
             async with runtime.pool.acquire() as conn:
                 await forget_purchase_requests_before(conn, before)
+        return expired
 
     return PeriodicJob("expire-unpaid-holds", settings.hold_sweep_interval_seconds, run)

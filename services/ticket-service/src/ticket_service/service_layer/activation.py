@@ -1,213 +1,364 @@
-"""Turning payment events into ticket states, exactly once.
+"""Turning payment events into ticket states, exactly once and whatever the delivery order.
 
-Each handler runs inside the inbox transaction (servicekit), so a redelivered event id has no
+Each event runs inside the inbox transaction (servicekit), so a redelivered event id has no
 second effect; a *different* event about the same order (a duplicate notification upstream) is
-harmless too, because every move is checked against the ticket's current state, which is locked
-(`FOR UPDATE`) for the whole handler.
+harmless too, because every move is checked against the order's current state, which is locked
+for the whole handler. A v2 event carries its payment's `sequence`: the order remembers the
+highest one applied and an event that is not newer changes nothing, so a refund delivered before
+its settlement is never undone by the late settlement. A v1 event (no sequence) is applied on
+the current state alone, as before.
 """
 
+import dataclasses
 import logging
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Protocol
 
-import asyncpg
 from servicekit.logs import log_fields
-from servicekit.messaging import Outbox
-from ticketing_contracts import EventEnvelope, PaymentFailed, PaymentRefunded, PaymentSettled
+from ticketing_contracts import (
+    EventPayload,
+    PaymentDeclined,
+    PaymentFailed,
+    PaymentFailedV2,
+    PaymentRefunded,
+    PaymentRefundedV2,
+    PaymentRefundUpdated,
+    PaymentSettled,
+    PaymentSettledV2,
+)
 
-from ticket_service.adapters import repository as repo
-from ticket_service.domain.qr_codes import SigningKeys
+from ticket_service.domain.payments import (
+    PAID_STATUSES,
+    Order,
+    PaymentAttempt,
+    Progress,
+    Refund,
+    Standing,
+    refund_standing,
+)
 from ticket_service.domain.tickets import TicketStatus, TransactionStatus, check_move
-from ticket_service.service_layer import ticket_events
 
 logger = logging.getLogger(__name__)
 
 LATE_PAYMENT_SOLD_OUT = "late_payment_sold_out"
+REFUNDED = "refunded"
 REVERSALS = frozenset({"deny", "cancel"})
+_V2 = (PaymentSettledV2, PaymentFailedV2, PaymentRefundedV2, PaymentDeclined, PaymentRefundUpdated)
 
 
-class PaymentOutcomes:
-    """The handlers of payment.settled / payment.failed / payment.refunded."""
+class PaymentOutcomesRepository(Protocol):
+    """What applying a payment event needs; every call runs in the caller's transaction."""
 
-    def __init__(self, outbox: Outbox, signing_keys: SigningKeys) -> None:
-        self._outbox = outbox
-        self._keys = signing_keys
+    async def lock_order(self, order_id: str) -> Order | None: ...
 
-    async def _locked(self, conn: asyncpg.Connection, order_id: str) -> repo.Row | None:
-        row = await repo.lock_ticket_by_order(conn, order_id)
-        if row is None:
-            # Not ours (another product's order) or from before a data reset: nothing to move.
-            logger.warning(
-                "payment event for an unknown order", extra=log_fields(order_id=order_id)
-            )
-        return row
+    async def move_seats(self, event_id: str, *, sold: int = 0, held: int = 0) -> None: ...
 
-    async def _move(
+    async def take_free_seat(self, event_id: str) -> bool:
+        """Sell one seat only if one is free, in one statement."""
+
+    async def move_ticket(
         self,
-        conn: asyncpg.Connection,
-        row: repo.Row,
+        order: Order,
         target: TicketStatus,
         *,
         now: datetime,
         cancelled_by: str | None = None,
         cancel_reason: str | None = None,
+    ) -> None: ...
+
+    async def update_transaction(
+        self,
+        order: Order,
+        status: TransactionStatus,
+        *,
+        now: datetime,
+        completed_at: datetime | None = None,
+        payment_method: str | None = None,
+        payment_gateway_id: str | None = None,
+        gateway_report: dict[str, Any] | None = None,
+        refund_requested: bool = False,
+    ) -> None: ...
+
+    async def record_progress(self, order: Order, progress: Progress) -> None: ...
+
+    async def record_attempt(self, order: Order, attempt: PaymentAttempt) -> None: ...
+
+    async def record_refund(self, order: Order, refund: Refund) -> None: ...
+
+    async def announce_activated(self, order: Order, *, at: datetime) -> None:
+        """Write `ticket.activated` (with the signed QR) to the outbox."""
+
+    async def announce_cancelled(
+        self, order: Order, *, at: datetime, by: str, reason: str
+    ) -> None: ...
+
+    async def announce_refund_requested(
+        self, order: Order, *, amount: int, reason: str
+    ) -> None: ...
+
+
+class Applied(StrEnum):
+    APPLIED = "applied"
+    STALE = "stale"  # not newer than what the order already applied
+    UNKNOWN_ORDER = "unknown_order"
+
+
+def progress_of(payload: EventPayload) -> Progress | None:
+    if isinstance(payload, _V2):
+        return Progress(payload.sequence, payload.payment_status)
+    return None
+
+
+async def apply_payment_event(
+    repo: PaymentOutcomesRepository,
+    payload: EventPayload,
+    *,
+    occurred_at: datetime,
+    now: datetime,
+) -> Applied:
+    """Apply one payment.* event to its order.
+
+    `occurred_at` (the envelope's) dates what the event reports (a declined attempt, a refund's
+    update); `now` dates the moves made here (activated_at, cancelled_at, ...).
+    """
+    order_id = str(getattr(payload, "order_id", ""))
+    order = await repo.lock_order(order_id)
+    if order is None:
+        # Not ours (another product's order) or from before a data reset: nothing to move.
+        logger.warning("payment event for an unknown order", extra=log_fields(order_id=order_id))
+        return Applied.UNKNOWN_ORDER
+    progress = progress_of(payload)
+    if isinstance(payload, PaymentRefundUpdated | PaymentRefunded):
+        # The refund shown to the buyer converges on its newest update, even when a newer
+        # payment event made this one stale for the ticket.
+        await _record_refund(repo, order, payload, occurred_at, progress)
+    if progress is not None:
+        if order.is_stale(progress):
+            logger.info(
+                "stale payment event ignored (sequence %s, applied %s)",
+                progress.sequence,
+                order.payment_sequence,
+                extra=log_fields(order_id=order_id),
+            )
+            return Applied.STALE
+        await repo.record_progress(order, progress)
+    await _Application(repo, order, now=now, occurred_at=occurred_at).apply(payload)
+    return Applied.APPLIED
+
+
+async def _record_refund(
+    repo: PaymentOutcomesRepository,
+    order: Order,
+    payload: PaymentRefundUpdated | PaymentRefunded,
+    occurred_at: datetime,
+    progress: Progress | None,
+) -> None:
+    sequence = progress.sequence if progress else None
+    if order.refund_is_stale(sequence):
+        return
+    if isinstance(payload, PaymentRefundUpdated):
+        refund = Refund(
+            id=payload.refund_id,
+            amount=payload.refund_amount,
+            method=payload.method,
+            status=payload.refund_status,
+            reason=payload.reason,
+            reference=payload.reference,
+            updated_at=occurred_at,
+            sequence=sequence,
+        )
+    else:
+        # Midtrans reported the refund (or chargeback) done: the money is back.
+        refund = Refund(
+            id=None,
+            amount=payload.refund_amount,
+            method="api",
+            status="succeeded",
+            reason=payload.reason or payload.transaction_status,
+            reference=None,
+            updated_at=occurred_at,
+            sequence=sequence,
+        )
+    await repo.record_refund(order, refund)
+
+
+class _Application:
+    """One event applied to one locked order; `order` follows the moves made."""
+
+    def __init__(
+        self,
+        repo: PaymentOutcomesRepository,
+        order: Order,
+        *,
+        now: datetime,
+        occurred_at: datetime,
     ) -> None:
-        check_move(TicketStatus(row["ticket_status"]), target)
-        await repo.set_ticket_status(
-            conn,
-            row["ticket_id"],
-            target,
-            now=now,
-            cancelled_by=cancelled_by,
-            cancel_reason=cancel_reason,
+        self.repo = repo
+        self.order = order
+        self.now = now
+        self.occurred_at = occurred_at
+        self.fields = log_fields(order_id=order.order_id, ticket_id=order.ticket_id)
+
+    async def apply(self, payload: EventPayload) -> None:
+        match payload:
+            case PaymentSettled():
+                await self.paid(payload, payload.settled_at, {"settled": _settled_report(payload)})
+            case PaymentFailed():
+                await self.failed(payload)
+            case PaymentRefunded():
+                await self.refunded(payload)
+            case PaymentDeclined():
+                await self.declined(payload)
+            case PaymentRefundUpdated():
+                await self.refund_updated(payload)
+            case _:
+                logger.info("payment event of no concern", extra=self.fields)
+
+    # --- moves ---------------------------------------------------------------------------------
+
+    async def move(
+        self, target: TicketStatus, *, cancelled_by: str | None = None, reason: str | None = None
+    ) -> None:
+        check_move(self.order.ticket_status, target)
+        await self.repo.move_ticket(
+            self.order, target, now=self.now, cancelled_by=cancelled_by, cancel_reason=reason
+        )
+        self.order = dataclasses.replace(
+            self.order,
+            ticket_status=target,
+            cancel_reason=reason if target is TicketStatus.CANCELLED else self.order.cancel_reason,
         )
 
-    async def _view(self, conn: asyncpg.Connection, row: repo.Row) -> repo.Row:
-        view = await repo.ticket_view(conn, row["ticket_id"])
-        assert view is not None
-        return view
+    async def transaction(self, status: TransactionStatus, **fields: Any) -> None:
+        await self.repo.update_transaction(self.order, status, now=self.now, **fields)
+        self.order = dataclasses.replace(
+            self.order,
+            transaction_status=status,
+            refund_requested=self.order.refund_requested or bool(fields.get("refund_requested")),
+        )
 
-    async def on_settled(self, conn: asyncpg.Connection, envelope: EventEnvelope) -> None:
-        paid = PaymentSettled.model_validate(envelope.payload)
-        row = await self._locked(conn, paid.order_id)
-        if row is None:
-            return
-        now = datetime.now(UTC)
-        status = TicketStatus(row["ticket_status"])
-        fields = log_fields(order_id=paid.order_id, ticket_id=str(row["ticket_id"]))
-        if paid.amount != row["amount"]:
-            logger.error("settled amount differs from the order's", extra=fields)
-        report = {"settled": _settlement_report(paid)}
+    async def cancel(self, reason: str) -> None:
+        await self.move(TicketStatus.CANCELLED, cancelled_by="system", reason=reason)
+        await self.repo.announce_cancelled(self.order, at=self.now, by="system", reason=reason)
+
+    # --- standings -----------------------------------------------------------------------------
+
+    async def paid(
+        self,
+        facts: PaymentSettled | PaymentRefunded | PaymentRefundUpdated,
+        completed_at: datetime,
+        report: dict[str, Any],
+    ) -> None:
+        """The money is ours: activate, take a seat back, or ask for the money to go back."""
+        status = self.order.ticket_status
+        if facts.amount != self.order.amount:
+            logger.error("paid amount differs from the order's", extra=self.fields)
+        payment = {
+            "payment_method": facts.payment_type,
+            "payment_gateway_id": facts.transaction_id,
+            "gateway_report": report,
+        }
         if status is TicketStatus.PENDING:
-            await repo.move_seats(conn, row["event_id"], sold=1, held=-1)
-            await self._activate(conn, row, paid, now, report)
+            await self.repo.move_seats(self.order.event_id, sold=1, held=-1)
+            await self.activate(completed_at, payment)
         elif status is TicketStatus.EXPIRED:
-            if await repo.take_free_seat(conn, row["event_id"]):
-                logger.info("late payment took a free seat back", extra=fields)
-                await self._activate(conn, row, paid, now, report)
+            if await self.repo.take_free_seat(self.order.event_id):
+                logger.info("late payment took a free seat back", extra=self.fields)
+                await self.activate(completed_at, payment)
             else:
-                logger.warning("late payment, event sold out: refund requested", extra=fields)
-                await self._move(
-                    conn,
-                    row,
-                    TicketStatus.CANCELLED,
-                    now=now,
-                    cancelled_by="system",
-                    cancel_reason=LATE_PAYMENT_SOLD_OUT,
-                )
-                view = await self._view(conn, row)
-                await ticket_events.ticket_cancelled(
-                    conn, self._outbox, view, at=now, by="system", reason=LATE_PAYMENT_SOLD_OUT
-                )
-                await self._request_refund(conn, row, view, paid, now, report)
-        elif status is TicketStatus.CANCELLED and row["refund_requested_at"] is None:
+                logger.warning("late payment, event sold out: refund requested", extra=self.fields)
+                await self.cancel(LATE_PAYMENT_SOLD_OUT)
+                await self.request_refund(facts.amount, payment)
+        elif status is TicketStatus.CANCELLED and not self.order.refund_requested:
             # Paid for a ticket cancelled meanwhile (by its holder, the host, or a failure).
-            view = await self._view(conn, row)
-            await self._request_refund(conn, row, view, paid, now, report)
+            await self.request_refund(facts.amount, payment)
         else:
-            logger.info("payment.settled changes nothing for a %s ticket", status, extra=fields)
+            logger.info("a payment changes nothing for a %s ticket", status, extra=self.fields)
 
-    async def _activate(
-        self,
-        conn: asyncpg.Connection,
-        row: repo.Row,
-        paid: PaymentSettled,
-        now: datetime,
-        report: dict[str, Any],
-    ) -> None:
-        await self._move(conn, row, TicketStatus.ACTIVE, now=now)
-        await repo.set_transaction_status(
-            conn,
-            row["transaction_id"],
-            TransactionStatus.COMPLETED,
-            now=now,
-            completed_at=paid.settled_at,
-            payment_method=paid.payment_type,
-            payment_gateway_id=paid.transaction_id,
-            gateway_report=report,
-        )
-        view = await self._view(conn, row)
-        await ticket_events.ticket_activated(conn, self._outbox, view, self._keys, now)
+    async def activate(self, completed_at: datetime, payment: dict[str, Any]) -> None:
+        await self.move(TicketStatus.ACTIVE)
+        await self.transaction(TransactionStatus.COMPLETED, completed_at=completed_at, **payment)
+        await self.repo.record_attempt(self.order, PaymentAttempt("paid", None, completed_at))
+        await self.repo.announce_activated(self.order, at=self.now)
 
-    async def _request_refund(
-        self,
-        conn: asyncpg.Connection,
-        row: repo.Row,
-        view: repo.Row,
-        paid: PaymentSettled,
-        now: datetime,
-        report: dict[str, Any],
-    ) -> None:
-        await repo.set_transaction_status(
-            conn,
-            row["transaction_id"],
-            TransactionStatus.CANCELLED,
-            now=now,
-            payment_method=paid.payment_type,
-            payment_gateway_id=paid.transaction_id,
-            gateway_report=report,
-            refund_requested=True,
-        )
-        reason = view["cancel_reason"] or "ticket_cancelled_before_payment"
-        await ticket_events.ticket_refund_requested(
-            conn, self._outbox, view, amount=paid.amount, reason=reason
-        )
+    async def request_refund(self, amount: int, payment: dict[str, Any]) -> None:
+        await self.transaction(TransactionStatus.CANCELLED, refund_requested=True, **payment)
+        reason = self.order.cancel_reason or "ticket_cancelled_before_payment"
+        await self.repo.announce_refund_requested(self.order, amount=amount, reason=reason)
 
-    async def on_failed(self, conn: asyncpg.Connection, envelope: EventEnvelope) -> None:
-        failed = PaymentFailed.model_validate(envelope.payload)
-        row = await self._locked(conn, failed.order_id)
-        if row is None:
+    async def not_paid(self, reason: str, report: dict[str, Any], *, reversal: bool) -> None:
+        """Never paid, or paid and reversed: the ticket is cancelled and its seat freed."""
+        status = self.order.ticket_status
+        if status is TicketStatus.PENDING:
+            await self.repo.move_seats(self.order.event_id, held=-1)
+        elif status is TicketStatus.ACTIVE and reversal:
+            # A reversal after payment (settlement -> deny, capture -> cancel): the money is not
+            # ours, the seat goes back on sale. An `expire` can never follow a payment.
+            await self.repo.move_seats(self.order.event_id, sold=-1)
+        else:
+            if self.order.transaction_status is TransactionStatus.PENDING:
+                await self.transaction(TransactionStatus.FAILED, gateway_report=report)
+            logger.info("a failure changes nothing for a %s ticket", status, extra=self.fields)
             return
-        now = datetime.now(UTC)
-        status = TicketStatus(row["ticket_status"])
-        reason = f"payment_{failed.transaction_status}"
+        await self.move(TicketStatus.CANCELLED, cancelled_by="system", reason=reason)
+        await self.transaction(TransactionStatus.FAILED, gateway_report=report)
+        await self.repo.announce_cancelled(self.order, at=self.now, by="system", reason=reason)
+
+    async def returned(self, report: dict[str, Any]) -> None:
+        """The money went back: the ticket ends refunded, never active."""
+        status = self.order.ticket_status
+        if status is TicketStatus.EXPIRED:
+            # The hold ended and the seat is gone already; only the order records the refund.
+            await self.transaction(TransactionStatus.REFUNDED, gateway_report=report)
+            return
+        if status not in (TicketStatus.ACTIVE, TicketStatus.CANCELLED, TicketStatus.PENDING):
+            logger.info("a refund changes nothing for a %s ticket", status, extra=self.fields)
+            return
+        if status is TicketStatus.ACTIVE:
+            await self.repo.move_seats(self.order.event_id, sold=-1)
+        elif status is TicketStatus.PENDING:
+            # Refunded before its settlement reached us (out-of-order delivery): release the
+            # hold; the late settlement will be stale.
+            await self.repo.move_seats(self.order.event_id, held=-1)
+            await self.move(TicketStatus.CANCELLED, cancelled_by="system", reason=REFUNDED)
+        await self.move(TicketStatus.REFUNDED)
+        await self.transaction(TransactionStatus.REFUNDED, gateway_report=report)
+        if status is not TicketStatus.CANCELLED:
+            # There is no ticket.refunded contract: a ticket that stops being valid is reported
+            # as cancelled, with the reason. (A cancelled one was announced when cancelled.)
+            await self.repo.announce_cancelled(
+                self.order, at=self.now, by="system", reason=REFUNDED
+            )
+
+    async def returning(self, report: dict[str, Any]) -> None:
+        """A full refund is under way: the ticket stops being valid now, and ends refunded."""
+        status = self.order.ticket_status
+        if status is TicketStatus.PENDING:
+            await self.repo.move_seats(self.order.event_id, held=-1)
+        elif status is TicketStatus.ACTIVE:
+            await self.repo.move_seats(self.order.event_id, sold=-1)
+        else:
+            logger.info(
+                "a refund under way changes nothing for a %s ticket", status, extra=self.fields
+            )
+            return
+        await self.move(TicketStatus.CANCELLED, cancelled_by="system", reason=REFUNDED)
+        await self.transaction(TransactionStatus.CANCELLED, gateway_report=report)
+        await self.repo.announce_cancelled(self.order, at=self.now, by="system", reason=REFUNDED)
+
+    # --- events --------------------------------------------------------------------------------
+
+    async def failed(self, failed: PaymentFailed) -> None:
         report = {
             "failed": {"transaction_status": failed.transaction_status, "reason": failed.reason}
         }
-        if status is TicketStatus.PENDING:
-            await repo.move_seats(conn, row["event_id"], held=-1)
-        elif status is TicketStatus.ACTIVE and failed.transaction_status in REVERSALS:
-            # A reversal after payment (settlement -> deny, capture -> cancel): the money is not
-            # ours, the seat goes back on sale. An `expire` can never follow a payment.
-            await repo.move_seats(conn, row["event_id"], sold=-1)
-        else:
-            if row["transaction_status"] == TransactionStatus.PENDING:
-                await repo.set_transaction_status(
-                    conn,
-                    row["transaction_id"],
-                    TransactionStatus.FAILED,
-                    now=now,
-                    gateway_report=report,
-                )
-            logger.info(
-                "payment.failed changes nothing for a %s ticket",
-                status,
-                extra=log_fields(order_id=failed.order_id),
-            )
-            return
-        await self._move(
-            conn,
-            row,
-            TicketStatus.CANCELLED,
-            now=now,
-            cancelled_by="system",
-            cancel_reason=reason,
+        reversal = failed.transaction_status in REVERSALS or (
+            isinstance(failed, PaymentFailedV2) and failed.payment_status == "reversed"
         )
-        await repo.set_transaction_status(
-            conn, row["transaction_id"], TransactionStatus.FAILED, now=now, gateway_report=report
-        )
-        view = await self._view(conn, row)
-        await ticket_events.ticket_cancelled(
-            conn, self._outbox, view, at=now, by="system", reason=reason
-        )
+        await self.not_paid(f"payment_{failed.transaction_status}", report, reversal=reversal)
 
-    async def on_refunded(self, conn: asyncpg.Connection, envelope: EventEnvelope) -> None:
-        refund = PaymentRefunded.model_validate(envelope.payload)
-        row = await self._locked(conn, refund.order_id)
-        if row is None:
-            return
-        now = datetime.now(UTC)
-        status = TicketStatus(row["ticket_status"])
+    async def refunded(self, refund: PaymentRefunded) -> None:
         report = {
             "refunded": {
                 "refund_amount": refund.refund_amount,
@@ -217,37 +368,55 @@ class PaymentOutcomes:
                 "reason": refund.reason,
             }
         }
-        fields = log_fields(order_id=refund.order_id, ticket_id=str(row["ticket_id"]))
-        if not refund.fully_refunded:
-            # A partial refund is a goodwill gesture: the ticket stays valid; keep the record.
-            await repo.set_transaction_status(
-                conn,
-                row["transaction_id"],
-                row["transaction_status"],
-                now=now,
-                gateway_report=report,
-            )
-            logger.info("partial refund recorded; the ticket stays %s", status, extra=fields)
-            return
-        if status not in (TicketStatus.ACTIVE, TicketStatus.CANCELLED):
-            logger.info("payment.refunded changes nothing for a %s ticket", status, extra=fields)
-            return
-        if status is TicketStatus.ACTIVE:
-            await repo.move_seats(conn, row["event_id"], sold=-1)
-        await self._move(conn, row, TicketStatus.REFUNDED, now=now)
-        await repo.set_transaction_status(
-            conn, row["transaction_id"], TransactionStatus.REFUNDED, now=now, gateway_report=report
+        if refund.fully_refunded:
+            await self.returned(report)
+        elif isinstance(refund, PaymentRefundedV2) and refund.payment_status in PAID_STATUSES:
+            # A partial refund is a goodwill gesture: the ticket stays valid. It also says the
+            # payment settled, which matters when it overtook the settlement.
+            await self.paid(refund, self.occurred_at, report)
+            await self.keep_report(report)
+        else:
+            await self.keep_report(report)
+            logger.info("partial refund recorded", extra=self.fields)
+
+    async def keep_report(self, report: dict[str, Any]) -> None:
+        await self.transaction(self.order.transaction_status, gateway_report=report)
+
+    async def declined(self, declined: PaymentDeclined) -> None:
+        """A card attempt was declined; in Snap the buyer may retry, so the hold stands."""
+        await self.repo.record_attempt(
+            self.order, PaymentAttempt("declined", declined.reason, self.occurred_at)
         )
-        if status is TicketStatus.ACTIVE:
-            # There is no ticket.refunded contract: an active ticket that stops being valid is
-            # reported as cancelled, with the reason.
-            view = await self._view(conn, row)
-            await ticket_events.ticket_cancelled(
-                conn, self._outbox, view, at=now, by="system", reason="refunded"
-            )
+        logger.info("declined payment attempt recorded; the hold stands", extra=self.fields)
+
+    async def refund_updated(self, update: PaymentRefundUpdated) -> None:
+        report = {
+            "refund": {
+                "refund_id": update.refund_id,
+                "refund_amount": update.refund_amount,
+                "method": update.method,
+                "refund_status": update.refund_status,
+            }
+        }
+        standing = refund_standing(
+            payment_status=update.payment_status,
+            refund_status=update.refund_status,
+            refund_amount=update.refund_amount,
+            order_amount=self.order.amount,
+        )
+        if standing is Standing.RETURNED:
+            await self.returned(report)
+        elif standing is Standing.RETURNING:
+            await self.returning(report)
+        elif standing is Standing.PAID and self.order.ticket_status in (
+            TicketStatus.PENDING,
+            TicketStatus.EXPIRED,
+        ):
+            # The payment settled and this update overtook the settlement.
+            await self.paid(update, self.occurred_at, report)
 
 
-def _settlement_report(paid: PaymentSettled) -> dict[str, Any]:
+def _settled_report(paid: PaymentSettled) -> dict[str, Any]:
     return {
         "payment_type": paid.payment_type,
         "transaction_id": paid.transaction_id,

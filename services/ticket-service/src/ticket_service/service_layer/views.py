@@ -40,8 +40,36 @@ def ticket_public(row: Row, *, qr_url_template: str = "/tickets/{ticket_id}/qr")
             "starts_at": _iso(row["event_starts_at"]),
             "venue": row["event_venue"],
         },
+        "last_payment_attempt": last_payment_attempt(row),
+        "refund": refund_public(row),
         "created_at": _iso(row["created_at"]),
         "updated_at": _iso(row["updated_at"]),
+    }
+
+
+def last_payment_attempt(row: Row) -> dict[str, Any] | None:
+    """The latest attempt to pay the order: a declined card says "try again" while pending."""
+    if row["last_attempt_result"] is None:
+        return None
+    return {
+        "result": row["last_attempt_result"],
+        "reason": row["last_attempt_reason"],
+        "at": _iso(row["last_attempt_at"]),
+    }
+
+
+def refund_public(row: Row) -> dict[str, Any] | None:
+    """The order's latest refund and its state (a payout waits for the buyer's bank account)."""
+    if row["refund_status"] is None:
+        return None
+    return {
+        "id": row["refund_id"],
+        "amount": row["refund_amount"],
+        "method": row["refund_method"],
+        "status": row["refund_status"],
+        "reason": row["refund_reason"],
+        "reference": row["refund_reference"],
+        "updated_at": _iso(row["refund_updated_at"]),
     }
 
 
@@ -73,6 +101,9 @@ def transaction_public(row: Row) -> dict[str, Any]:
         "created_at": _iso(row["created_at"]),
         "updated_at": _iso(row["updated_at"]),
         "completed_at": _iso(row["completed_at"]),
+        "payment_status": row["payment_status"],
+        "last_payment_attempt": last_payment_attempt(row),
+        "refund": refund_public(row),
     }
 
 
