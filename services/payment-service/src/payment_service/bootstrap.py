@@ -44,6 +44,7 @@ from payment_service.service_layer.notification_ledger import PostgresNotificati
 from payment_service.service_layer.notifications import NotificationDeps, NotificationUnconfirmed
 from payment_service.service_layer.payments import Gateway
 from payment_service.settings import PaymentSettings
+from payment_service.wiring import wire_gateway_sync
 
 DOMAIN_ERRORS: dict[type[Exception], tuple[int, str]] = {
     PaymentNotFound: (404, "not_found"),
@@ -73,6 +74,8 @@ def create_app(settings: PaymentSettings | None = None) -> FastAPI:
     settings = settings or PaymentSettings()
     register_secret(settings.midtrans_server_key.get_secret_value())
     register_secret(settings.notification_signing_key)
+
+    wire_gateway_sync()
 
     @asynccontextmanager
     async def setup(app: FastAPI, runtime: Runtime) -> AsyncIterator[ServiceParts]:

@@ -13,6 +13,7 @@ from payment_service.adapters.refund_store import PgRefundStore
 from payment_service.adapters.repository import Payment
 from payment_service.domain.gateway import observation_from
 from payment_service.domain.model import PaymentStatus
+from payment_service.service_layer import gateway_sync
 from payment_service.service_layer.gateway_sync import apply_gateway_body, apply_observation
 from payment_service.service_layer.paid_reconciliation import (
     PaidCadence,
@@ -21,6 +22,11 @@ from payment_service.service_layer.paid_reconciliation import (
 )
 from payment_service.service_layer.payments import Gateway
 from payment_service.service_layer.refunds import RefundStores, RefundWork
+
+
+def wire_gateway_sync() -> None:
+    """Every applied observation confirms refunds in the PostgreSQL refunds store."""
+    gateway_sync.use_refund_store(PgRefundStore)
 
 
 class PgRefundWork(PgRefundStore):

@@ -9,12 +9,14 @@ plays Midtrans' notification by posting the sandbox's own signed status answer.
 import asyncio
 import time
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 from servicekit.testing import free_port
-from ticketing_contracts import TicketRefundRequested
+from ticketing_contracts import TicketExpired, TicketRefundRequested
 
 REFUNDED, UPDATED, FAILED = "payment.refunded", "payment.refund_updated", "payment.failed"
+SETTLED = "payment.settled"
 
 
 def ticket_facts(order_id: str, user_id: str = "user-42") -> dict:
@@ -471,3 +473,136 @@ async def test_late_money_with_a_free_seat_keeps_the_payment(stack) -> None:
     assert await refund_rows(stack, order_id) == []
     assert await stack.status_of(order_id) == "settled"
     assert stack.tap.of(order_id, UPDATED) == []
+
+
+@pytest.mark.parametrize(
+    ("payment_type", "extra", "seat", "ends"),
+    [
+        ("gopay", {}, "taken", ("api", "succeeded", "refunded")),
+        ("bank_transfer", {"bank": "bni"}, "taken", ("payout", "awaiting_payout", "settled")),
+        ("gopay", {}, "free", None),
+    ],
+)
+async def test_a_hold_that_expired_then_money_the_real_way(
+    stack, payment_type, extra, seat, ends
+) -> None:
+    """Hold over -> ticket.expired -> expired (payment.failed) -> the buyer pays -> late money.
+
+    The sandbox refuses to pay a transaction it expired (409, like Midtrans), so the money can
+    only arrive after *our* expiry: the buyer never picked a method before the hold ended (so
+    Midtrans had nothing to expire) and paid on the Snap page at its last moment. Our hold's end
+    is moved into the past in the database; the sandbox's session still runs.
+    """
+    order_id = await stack.opened()
+    await stack.db.execute(
+        """UPDATE payments SET expires_at = now() - interval '10 seconds' WHERE order_id = $1""",
+        order_id,
+    )
+    # ticket-service's hold ended: ticket.expired closes the payment (Midtrans: 404, nothing
+    # picked; past the hold and the grace it is expired here).
+    await stack.publish(TicketExpired(**ticket_facts(order_id), expired_at=datetime.now(UTC)))
+    await stack.wait_status(order_id, "expired")
+    await stack.wait_events(order_id, FAILED)
+    # The money arrives after all.
+    await stack.pay(order_id, payment_type, "settlement", **extra)
+    await stack.wait_status(order_id, "settled")
+    settled = (await stack.wait_events(order_id, SETTLED))[0]["payload"]
+    failed = stack.tap.of(order_id, FAILED)[0]["payload"]
+    assert settled["sequence"] > failed["sequence"]
+    reason = await stack.db.fetchval(
+        """SELECT reason FROM payment_transitions
+           WHERE order_id = $1 AND from_status = 'expired' AND to_status = 'settled'""",
+        order_id,
+    )
+    assert reason.startswith("late money: settlement after expired")
+    if ends is None:
+        # ticket-service gave the free seat back (ticket active): nothing is refunded.
+        await asyncio.sleep(1.0)
+        assert await refund_rows(stack, order_id) == []
+        assert await stack.status_of(order_id) == "settled"
+        return
+    # The seat was sold meanwhile: ticket-service asks for the money back.
+    await stack.publish(
+        TicketRefundRequested(
+            **ticket_facts(order_id), amount=150_000, reason="late_payment_seat_taken"
+        )
+    )
+    method, refund_status, payment_status = ends
+    await wait_refund_status(stack, order_id, refund_status, timeout=20)
+    assert await refund_rows(stack, order_id) == [(method, refund_status, 150_000)]
+    await stack.wait_status(order_id, payment_status)
+    await stack.wait_events(order_id, UPDATED, count=2 if method == "api" else 1)
+    # One gap-free sequence over the whole story.
+    await asyncio.sleep(0.3)
+    unique = {m["event_id"]: m for m in stack.tap.of(order_id)}.values()
+    story = sorted(unique, key=lambda m: m["payload"]["sequence"])
+    last = (await stack.payment(order_id))["event_sequence"]
+    assert [m["payload"]["sequence"] for m in story] == list(range(1, last + 1))
+    kinds = [m["event_type"] for m in story]
+    assert kinds[:2] == [FAILED, SETTLED]
+    assert kinds.count(REFUNDED) == (1 if method == "api" else 0)
+
+
+async def test_the_reconciler_finds_a_retry_paid_after_a_declined_card(stack) -> None:
+    # A declined card, then the buyer retries on the same Snap page (a new Midtrans
+    # transaction of the same order) and pays; that settlement's notification is lost.
+    order_id = await stack.opened()
+    await stack.pay(order_id, "credit_card", "deny")
+    await stack.wait_status(order_id, "denied")
+    declined = (await stack.payment(order_id))["transaction_id"]
+    paid = await stack.pay(order_id, "credit_card", "settlement", notify=False)
+    assert paid["transaction"]["transaction_id"] != declined
+    # The reconciler asks Midtrans by order_id (the declined attempt's id would say deny).
+    await stack.wait_status(order_id, "settled", timeout=20)
+    payment = await stack.payment(order_id)
+    assert payment["transaction_id"] == paid["transaction"]["transaction_id"]
+    source = await stack.db.fetchval(
+        """SELECT source FROM payment_transitions
+           WHERE order_id = $1 AND to_status = 'settled' AND verdict = 'applied'""",
+        order_id,
+    )
+    assert source == "reconciler"
+    assert len(await stack.wait_events(order_id, SETTLED)) == 1
+
+
+async def test_the_status_endpoint_lists_the_orders_refunds(stack) -> None:
+    order_id = await settled(stack, "bank_transfer", bank="bni")
+    refund = await admin_refund(stack, order_id, {"reason": "event cancelled"})
+    assert refund.status_code == 200, refund.text
+    refund_id = refund.json()["data"]["refund_id"]
+    status = await stack.http.get(
+        f"{stack.service_url}/api/payment/status/{order_id}", headers=stack.token("user-42")
+    )
+    assert status.status_code == 200, status.text
+    assert status.json()["data"]["refunds"] == [
+        {
+            "refund_id": refund_id,
+            "amount": 150_000,
+            "method": "payout",
+            "status": "awaiting_payout",
+            "reference": None,
+        }
+    ]
+    done = await stack.http.post(
+        f"{stack.service_url}/api/payment/refunds/{refund_id}/bank-account",
+        json={"bank_code": "bni", "account_number": "1234567890", "holder_name": "Siti Rahma"},
+        headers=stack.token("user-42"),
+    )
+    assert done.status_code == 200, done.text
+    out = await stack.http.post(
+        f"{stack.service_url}/api/payment/refunds/{refund_id}/payout",
+        json={"reference": "BNI-TRF-7"},
+        headers=stack.token("admin-1", "admin"),
+    )
+    assert out.status_code == 200, out.text
+    later = await stack.http.get(
+        f"{stack.service_url}/api/payment/status/{order_id}",
+        headers=stack.token("admin-1", "admin"),
+    )
+    [shown] = later.json()["data"]["refunds"]
+    assert (shown["status"], shown["reference"]) == ("paid_out", "BNI-TRF-7")
+    # Someone else's order stays 404, refunds and all.
+    other = await stack.http.get(
+        f"{stack.service_url}/api/payment/status/{order_id}", headers=stack.token("user-7")
+    )
+    assert other.status_code == 404

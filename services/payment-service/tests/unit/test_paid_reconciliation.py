@@ -95,10 +95,10 @@ class ScriptedStatus:
         self.answers = answers
         self.asked: list[str] = []
 
-    async def status(self, transaction_id: str) -> GatewayAnswer:
+    async def status(self, order_id: str) -> GatewayAnswer:
         assert not self.checks.locked, "Midtrans is asked holding the payment's lock"
-        self.asked.append(transaction_id)
-        answer = self.answers[transaction_id]
+        self.asked.append(order_id)
+        answer = self.answers[order_id]
         if isinstance(answer, MidtransError):
             raise answer
         return GatewayAnswer("core.status", 200, answer, 4.0)
@@ -112,15 +112,13 @@ def checks_of(fake: FakeChecks):
     return checks
 
 
-async def test_each_due_payment_is_asked_about_and_its_answer_applied() -> None:
+async def test_each_due_payment_is_asked_about_by_order_id_and_its_answer_applied() -> None:
     fake = FakeChecks(due=["A", "B"])
     refunded = {"transaction_status": "refund", "refund_amount": "150000.00"}
-    midtrans = ScriptedStatus(
-        fake, {"trx-A": refunded, "trx-B": {"transaction_status": "settlement"}}
-    )
+    midtrans = ScriptedStatus(fake, {"A": refunded, "B": {"transaction_status": "settlement"}})
     assert await reconcile_paid(checks_of(fake), midtrans, CADENCE) == 2
     assert fake.claims == [{"every_seconds": 3600, "refunds_every_seconds": 300, "limit": 50}]
-    assert midtrans.asked == ["trx-A", "trx-B"]
+    assert midtrans.asked == ["A", "B"]
     assert fake.applied == [("A", refunded), ("B", {"transaction_status": "settlement"})]
     assert fake.calls == [("A", 200), ("B", 200)]
 
@@ -128,7 +126,7 @@ async def test_each_due_payment_is_asked_about_and_its_answer_applied() -> None:
 async def test_an_outage_on_one_payment_does_not_stop_the_others() -> None:
     fake = FakeChecks(due=["A", "B"])
     down = MidtransUnavailable("down", GatewayAnswer("core.status", 503, None, 1.0))
-    midtrans = ScriptedStatus(fake, {"trx-A": down, "trx-B": {"transaction_status": "deny"}})
+    midtrans = ScriptedStatus(fake, {"A": down, "B": {"transaction_status": "deny"}})
     assert await reconcile_paid(checks_of(fake), midtrans, CADENCE) == 2
     assert fake.applied == [("B", {"transaction_status": "deny"})]
     assert fake.calls == [("A", 503), ("B", 200)]
@@ -139,7 +137,7 @@ async def test_a_paid_payment_midtrans_no_longer_knows_is_recorded_not_applied()
     missing = TransactionNotFound(
         "404", GatewayAnswer("core.status", 404, {"status_code": "404"}, 1)
     )
-    await reconcile_paid(checks_of(fake), ScriptedStatus(fake, {"trx-A": missing}), CADENCE)
+    await reconcile_paid(checks_of(fake), ScriptedStatus(fake, {"A": missing}), CADENCE)
     assert fake.applied == []
     assert fake.calls == [("A", 404)]
 

@@ -393,7 +393,8 @@ async def test_midtrans_final_word_confirms_our_refund_and_records_the_dashboard
                 body=body,
             )
     assert store.refunds[refund.refund_key].status is S.SUCCEEDED
-    dash = store.refunds["dash-9"]
+    # Midtrans' refund_key is unique per transaction only: ours is scoped by the order.
+    dash = store.refunds["TIX-1:dash-9"]
     assert (dash.source, dash.status, dash.amount) == ("midtrans", S.SUCCEEDED, 20_000)
     assert [v for _, _, v in store.announced] == [
         "refund_requested",
@@ -401,3 +402,22 @@ async def test_midtrans_final_word_confirms_our_refund_and_records_the_dashboard
         "refund_succeeded",
         "refund_found",
     ]
+
+
+async def test_two_orders_dashboard_refunds_with_the_same_midtrans_key_are_both_recorded() -> None:
+    # The dashboard (and the sandbox) numbers refunds refund-1, refund-2, ... per transaction.
+    store = FakeStore()
+    for order_id in ("TIX-1", "TIX-2"):
+        store.payments[order_id] = a_payment(order_id)
+    body = {"refunds": [{"refund_key": "refund-1", "refund_amount": "20000.00"}]}
+    async with store.transaction():
+        for order_id in ("TIX-1", "TIX-2", "TIX-1"):  # the last one: a redelivery
+            await settle_from_gateway(
+                store,
+                store.payments[order_id],
+                status=PaymentStatus.PARTIALLY_REFUNDED,
+                refunded_total=20_000,
+                body=body,
+            )
+    assert sorted(store.refunds) == ["TIX-1:refund-1", "TIX-2:refund-1"]
+    assert [v for _, _, v in store.announced] == ["refund_found", "refund_found"]

@@ -239,13 +239,3 @@ async def mark_paid_out(
         admin_id,
     )
     return bool(done)
-
-
-async def next_event_sequence(conn: asyncpg.Connection, order_id: str) -> int:
-    """The payment's next event sequence number (v2 events), moved in the caller's transaction."""
-    value = await conn.fetchval(
-        """UPDATE payments SET event_sequence = event_sequence + 1 WHERE order_id = $1
-           RETURNING event_sequence""",
-        order_id,
-    )
-    return int(value)

@@ -167,7 +167,7 @@ class PgRefundStore:
     ) -> None:
         """Audit the refund's change and write `payment.refund_updated`, in this transaction."""
         status = payment_status or payment.status
-        sequence = await refunds_repo.next_event_sequence(self.conn, payment.order_id)
+        sequence = await repo.advance_event_sequence(self.conn, payment.order_id)
         envelope = await self.outbox.add(
             self.conn,
             PaymentRefundUpdated(

@@ -24,9 +24,11 @@ from servicekit.errors import AppError
 
 from payment_service.adapters.repository import Payment
 from payment_service.domain.model import PaymentStatus
+from payment_service.domain.refunds import Refund
 from payment_service.domain.snap import Customer, Item
-from payment_service.service_layer import notifications, payments
+from payment_service.service_layer import notifications, payments, refunds
 from payment_service.service_layer.payments import Gateway, OpenPayment
+from payment_service.wiring import refund_stores
 
 ORDER_ID = re.compile(r"^[A-Za-z0-9\-_~.]{1,50}$")
 logger = logging.getLogger(__name__)
@@ -234,6 +236,7 @@ async def payment_status(order_id: str, user: CurrentUser, gw: GatewayDep) -> di
     )
     p = view.payment
     declined = p.status is PaymentStatus.DENIED
+    order_refunds = await refunds.refunds_of_order(refund_stores(gw), order_id)
     return {
         "data": {
             "order_id": p.order_id,
@@ -256,7 +259,19 @@ async def payment_status(order_id: str, user: CurrentUser, gw: GatewayDep) -> di
             "created_at": _iso(p.created_at),
             "updated_at": _iso(p.updated_at),
             "midtrans": _midtrans_public(view.midtrans),
+            # The buyer sees the order's refunds here too (details: /api/payment/refunds/{id}).
+            "refunds": [_order_refund(r) for r in order_refunds],
         }
+    }
+
+
+def _order_refund(r: Refund) -> dict[str, Any]:
+    return {
+        "refund_id": str(r.refund_id),
+        "amount": r.amount,
+        "method": str(r.method),
+        "status": str(r.status),
+        "reference": r.payout_reference,
     }
 
 

@@ -2,9 +2,7 @@
 -- for methods Midtrans cannot refund, as a payout an admin makes by hand
 -- (awaiting_payout -> paid_out), with the buyer's bank account and the transfer's reference.
 
--- One event sequence per payment (payment events v2); IF NOT EXISTS so that the events' own
--- migration may add the same column first.
-ALTER TABLE payments ADD COLUMN IF NOT EXISTS event_sequence bigint NOT NULL DEFAULT 0;
+-- The refund events use the payment's one event sequence (payments.event_sequence, 0002).
 -- When the slower reconciler last asked Midtrans about a paid payment.
 ALTER TABLE payments ADD COLUMN IF NOT EXISTS paid_checked_at timestamptz;
 

@@ -38,7 +38,7 @@ class PaidPaymentChecks(Protocol):
 
 
 class StatusGateway(Protocol):
-    async def status(self, transaction_id: str) -> GatewayAnswer: ...
+    async def status(self, order_id: str) -> GatewayAnswer: ...
 
 
 PaidChecks = Callable[[], AbstractAsyncContextManager[PaidPaymentChecks]]
@@ -76,7 +76,8 @@ async def _recheck(checks: PaidChecks, midtrans: StatusGateway, order_id: str) -
         if payment is None:
             return
         try:
-            answer = await midtrans.status(payment.transaction_id or payment.order_id)
+            # By order_id: the order's current transaction (a retry after a decline is a new one).
+            answer = await midtrans.status(payment.order_id)
         except MidtransError as exc:
             await store.record_gateway_call(exc.answer, order_id)
             if isinstance(exc, TransactionNotFound):

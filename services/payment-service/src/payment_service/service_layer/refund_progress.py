@@ -7,6 +7,7 @@ succeeded) and refunds made elsewhere (the Midtrans dashboard), recorded so the 
 
 import uuid
 from contextlib import AbstractAsyncContextManager
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -17,6 +18,7 @@ from payment_service.domain.model import PaymentStatus
 from payment_service.domain.refunds import (
     UNFINISHED,
     BankAccount,
+    GatewayRefund,
     Refund,
     RefundMethod,
     RefundStatus,
@@ -142,6 +144,22 @@ async def move_and_announce(
     return after
 
 
+def external_refund_key(order_id: str, gateway_key: str) -> str:
+    """Our key for a refund made elsewhere: Midtrans' refund_key is unique per transaction only.
+
+    The dashboard (and the sandbox) number refunds `refund-1`, `refund-2`, ... per transaction,
+    so two orders' dashboard refunds share a key; ours is scoped by the order.
+    """
+    return f"{order_id}:{gateway_key}"
+
+
+def _scoped(order_id: str, entry: GatewayRefund, known: set[str]) -> GatewayRefund:
+    """The entry with our key: ours (sent with our order-scoped key) as is, others scoped."""
+    if entry.refund_key is None or entry.refund_key in known:
+        return entry
+    return replace(entry, refund_key=external_refund_key(order_id, entry.refund_key))
+
+
 async def settle_from_gateway(
     store: RefundStore,
     payment: Payment,
@@ -154,7 +172,11 @@ async def settle_from_gateway(
     if status not in REFUND_STATUSES:
         return
     ours = await store.refunds_of(payment.order_id)
-    match = match_refunds([r.known() for r in ours], gateway_refunds(body or {}), refunded_total)
+    known = {r.refund_key for r in ours}
+    listed = gateway_refunds(body or {})
+    if listed is not None:
+        listed = [_scoped(payment.order_id, g, known) for g in listed]
+    match = match_refunds([r.known() for r in ours], listed, refunded_total)
     by_key = {r.refund_key: r for r in ours}
     for key in match.confirmed:
         await move_and_announce(

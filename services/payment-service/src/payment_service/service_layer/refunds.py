@@ -297,6 +297,12 @@ async def refund_for(stores: RefundStores, refund_id: str, caller: RefundCaller)
         return await _visible(store, refund_id, caller)
 
 
+async def refunds_of_order(stores: RefundStores, order_id: str) -> list[Refund]:
+    """The order's refunds, oldest first (the caller was checked against the payment)."""
+    async with stores() as store:
+        return await store.refunds_of(order_id)
+
+
 async def refunds_page(
     stores: RefundStores,
     caller: RefundCaller,
