@@ -22,6 +22,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from servicekit.auth import TokenVerifier
+from servicekit.contract import install_contract
 from servicekit.db import open_pool
 from servicekit.errors import DomainErrorMap, error_body, install_error_handlers
 from servicekit.http import RequestContextMiddleware
@@ -29,6 +30,7 @@ from servicekit.jobs import PeriodicJob, run_forever
 from servicekit.logs import configure_logging, register_secret
 from servicekit.messaging import Consumer, InboxConsumer, Outbox, OutboxRelay, declare_topology
 from servicekit.migrations import apply_migrations
+from servicekit.service_tokens import ServiceTokenVerifier
 from servicekit.settings import ServiceSettings
 
 logger = logging.getLogger(__name__)
@@ -53,6 +55,7 @@ class Runtime:
     redis: "aioredis.Redis[str]"
     token_verifier: TokenVerifier
     outbox: Outbox
+    service_token_verifier: ServiceTokenVerifier
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
 
@@ -72,6 +75,7 @@ def build_app(
     configure_logging(settings.service_name, settings.log_level)
     for secret in (
         settings.jwt_secret,
+        settings.service_token_secret,
         settings.database_url,
         settings.amqp_url,
         settings.redis_url,
@@ -97,6 +101,7 @@ def build_app(
     app.include_router(health_router())
     for router in routers:
         app.include_router(router)
+    install_contract(app)
     return app
 
 
@@ -138,6 +143,7 @@ async def _open_runtime(
         redis=redis,
         token_verifier=TokenVerifier(settings),
         outbox=Outbox(producer=settings.service_name),
+        service_token_verifier=ServiceTokenVerifier(settings),
     )
 
 

@@ -1,0 +1,223 @@
+"""The OpenAPI contract every service publishes: error answers, headers and 405's `Allow`.
+
+A route declares only what is its own (`responses=declare(409, 503)`, `etag_responses()`,
+`replay_responses(201)`); `install_contract(app)` adds what the runtime itself can answer on
+every operation, read from the route: 401/403 from its auth dependencies, 400/413/422 from its
+body and parameters, 404 from its path parameters, 405 with `Allow`, and 500. Every error answer
+has the envelope's schema, `{"error": {"code", "message"[, "details"]}}`.
+"""
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.routing import Match
+
+ENVELOPE_REF = {"$ref": "#/components/schemas/ErrorEnvelope"}
+
+
+class ErrorBody(BaseModel):
+    model_config = ConfigDict(title="Error")
+
+    code: str = Field(description="Stable machine code, e.g. `sold_out`, `validation_error`.")
+    message: str = Field(description="For people; may change.")
+    details: dict[str, Any] | None = Field(default=None, description="Extra facts, per code.")
+
+
+class ErrorEnvelope(BaseModel):
+    """What every refusal and failure of every service answers with."""
+
+    error: ErrorBody
+
+
+def _header(description: str, *, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"description": description, "schema": schema or {"type": "string"}}
+
+
+RETRY_AFTER = _header(
+    "Seconds to wait before trying again.", schema={"type": "string", "pattern": r"^\d+$"}
+)
+ETAG = _header("Version of the answer; send it back as `If-None-Match` for a 304.")
+CACHE_CONTROL = _header("Caching rules for this answer.")
+IDEMPOTENT_REPLAYED = _header(
+    "`true` when this is the stored answer to an earlier request with the same key.",
+    schema={"type": "string", "enum": ["true"]},
+)
+ALLOW = _header("The methods this path supports, comma separated.")
+WWW_AUTHENTICATE = _header("`Bearer` when the token is missing.")
+
+DESCRIPTIONS = {
+    400: "The body could not be read (not JSON, not UTF-8) or a parameter is not one we gave out.",
+    401: "No token, or the token is not valid (signature, expiry, issuer, audience).",
+    403: "The token is valid but may not do this.",
+    404: "No such resource (or not yours).",
+    405: "The path does not support this method; `Allow` lists those it does.",
+    409: "Refused by the resource's current state.",
+    413: "The body is larger than the service accepts.",
+    422: "The request does not match its schema, or the business rules refuse its values.",
+    429: "Too many requests; `Retry-After` says when to try again.",
+    500: "Something went wrong on the service's side; safe to retry later.",
+    502: "An upstream (Midtrans, another service) refused or failed.",
+    503: "A dependency is unavailable; retry later.",
+}
+HEADERS_OF = {401: {"WWW-Authenticate": WWW_AUTHENTICATE}, 405: {"Allow": ALLOW}}
+OPTIONAL_HEADERS_OF = {429: {"Retry-After": RETRY_AFTER}, 503: {"Retry-After": RETRY_AFTER}}
+
+
+def error_response(status: int, description: str | None = None) -> dict[str, Any]:
+    """One error answer with the envelope's schema (and its status's usual headers)."""
+    response: dict[str, Any] = {
+        "description": description or DESCRIPTIONS.get(status, "Refused."),
+        "content": {"application/json": {"schema": ENVELOPE_REF}},
+    }
+    headers = {**HEADERS_OF.get(status, {}), **OPTIONAL_HEADERS_OF.get(status, {})}
+    if headers:
+        response["headers"] = headers
+    return response
+
+
+def declare(*statuses: int, **descriptions: str) -> dict[int | str, dict[str, Any]]:
+    """`responses=` for a route: the error statuses its use case can refuse with.
+
+    `declare(404, 409, s409="Sold out, or sales closed.")` gives its own description to 409.
+    """
+    return {s: error_response(s, descriptions.get(f"s{s}")) for s in statuses}
+
+
+def etag_responses() -> dict[int | str, dict[str, Any]]:
+    """A read route answered by `etag_json`: `ETag` on 200, and 304 for `If-None-Match`."""
+    headers = {"ETag": ETAG, "Cache-Control": CACHE_CONTROL}
+    return {
+        200: {"description": "The resource.", "headers": headers},
+        304: {
+            "description": "Not modified since the `ETag` sent in `If-None-Match`.",
+            "headers": headers,
+        },
+    }
+
+
+def replay_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """Idempotent routes: the same key gets the stored answer, marked `Idempotent-Replayed`."""
+    return {
+        s: {
+            "description": "Done (or replayed).",
+            "headers": {"Idempotent-Replayed": IDEMPOTENT_REPLAYED},
+        }
+        for s in statuses
+    }
+
+
+def merge(*parts: dict[int | str, dict[str, Any]]) -> dict[int | str, dict[str, Any]]:
+    """Several response declarations as one `responses=`, headers of one status combined."""
+    merged: dict[int | str, dict[str, Any]] = {}
+    for part in parts:
+        for status, response in part.items():
+            into = merged.setdefault(status, {})
+            headers = {**into.get("headers", {}), **response.get("headers", {})}
+            into.update(response)
+            if headers:
+                into["headers"] = headers
+    return merged
+
+
+def error_statuses(*statuses: int) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Marks a dependency with the error statuses it can answer with (auth: 401, roles: 403).
+
+    `install_contract` finds them in every route that depends on it, however deeply.
+    """
+
+    def mark(dependency: Callable[..., Any]) -> Callable[..., Any]:
+        dependency.__error_statuses__ = tuple(statuses)  # type: ignore[attr-defined]
+        return dependency
+
+    return mark
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method of every route whose path matches the request's, for 405's `Allow`."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match in (Match.FULL, Match.PARTIAL):
+            methods.update(getattr(route, "methods", None) or ())
+    return sorted(methods)
+
+
+def install_contract(app: FastAPI) -> None:
+    """Make `app.openapi()` declare the runtime's own answers on every operation."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(
+            title=app.title,
+            version=app.version,
+            description=app.description,
+            routes=app.routes,
+        )
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.update(_envelope_components())
+        for route in app.routes:
+            if isinstance(route, APIRoute) and route.include_in_schema:
+                path = schema["paths"].get(route.path_format, {})
+                for method in route.methods or ():
+                    operation = path.get(method.lower())
+                    if operation is not None:
+                        _complete(operation, route)
+        for unused in ("HTTPValidationError", "ValidationError"):
+            components.pop(unused, None)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _envelope_components() -> dict[str, Any]:
+    envelope = ErrorEnvelope.model_json_schema(ref_template="#/components/schemas/{model}")
+    defs = envelope.pop("$defs", {})
+    return {**defs, "ErrorEnvelope": envelope}
+
+
+def _complete(operation: dict[str, Any], route: APIRoute) -> None:
+    responses: dict[str, Any] = operation.setdefault("responses", {})
+    for status in sorted(_runtime_statuses(route)):
+        key = str(status)
+        if key not in responses or status == 422:
+            responses[key] = error_response(status)
+        else:  # a route's own declaration keeps its description; the schema is the envelope's
+            responses[key].setdefault("content", {"application/json": {"schema": ENVELOPE_REF}})
+
+
+def _runtime_statuses(route: APIRoute) -> set[int]:
+    dependant = route.dependant
+    statuses = {405, 500}
+    if dependant.body_params:
+        statuses |= {400, 413, 422}
+    if _parameters(dependant):
+        statuses.add(422)
+    if dependant.path_params:
+        statuses.add(404)
+    statuses.update(_marked(dependant))
+    return statuses
+
+
+def _parameters(dependant: Dependant) -> bool:
+    return any(
+        (d.query_params or d.header_params or d.path_params or d.cookie_params)
+        for d in _walk(dependant)
+    )
+
+
+def _marked(dependant: Dependant) -> Iterable[int]:
+    for d in _walk(dependant):
+        yield from getattr(d.call, "__error_statuses__", ())
+
+
+def _walk(dependant: Dependant) -> Iterable[Dependant]:
+    yield dependant
+    for sub in dependant.dependencies:
+        yield from _walk(sub)
