@@ -1,26 +1,38 @@
-"""Keyset pagination: `next_cursor` encodes the last row's (created_at, id)."""
+"""Keyset pagination: `next_cursor` is the last row's (created_at, id) as `<µs since 1970>-<hex>`.
 
-import base64
+The published pattern (`servicekit.fields.CURSOR_PATTERN`) admits only cursors that decode, so a
+client (or a fuzzer) that keeps to the schema never gets a cursor refused.
+"""
+
+import re
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
 
+from fastapi import Query
 from servicekit.errors import AppError
+from servicekit.fields import CURSOR_PATTERN
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_CURSOR = re.compile(CURSOR_PATTERN)
+
+Cursor = Annotated[
+    str | None,
+    Query(pattern=CURSOR_PATTERN, description="`next_cursor` of the previous page."),
+]
 
 
 def encode_cursor(created_at: datetime, row_id: uuid.UUID) -> str:
-    raw = f"{created_at.isoformat()}|{row_id}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    micros = (created_at - EPOCH) // timedelta(microseconds=1)
+    return f"{micros}-{row_id.hex}"
 
 
 def decode_cursor(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
     if not cursor:
         return None
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        stamp, _, row_id = raw.partition("|")
-        return datetime.fromisoformat(stamp), uuid.UUID(row_id)
-    except ValueError as exc:
-        raise AppError("The cursor is not one we gave out.", code="invalid_cursor") from exc
+    if not _CURSOR.fullmatch(cursor):
+        raise AppError("The cursor is not one we gave out.", code="invalid_cursor")
+    micros, _, row_id = cursor.partition("-")
+    return EPOCH + timedelta(microseconds=int(micros)), uuid.UUID(hex=row_id)
