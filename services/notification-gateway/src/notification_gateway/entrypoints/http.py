@@ -8,12 +8,12 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 from servicekit.auth import CurrentUser
+from servicekit.contract import declare
 from servicekit.db import DbConn
-from servicekit.errors import AppError, NotFound
+from servicekit.errors import Conflict, NotFound
 
 from notification_gateway.adapters import repository
 from notification_gateway.adapters.stream import (
-    STREAM_ID,
     NotificationStream,
     StreamEntry,
     id_order,
@@ -22,6 +22,7 @@ from notification_gateway.service_layer.fanout import StreamHub
 from notification_gateway.settings import NotificationSettings
 
 router = APIRouter(prefix="/notifications", tags=["notifications"])
+LAST_EVENT_ID = r"^\d{1,20}(-\d{1,20})?$"  # the stream's ids (adapters.stream.STREAM_ID)
 
 
 class DeviceCreate(BaseModel):
@@ -39,7 +40,8 @@ async def list_notifications(
     user: CurrentUser,
     conn: DbConn,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: Annotated[str | None, Query(pattern=r"^\d{1,19}$")] = None,
+    # 18 digits: every match fits PostgreSQL's bigint.
+    cursor: Annotated[str | None, Query(pattern=r"^\d{1,18}$")] = None,
 ) -> dict[str, Any]:
     rows = await repository.recent_notifications(
         conn, user_id=user.user_id, limit=limit, before_id=int(cursor) if cursor else None
@@ -48,21 +50,23 @@ async def list_notifications(
     return {"data": [row.public() for row in rows], "next_cursor": next_cursor}
 
 
-@router.get("/stream", response_class=StreamingResponse)
+@router.get(
+    "/stream",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}}},
+)
 async def notification_stream(
     request: Request,
     user: CurrentUser,
-    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
-    last_event_id_query: Annotated[str | None, Query(alias="last_event_id")] = None,
+    last_event_id: Annotated[
+        str | None, Header(alias="Last-Event-ID", pattern=LAST_EVENT_ID)
+    ] = None,
+    last_event_id_query: Annotated[
+        str | None, Query(alias="last_event_id", pattern=LAST_EVENT_ID)
+    ] = None,
 ) -> StreamingResponse:
     """Server-sent events of the caller's notifications; resume with `Last-Event-ID`."""
-    resume = last_event_id or last_event_id_query
-    if resume is not None and not STREAM_ID.match(resume):
-        raise AppError(
-            "Last-Event-ID must be an id this stream sent (like 1764558301123-0).",
-            code="invalid_last_event_id",
-            status_code=400,
-        )
+    resume = last_event_id or last_event_id_query  # the pattern admits only stream ids
     settings: NotificationSettings = request.app.state.runtime.settings
     return StreamingResponse(
         _server_sent_events(
@@ -111,11 +115,22 @@ def _sse(entry: StreamEntry) -> str:
     return f"id: {entry.id}\nevent: {entry.event}\ndata: {entry.data}\n\n"
 
 
-@router.post("/devices", status_code=201)
+@router.post(
+    "/devices",
+    status_code=201,
+    responses=declare(409, s409="The token is registered to another user."),
+)
 async def register_device(body: DeviceCreate, user: CurrentUser, conn: DbConn) -> dict[str, Any]:
+    """Registers (or refreshes) one of the caller's devices; another user's token is refused.
+
+    A phone that changes hands unregisters on sign-out (`DELETE /notifications/devices/...`)
+    first; pushes never go to whoever claims a token last.
+    """
     device = await repository.register_device(
         conn, user_id=user.user_id, token=body.token, platform=body.platform
     )
+    if device is None:
+        raise Conflict("This device token belongs to another user.", code="device_token_taken")
     return {"data": _device(device)}
 
 
