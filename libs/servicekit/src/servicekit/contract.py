@@ -7,15 +7,16 @@ body and parameters, 404 from its path parameters, 405 with `Allow`, and 500. Ev
 has the envelope's schema, `{"error": {"code", "message"[, "details"]}}`.
 """
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+import fastapi.routing
 from fastapi import FastAPI, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.routing import Match
+from starlette.routing import compile_path
 
 ENVELOPE_REF = {"$ref": "#/components/schemas/ErrorEnvelope"}
 
@@ -139,12 +140,28 @@ def error_statuses(*statuses: int) -> Callable[[Callable[..., Any]], Callable[..
 
 def allowed_methods(request: Request) -> list[str]:
     """Every method of every route whose path matches the request's, for 405's `Allow`."""
+    path = request.scope["path"]
     methods: set[str] = set()
-    for route in request.app.router.routes:
-        match, _ = route.matches(request.scope)
-        if match in (Match.FULL, Match.PARTIAL):
-            methods.update(getattr(route, "methods", None) or ())
+    for route in _routes(request.app):
+        regex, _, _ = compile_path(route.path)
+        if regex.match(path):
+            methods.update(route.methods or ())
     return sorted(methods)
+
+
+def _routes(app: FastAPI) -> Iterator[Any]:
+    """The app's API routes with their full paths, through included routers.
+
+    FastAPI 0.130+ keeps included routers whole (`iter_route_contexts` flattens them); before,
+    `app.routes` held the routes themselves.
+    """
+    iter_contexts = getattr(fastapi.routing, "iter_route_contexts", None)
+    if iter_contexts is None:
+        yield from (r for r in app.routes if isinstance(r, APIRoute))
+        return
+    for context in iter_contexts(app.routes):
+        if isinstance(context.original_route, APIRoute):
+            yield context
 
 
 def install_contract(app: FastAPI) -> None:
@@ -161,8 +178,8 @@ def install_contract(app: FastAPI) -> None:
         )
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         components.update(_envelope_components())
-        for route in app.routes:
-            if isinstance(route, APIRoute) and route.include_in_schema:
+        for route in _routes(app):
+            if route.include_in_schema:
                 path = schema["paths"].get(route.path_format, {})
                 for method in route.methods or ():
                     operation = path.get(method.lower())
@@ -182,7 +199,7 @@ def _envelope_components() -> dict[str, Any]:
     return {**defs, "ErrorEnvelope": envelope}
 
 
-def _complete(operation: dict[str, Any], route: APIRoute) -> None:
+def _complete(operation: dict[str, Any], route: Any) -> None:
     responses: dict[str, Any] = operation.setdefault("responses", {})
     for status in sorted(_runtime_statuses(route)):
         key = str(status)
@@ -190,9 +207,10 @@ def _complete(operation: dict[str, Any], route: APIRoute) -> None:
             responses[key] = error_response(status)
         else:  # a route's own declaration keeps its description; the schema is the envelope's
             responses[key].setdefault("content", {"application/json": {"schema": ENVELOPE_REF}})
+    operation["responses"] = dict(sorted(responses.items()))
 
 
-def _runtime_statuses(route: APIRoute) -> set[int]:
+def _runtime_statuses(route: Any) -> set[int]:
     dependant = route.dependant
     statuses = {405, 500}
     if dependant.body_params:
