@@ -187,6 +187,7 @@ def install_contract(app: FastAPI) -> None:
                         _complete(operation, route)
         for unused in ("HTTPValidationError", "ValidationError"):
             components.pop(unused, None)
+        _translate_constraints(schema)
         app.openapi_schema = schema
         return schema
 
@@ -200,6 +201,8 @@ def _envelope_components() -> dict[str, Any]:
 
 
 def _complete(operation: dict[str, Any], route: Any) -> None:
+    for parameter in operation.get("parameters", []):
+        parameter["schema"] = _without_null(parameter.get("schema", {}))
     responses: dict[str, Any] = operation.setdefault("responses", {})
     for status in sorted(_runtime_statuses(route)):
         key = str(status)
@@ -208,6 +211,44 @@ def _complete(operation: dict[str, Any], route: Any) -> None:
         else:  # a route's own declaration keeps its description; the schema is the envelope's
             responses[key].setdefault("content", {"application/json": {"schema": ENVELOPE_REF}})
     operation["responses"] = dict(sorted(responses.items()))
+
+
+# Pydantic writes a constraint it cannot place inside a type (on a union, or after a
+# BeforeValidator) under its Python name, which JSON Schema readers ignore.
+_CONSTRAINTS = {
+    "gt": "exclusiveMinimum",
+    "ge": "minimum",
+    "lt": "exclusiveMaximum",
+    "le": "maximum",
+    "multiple_of": "multipleOf",
+}
+_NAME_MAPS = {"properties", "patternProperties", "$defs", "definitions", "schemas", "paths"}
+
+
+def _translate_constraints(node: Any, *, names: bool = False) -> None:
+    if isinstance(node, list):
+        for item in node:
+            _translate_constraints(item)
+    elif isinstance(node, dict):
+        if not names:
+            for python_name, json_name in _CONSTRAINTS.items():
+                if python_name in node and json_name not in node:
+                    node[json_name] = node.pop(python_name)
+        for key, value in node.items():
+            _translate_constraints(value, names=not names and key in _NAME_MAPS)
+
+
+def _without_null(schema: dict[str, Any]) -> dict[str, Any]:
+    """A parameter is absent or a string: FastAPI's `anyOf: [..., null]` would have clients
+    send the text `null`, which is a value (and usually a refused one)."""
+    options = schema.get("anyOf")
+    if not options:
+        return schema
+    kept = [option for option in options if option.get("type") != "null"]
+    rest = {key: value for key, value in schema.items() if key != "anyOf"}
+    if rest.get("default", ...) is None:
+        del rest["default"]
+    return {**rest, **kept[0]} if len(kept) == 1 else {**rest, "anyOf": kept}
 
 
 def _runtime_statuses(route: Any) -> set[int]:

@@ -22,7 +22,18 @@ from notification_gateway.service_layer.fanout import StreamHub
 from notification_gateway.settings import NotificationSettings
 
 router = APIRouter(prefix="/notifications", tags=["notifications"])
-LAST_EVENT_ID = r"^\d{1,20}(-\d{1,20})?$"  # the stream's ids (adapters.stream.STREAM_ID)
+# One event of the stream (`_sse`): `data` is the notification as JSON text.
+SERVER_SENT_EVENT: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "string", "pattern": r"^[0-9]+-[0-9]+$"},
+        "event": {"type": "string"},
+        "data": {"type": "string", "contentMediaType": "application/json"},
+        "retry": {"type": "integer"},
+    },
+}
+# The stream's ids, `<ms>-<seq>`; 19 digits each so every match fits Redis' 64-bit parts.
+LAST_EVENT_ID = r"^[0-9]{1,19}(-[0-9]{1,19})?$"
 
 
 class DeviceCreate(BaseModel):
@@ -41,7 +52,7 @@ async def list_notifications(
     conn: DbConn,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     # 18 digits: every match fits PostgreSQL's bigint.
-    cursor: Annotated[str | None, Query(pattern=r"^\d{1,18}$")] = None,
+    cursor: Annotated[str | None, Query(pattern=r"^[0-9]{1,18}$")] = None,
 ) -> dict[str, Any]:
     rows = await repository.recent_notifications(
         conn, user_id=user.user_id, limit=limit, before_id=int(cursor) if cursor else None
@@ -53,7 +64,7 @@ async def list_notifications(
 @router.get(
     "/stream",
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}}},
+    responses={200: {"content": {"text/event-stream": {"schema": SERVER_SENT_EVENT}}}},
 )
 async def notification_stream(
     request: Request,

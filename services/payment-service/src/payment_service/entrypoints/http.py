@@ -5,9 +5,11 @@ from datetime import datetime
 from typing import Annotated, Any, Self
 
 from fastapi import APIRouter, Depends, Request, Response
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from servicekit.auth import AdminUser, CurrentUser, ServiceCaller
+from servicekit.contract import declare, merge
 from servicekit.errors import AppError
+from servicekit.fields import AwareDatetime, Email
 
 from payment_service.adapters.repository import Payment, Refund
 from payment_service.domain.snap import Customer, Item
@@ -36,7 +38,7 @@ def _order_id(value: str) -> str:
 
 class CustomerIn(BaseModel):
     name: str = Field(min_length=1, max_length=255)
-    email: str = Field(min_length=3, max_length=255, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    email: Email
     phone: str | None = Field(default=None, max_length=50)
 
 
@@ -58,7 +60,7 @@ class MetadataIn(BaseModel):
 
 
 class PaymentCreate(BaseModel):
-    order_id: str
+    order_id: str = Field(pattern=ORDER_ID.pattern)
     amount: int = Field(gt=0)
     currency: str = "IDR"
     customer: CustomerIn
@@ -109,7 +111,14 @@ def _opened(payment: Payment) -> dict[str, Any]:
 internal = APIRouter(prefix="/internal", tags=["internal"])
 
 
-@internal.post("/payments", status_code=201)
+@internal.post(
+    "/payments",
+    status_code=201,
+    responses=merge(
+        {200: {"description": "Already open for this order_id: the same payment."}},
+        declare(409, 502, 503),
+    ),
+)
 async def open_payment(
     body: PaymentCreate, _caller: ServiceCaller, gw: GatewayDep, response: Response
 ) -> dict[str, Any]:
@@ -125,8 +134,8 @@ async def open_payment(
 class SnapTokenRequest(BaseModel):
     """The mobile client's body (seed): it may send the amount as a number with decimals."""
 
-    order_id: str
-    amount: float | int = Field(gt=0)
+    order_id: str = Field(pattern=ORDER_ID.pattern)
+    amount: float | int = Field(gt=0, multiple_of=1)
     customer_name: str | None = None
     customer_email: str | None = None
     customer_phone: str | None = None
@@ -145,8 +154,25 @@ class SnapTokenRequest(BaseModel):
 
 public = APIRouter(prefix="/api/payment", tags=["payment"])
 
+# What the route reads (domain.gateway.parse_notification); the signature covers the strings.
+MIDTRANS_NOTIFICATION: dict[str, Any] = {
+    "type": "object",
+    "required": ["order_id", "status_code", "gross_amount", "signature_key", "transaction_status"],
+    "properties": {
+        name: {"type": "string"}
+        for name in (
+            "order_id",
+            "status_code",
+            "gross_amount",
+            "signature_key",
+            "transaction_status",
+        )
+    },
+    "additionalProperties": True,
+}
 
-@public.post("/create-snap-token")
+
+@public.post("/create-snap-token", responses=declare(404, 409, 502, 503))
 async def create_snap_token(
     body: SnapTokenRequest, user: CurrentUser, gw: GatewayDep
 ) -> dict[str, Any]:
@@ -168,7 +194,7 @@ async def create_snap_token(
     }
 
 
-@public.get("/status/{order_id}")
+@public.get("/status/{order_id}", responses=declare(502, 503))
 async def payment_status(order_id: str, user: CurrentUser, gw: GatewayDep) -> dict[str, Any]:
     view = await payments.payment_status(
         gw, order_id=order_id, caller_id=user.user_id, caller_is_admin=user.is_admin
@@ -196,7 +222,16 @@ async def payment_status(order_id: str, user: CurrentUser, gw: GatewayDep) -> di
     }
 
 
-@public.post("/notification")
+@public.post(
+    "/notification",
+    responses=declare(400, 403, 404, 409, 503),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": MIDTRANS_NOTIFICATION}},
+        }
+    },
+)
 async def midtrans_notification(request: Request, gw: GatewayDep) -> dict[str, Any]:
     """No JWT: the signature is the authentication. Read as raw bytes, never as a model."""
     raw = await request.body()
@@ -237,7 +272,7 @@ def _refund(r: Refund) -> dict[str, Any]:
 admin = APIRouter(prefix="/api/payment/admin", tags=["admin"])
 
 
-@admin.post("/orders/{order_id}/refund")
+@admin.post("/orders/{order_id}/refund", responses=declare(409, 502, 503))
 async def refund_order(
     order_id: str, body: RefundCreate, user: AdminUser, gw: GatewayDep
 ) -> dict[str, Any]:

@@ -1,29 +1,19 @@
 """Request bodies. Money is integer rupiah: an integral number is accepted, a fraction refused."""
 
 import uuid
-from datetime import datetime
 from typing import Annotated
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
 )
-from servicekit.fields import NO_CONTROL, SINGLE_LINE, Email, Trim
+from servicekit.fields import NO_CONTROL, SINGLE_LINE, AwareDatetime, Email, Trim
 
 from ticket_service.domain.money import to_rupiah
 
-
-def _aware(value: datetime) -> datetime:
-    if value.tzinfo is None:
-        raise ValueError("give a timezone, e.g. 2026-12-31T19:00:00+07:00")
-    return value
-
-
-AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
 Rupiah = Annotated[int, BeforeValidator(to_rupiah)]
 """A whole number of rupiah: 50000 and 50000.0 pass; 50000.5, true and -1 do not."""
 
