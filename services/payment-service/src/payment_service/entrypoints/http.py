@@ -109,13 +109,27 @@ def _opened(payment: Payment) -> dict[str, Any]:
 
 
 internal = APIRouter(prefix="/internal", tags=["internal"])
+_ORDER_OF_ANSWER = {"order_id": "$response.body#/data/order_id"}
+OPENED_PAYMENT_LINKS = {
+    "PaymentStatus": {
+        "operationId": "payment_status_api_payment_status__order_id__get",
+        "parameters": _ORDER_OF_ANSWER,
+    },
+    "RefundOrder": {
+        "operationId": "refund_order_api_payment_admin_orders__order_id__refund_post",
+        "parameters": _ORDER_OF_ANSWER,
+    },
+}
+"""What a client can do next with an opened payment (OpenAPI links; the fuzzer follows them)."""
 
 
 @internal.post(
     "/payments",
     status_code=201,
     responses=merge(
+        {201: {"description": "Opened.", "links": OPENED_PAYMENT_LINKS}},
         {200: {"description": "Already open for this order_id: the same payment."}},
+        {200: {"links": OPENED_PAYMENT_LINKS}},
         declare(409, 502, 503),
     ),
 )
