@@ -14,15 +14,20 @@ Schema cannot state. Every other check is on, unchanged, everywhere.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 from devstack.config import StackConfig
 from devstack.preflight import PreflightFailed
@@ -53,8 +58,17 @@ BUSINESS_RULES_BEYOND_JSON_SCHEMA = {
 EXPECTED_FOR_VALID_DATA = ["2xx", "3xx", 401, 403, 404, 409, 422, 429, "5xx"]
 
 
+HOST = "contract-host"  # the fuzzer's token: user, host and admin
+
+
+@dataclass(frozen=True)
+class Running:
+    config: StackConfig
+    known_ids: dict[str, list[str]]
+
+
 @pytest.fixture(scope="module")
-def services() -> Iterator[StackConfig]:
+def services() -> Iterator[Running]:
     config = StackConfig.isolated(label="contract")
     system = Stack(config, only=(*SERVICES, "midtrans-sandbox", "mail-sink"), log=lambda _: None)
     try:
@@ -62,10 +76,56 @@ def services() -> Iterator[StackConfig]:
     except (PreflightFailed, ProvisionError, StackError) as exc:
         pytest.fail(f"the services did not come up: {exc}", pytrace=False)
     try:
-        yield config
+        yield Running(config, _make_known_ids(config))
     finally:
         system.stop()
         shutil.rmtree(config.run_dir, ignore_errors=True)
+
+
+def _make_known_ids(config: StackConfig) -> dict[str, list[str]]:
+    """Real events, tickets, an order and a device, made over HTTP as the fuzzer's user.
+
+    The fuzzer draws path and body ids from these half of the time (random ones otherwise), so
+    it reaches the logic behind the 404s. One free event (its ticket is active at once, with a
+    QR code) and one paid (its ticket pending, with a Midtrans order).
+    """
+    auth = {"Authorization": f"Bearer {make_token(config, HOST, ('user', 'host', 'admin'))}"}
+    ticket_url = f"http://{config.host}:{config.process('ticket-service').port}"
+    ids: dict[str, list[str]] = {"events": [], "tickets": [], "codes": [], "orders": []}
+    with httpx.Client(base_url=ticket_url, headers=auth, timeout=20) as client:
+        for price in (0, 75_000):
+            event_id = str(uuid.uuid4())
+            event = client.put(
+                f"/events/{event_id}",
+                json={
+                    "title": "Contract Night",
+                    "venue": "Jakarta",
+                    "starts_at": (datetime.now(UTC) + timedelta(days=30)).isoformat(),
+                    "price": price,
+                    "capacity": 1000,
+                },
+            )
+            assert event.status_code == 201, event.text
+            bought = client.post(
+                "/tickets/purchase",
+                json={"event_id": event_id, "customer_name": "Siti", "customer_email": "s@x.id"},
+            )
+            assert bought.status_code in (200, 201), bought.text
+            ticket = bought.json()["data"]
+            ids["events"].append(event_id)
+            ids["tickets"].append(ticket["id"])
+            ids["codes"].append(ticket["attendance_code"])
+            if ticket.get("payment"):
+                ids["orders"].append(ticket["payment"]["order_id"])
+    notification_url = f"http://{config.host}:{config.process('notification-gateway').port}"
+    device = f"contract-{uuid.uuid4().hex}"
+    registered = httpx.post(
+        f"{notification_url}/notifications/devices", json={"token": device}, headers=auth
+    )
+    assert registered.status_code == 201, registered.text
+    ids["devices"] = [device]
+    assert all(ids.values()), ids
+    return ids
 
 
 def _schemathesis() -> list[str]:
@@ -78,11 +138,31 @@ def _schemathesis() -> list[str]:
     return [found]
 
 
-def _config_file(service: str, path: Path) -> Path:
+KNOWN_ID_PARAMETERS = {
+    "path.event_id": "events",
+    "body.event_id": "events",
+    "path.ticket_id": "tickets",
+    "path.code": "codes",
+    "body.attendance_code": "codes",
+    "path.order_id": "orders",
+    "body.order_id": "orders",
+    "path.token": "devices",
+}
+
+
+def _config_file(service: str, path: Path, known_ids: dict[str, list[str]]) -> Path:
     """Per-operation settings: the service token for /internal/*, the SSE stream's read limit,
-    and the documented 422 allowances."""
+    the documented 422 allowances; and the known ids, drawn half of the time."""
     service_token = issue_service_token(ServiceSettings(service_name="contract-test"), sub="test")
-    lines = [
+    lines = ["[dictionaries]"]
+    lines += [f"{name} = {{ values = {json.dumps(values)} }}" for name, values in known_ids.items()]
+    lines += ["", "[parameters]"]
+    lines += [
+        f'"{key}" = {{ dictionary = "{name}", probability = 0.5 }}'
+        for key, name in KNOWN_ID_PARAMETERS.items()
+    ]
+    lines += [
+        "",
         "[[operations]]",
         'include-path-regex = "^/internal/"',
         f'headers = {{ Authorization = "Bearer {service_token}" }}',
@@ -110,19 +190,19 @@ def _config_file(service: str, path: Path) -> Path:
 
 @pytest.mark.parametrize("service", SERVICES)
 def test_the_service_keeps_its_published_contract(
-    services: StackConfig, service: str, tmp_path: Path
+    services: Running, service: str, tmp_path: Path
 ) -> None:
-    port = services.process(service).port
-    token = make_token(services, "contract-host", ("user", "host", "admin"))
+    port = services.config.process(service).port
+    token = make_token(services.config, HOST, ("user", "host", "admin"))
     started = time.monotonic()
     run = subprocess.run(
         [
             *_schemathesis(),
             "--no-color",
             "--config-file",
-            str(_config_file(service, tmp_path / "schemathesis.toml")),
+            str(_config_file(service, tmp_path / "schemathesis.toml", services.known_ids)),
             "run",
-            f"http://{services.host}:{port}/openapi.json",
+            f"http://{services.config.host}:{port}/openapi.json",
             "--checks",
             "all",
             "--max-examples",
@@ -144,6 +224,8 @@ def test_the_service_keeps_its_published_contract(
     )
     elapsed = time.monotonic() - started
     output = run.stdout + run.stderr
+    if os.environ.get("CONTRACT_OUTPUT_DIR"):  # the whole report, to read by hand
+        Path(os.environ["CONTRACT_OUTPUT_DIR"], f"{service}.txt").write_text(output)
     summary = re.search(r"(\d+) generated, (.*)", output)
     print(f"{service}: {summary.group(0) if summary else '?'} in {elapsed:.1f} s")
     assert run.returncode == 0, (

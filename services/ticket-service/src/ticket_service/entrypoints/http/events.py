@@ -12,6 +12,7 @@ from servicekit.db import DbConn
 from ticket_service.adapters import repository as repo
 from ticket_service.domain.errors import EventNotFound
 from ticket_service.entrypoints.http.caching import etag_json
+from ticket_service.entrypoints.http.links import EVENT_LINKS, linked
 from ticket_service.entrypoints.http.schemas import TicketedEventPut
 from ticket_service.service_layer.ticketed_events import PutTicketedEvent, put_ticketed_event
 from ticket_service.service_layer.views import event_public
@@ -22,7 +23,9 @@ router = APIRouter(tags=["events"])
 @router.put(
     "/events/{event_id:uuid}",
     responses=merge(
-        {200: {"description": "Updated."}, 201: {"description": "Created."}}, declare(409, 422)
+        {200: {"description": "Updated."}, 201: {"description": "Created."}},
+        linked(EVENT_LINKS, 200, 201),
+        declare(409, 422),
     ),
 )
 async def put_event(

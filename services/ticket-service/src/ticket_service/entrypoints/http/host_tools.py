@@ -11,12 +11,13 @@ from fastapi import APIRouter, Body, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 from pydantic.json_schema import SkipJsonSchema
 from servicekit.auth import CurrentUser
-from servicekit.contract import declare
+from servicekit.contract import declare, merge
 from servicekit.db import DbConn
 from servicekit.fields import SINGLE_LINE, Email, Trim
 
 from ticket_service.adapters.host_tools_repository import SqlHostToolsRepository
 from ticket_service.entrypoints.http.door import HostOrAdmin, actor_of, door_settings
+from ticket_service.entrypoints.http.links import TICKET_LINKS, linked
 from ticket_service.entrypoints.http.pagination import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
@@ -134,7 +135,11 @@ async def ticket_by_code(
     return {"data": _public(row, request)}
 
 
-@router.post("/tickets", status_code=201, responses=declare(404, 409, 503))
+@router.post(
+    "/tickets",
+    status_code=201,
+    responses=merge(linked(TICKET_LINKS, 201), declare(404, 409, 503)),
+)
 async def issue_complimentary_ticket(
     body: ComplimentaryTicketCreate, principal: HostOrAdmin, conn: DbConn, request: Request
 ) -> dict[str, Any]:

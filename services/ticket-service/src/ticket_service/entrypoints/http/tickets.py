@@ -18,6 +18,7 @@ from ticket_service.adapters.rate_limit import PurchaseRateLimiter
 from ticket_service.domain.errors import BuyerMismatch, TicketNotFound, TransactionNotFound
 from ticket_service.domain.tickets import TicketStatus
 from ticket_service.entrypoints.http.caching import etag_json
+from ticket_service.entrypoints.http.links import TICKET_LINKS, linked
 from ticket_service.entrypoints.http.pagination import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
@@ -66,6 +67,7 @@ def _may_see(caller: Principal, owner_id: str) -> bool:
     status_code=201,
     responses=merge(
         replay_responses(200, 201),
+        linked(TICKET_LINKS, 200, 201),
         {200: {"description": "A free ticket, active at once (or a replayed answer)."}},
         {201: {"description": "The seat is held; pay through `payment.redirect_url`."}},
         declare(403, 404, 409, 422, 429, 502, 503),
