@@ -118,3 +118,37 @@ async def test_big_but_finite_numbers_and_bad_json_go_on_to_the_route(
     assert big.status_code == 401
     assert broken.status_code == 422
     assert "finite" not in broken.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("path", "content"),
+    [
+        ("/orders", '{"amount": 1, "note": "a\\u0000b"}'),
+        ("/orders", '{"amount": 1, "a\\u0000": 2}'),
+        ("/orders?x=%00", '{"amount": 1}'),
+        ("/orders/a%00b", '{"amount": 1}'),
+    ],
+)
+async def test_a_nul_character_anywhere_is_refused_before_any_route(
+    client: httpx.AsyncClient, path: str, content: str
+) -> None:
+    method = "PUT" if path.startswith("/orders/") else "POST"
+    response = await client.request(
+        method, path, content=content, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 422, response.text
+    assert "NUL" in response.json()["error"]["message"]
+
+
+async def test_an_escaped_backslash_before_u0000_is_not_a_nul(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/orders",
+        content='{"amount": 1, "note": "C:\\\\u0000"}',
+        headers={"Content-Type": "application/json"},
+    )
+    assert response.status_code == 401  # reached the route's auth, not refused by us
+
+
+def test_free_strings_declare_they_hold_no_nul(schema: dict[str, Any]) -> None:
+    path = schema["paths"]["/orders/{order_id}"]["get"]["parameters"][0]["schema"]
+    assert path["pattern"] == "^[^\\x00]*$"

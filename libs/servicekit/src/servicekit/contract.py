@@ -7,6 +7,7 @@ body and parameters, 404 from its path parameters, 405 with `Allow`, and 500. Ev
 has the envelope's schema, `{"error": {"code", "message"[, "details"]}}`.
 """
 
+import copy
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -170,11 +171,14 @@ def install_contract(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:
             return app.openapi_schema
-        schema = get_openapi(
-            title=app.title,
-            version=app.version,
-            description=app.description,
-            routes=app.routes,
+        # A copy: routes' own declarations (module constants) are not edited in place.
+        schema = copy.deepcopy(
+            get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
         )
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         components.update(_envelope_components())
@@ -188,6 +192,7 @@ def install_contract(app: FastAPI) -> None:
         for unused in ("HTTPValidationError", "ValidationError"):
             components.pop(unused, None)
         _translate_constraints(schema)
+        _no_nul_in_free_text(schema)
         app.openapi_schema = schema
         return schema
 
@@ -236,6 +241,35 @@ def _translate_constraints(node: Any, *, names: bool = False) -> None:
                     node[json_name] = node.pop(python_name)
         for key, value in node.items():
             _translate_constraints(value, names=not names and key in _NAME_MAPS)
+
+
+NO_NUL = r"^[^\x00]*$"
+_CONSTRAINED = ("pattern", "format", "enum", "const")
+
+
+def _no_nul_in_free_text(schema: dict[str, Any]) -> None:
+    """Every request string without a pattern of its own says it has no NUL (json_numbers
+    refuses one everywhere: PostgreSQL cannot store it)."""
+    for name, component in schema.get("components", {}).get("schemas", {}).items():
+        if name not in ("ErrorEnvelope", "ErrorBody"):
+            _add_no_nul(component)
+    for path in schema.get("paths", {}).values():
+        for operation in path.values():
+            for parameter in operation.get("parameters", []):
+                _add_no_nul(parameter.get("schema", {}))
+            for media in operation.get("requestBody", {}).get("content", {}).values():
+                _add_no_nul(media.get("schema", {}))
+
+
+def _add_no_nul(node: Any) -> None:
+    if isinstance(node, list):
+        for item in node:
+            _add_no_nul(item)
+    elif isinstance(node, dict):
+        if node.get("type") == "string" and not any(key in node for key in _CONSTRAINED):
+            node["pattern"] = NO_NUL
+        for value in node.values():
+            _add_no_nul(value)
 
 
 def _without_null(schema: dict[str, Any]) -> dict[str, Any]:

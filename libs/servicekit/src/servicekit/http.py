@@ -7,7 +7,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from servicekit.correlation import new_correlation_id, set_correlation_id
 from servicekit.errors import error_body
-from servicekit.json_numbers import REFUSAL, has_non_finite_number
+from servicekit.json_numbers import body_problem, target_problem
 from servicekit.logs import log_fields
 
 logger = logging.getLogger("servicekit.access")
@@ -45,8 +45,14 @@ class RequestContextMiddleware:
         if not complete:
             await _too_large(send, request_id, self.max_body_bytes)
             return
-        if has_non_finite_number(body, headers.get(b"content-type", b"")):
-            await _refuse(send, request_id, 422, "validation_error", f"body: {REFUSAL}")
+        problem = target_problem(
+            scope.get("raw_path") or scope["path"].encode(), scope.get("query_string", b"")
+        )
+        where = "request"
+        if problem is None:
+            problem, where = body_problem(body, headers.get(b"content-type", b"")), "body"
+        if problem is not None:
+            await _refuse(send, request_id, 422, "validation_error", f"{where}: {problem}")
             return
         replayed = False
 
