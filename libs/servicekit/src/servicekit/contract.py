@@ -209,7 +209,10 @@ def _complete(operation: dict[str, Any], route: Any) -> None:
     for parameter in operation.get("parameters", []):
         parameter["schema"] = _without_null(parameter.get("schema", {}))
     responses: dict[str, Any] = operation.setdefault("responses", {})
-    for status in sorted(_runtime_statuses(route)):
+    statuses = _runtime_statuses(route)
+    if "requestBody" in operation:  # declared by the route itself too (a raw webhook body)
+        statuses |= {400, 413}
+    for status in sorted(statuses):
         key = str(status)
         if key not in responses or status == 422:
             responses[key] = error_response(status)
@@ -247,12 +250,30 @@ NO_NUL = r"^[^\x00]*$"
 _CONSTRAINED = ("pattern", "format", "enum", "const")
 
 
+JSON_WITHOUT_NUL_REF = "#/components/schemas/JsonWithoutNul"
+JSON_WITHOUT_NUL: dict[str, Any] = {
+    "description": "Any JSON value whose strings and member names hold no NUL (U+0000).",
+    "anyOf": [
+        {"type": ["null", "boolean", "number"]},
+        {"type": "string", "pattern": NO_NUL},
+        {"type": "array", "items": {"$ref": JSON_WITHOUT_NUL_REF}},
+        {
+            "type": "object",
+            "propertyNames": {"pattern": NO_NUL},
+            "additionalProperties": {"$ref": JSON_WITHOUT_NUL_REF},
+        },
+    ],
+}
+
+
 def _no_nul_in_free_text(schema: dict[str, Any]) -> None:
     """Every request string without a pattern of its own says it has no NUL (json_numbers
     refuses one everywhere: PostgreSQL cannot store it)."""
-    for name, component in schema.get("components", {}).get("schemas", {}).items():
+    schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+    for name, component in schemas.items():
         if name not in ("ErrorEnvelope", "ErrorBody"):
             _add_no_nul(component)
+    schemas["JsonWithoutNul"] = copy.deepcopy(JSON_WITHOUT_NUL)
     for path in schema.get("paths", {}).values():
         for operation in path.values():
             for parameter in operation.get("parameters", []):
@@ -270,6 +291,10 @@ def _add_no_nul(node: Any) -> None:
             node["pattern"] = NO_NUL
         for value in node.values():
             _add_no_nul(value)
+        if node.get("type") == "object" and node.get("additionalProperties", True) is True:
+            # Extra members are ignored, but a NUL in them is refused all the same.
+            node["propertyNames"] = {"pattern": NO_NUL}
+            node["additionalProperties"] = {"$ref": JSON_WITHOUT_NUL_REF}
 
 
 def _without_null(schema: dict[str, Any]) -> dict[str, Any]:
@@ -287,22 +312,14 @@ def _without_null(schema: dict[str, Any]) -> dict[str, Any]:
 
 def _runtime_statuses(route: Any) -> set[int]:
     dependant = route.dependant
-    statuses = {405, 500}
+    # 422 everywhere: json_numbers refuses a NUL in any path or query, and bad bodies.
+    statuses = {405, 422, 500}
     if dependant.body_params:
-        statuses |= {400, 413, 422}
-    if _parameters(dependant):
-        statuses.add(422)
+        statuses |= {400, 413}
     if dependant.path_params:
         statuses.add(404)
     statuses.update(_marked(dependant))
     return statuses
-
-
-def _parameters(dependant: Dependant) -> bool:
-    return any(
-        (d.query_params or d.header_params or d.path_params or d.cookie_params)
-        for d in _walk(dependant)
-    )
 
 
 def _marked(dependant: Dependant) -> Iterable[int]:
