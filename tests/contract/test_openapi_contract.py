@@ -44,6 +44,7 @@ MAX_EXAMPLES = int(os.environ.get("CONTRACT_MAX_EXAMPLES", "10"))
 # Fixed, so `make test` is reproducible; CONTRACT_SEED=<n> explores other cases.
 SEED = int(os.environ.get("CONTRACT_SEED", "20261202"))
 RUN_TIMEOUT_SECONDS = 240
+STATEFUL_MAX_EXAMPLES = int(os.environ.get("CONTRACT_STATEFUL_MAX_EXAMPLES", "5"))
 
 BUSINESS_RULES_BEYOND_JSON_SCHEMA = {
     "ticket-service": {
@@ -154,7 +155,14 @@ def _config_file(service: str, path: Path, known_ids: dict[str, list[str]]) -> P
     """Per-operation settings: the service token for /internal/*, the SSE stream's read limit,
     the documented 422 allowances; and the known ids, drawn half of the time."""
     service_token = issue_service_token(ServiceSettings(service_name="contract-test"), sub="test")
-    lines = ["[dictionaries]"]
+    lines = [
+        # Stateful scenarios chain real calls and generate the heaviest data; fewer of them
+        # keep the three runs near their budget (CONTRACT_STATEFUL_MAX_EXAMPLES to dig).
+        f"generation.max-examples = {MAX_EXAMPLES}",
+        f"phases.stateful.generation.max-examples = {STATEFUL_MAX_EXAMPLES}",
+        "",
+        "[dictionaries]",
+    ]
     lines += [f"{name} = {{ values = {json.dumps(values)} }}" for name, values in known_ids.items()]
     lines += ["", "[parameters]"]
     lines += [
@@ -205,8 +213,6 @@ def test_the_service_keeps_its_published_contract(
             f"http://{services.config.host}:{port}/openapi.json",
             "--checks",
             "all",
-            "--max-examples",
-            str(MAX_EXAMPLES),
             "--seed",
             str(SEED),
             "--request-timeout",

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from servicekit.auth import CurrentUser
 from servicekit.contract import declare
 from servicekit.db import DbConn
@@ -37,11 +37,15 @@ LAST_EVENT_ID = r"^[0-9]{1,19}(-[0-9]{1,19})?$"
 
 
 class DeviceCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     token: str = Field(min_length=8, max_length=4096, pattern=r"^[A-Za-z0-9_:\-.]+$")
     platform: Literal["android", "ios", "web"] = "android"
 
 
 class PreferencesUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     language: Literal["id", "en"]
 
 
