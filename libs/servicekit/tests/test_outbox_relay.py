@@ -11,7 +11,7 @@ from aio_pika.abc import AbstractRobustConnection
 from messaging_helpers import OUTBOX, drain, record_effect, settled, wait_for, write_events
 from servicekit.messaging import Consumer, InboxConsumer, OutboxRelay
 from servicekit.messaging.outbox import add_envelope
-from servicekit.testing import namespaced
+from servicekit.testing import vhost_of
 from ticketing_contracts import EventEnvelope
 from ticketing_contracts.routing import TICKET_SERVICE_PAYMENTS
 
@@ -123,7 +123,7 @@ async def test_unroutable_event_is_kept_with_its_error_not_dropped(
 
 
 async def test_broker_connections_closed_under_the_relay_lose_nothing(
-    pool: asyncpg.Pool, amqp: AbstractRobustConnection
+    pool: asyncpg.Pool, amqp: AbstractRobustConnection, amqp_url: str
 ) -> None:
     """Every event has its effect once, and the outbox ends empty, though the broker drops twice.
 
@@ -147,7 +147,7 @@ async def test_broker_connections_closed_under_the_relay_lose_nothing(
             ids += await write_events(pool, 10, start=batch * 10)
             if batch in (5, 12):
                 before = len(reconnects)
-                await asyncio.to_thread(_close_all_connections)
+                await asyncio.to_thread(_close_all_connections, amqp_url)
                 await wait_for(lambda n=before: _true(len(reconnects) > n), timeout=20)
             await asyncio.sleep(0.05)
 
@@ -167,14 +167,14 @@ async def test_broker_connections_closed_under_the_relay_lose_nothing(
 
 
 async def test_the_relay_resumes_publishing_after_the_broker_drops_its_connection(
-    pool: asyncpg.Pool, amqp: AbstractRobustConnection
+    pool: asyncpg.Pool, amqp: AbstractRobustConnection, amqp_url: str
 ) -> None:
     reconnects = _count_reconnects(amqp)
     relay_task = asyncio.create_task(OutboxRelay(pool, amqp, poll_seconds=0.05).run())
     try:
         before = await write_events(pool, 5)
         await wait_for(lambda: _nothing_unsent(pool))
-        await asyncio.to_thread(_close_all_connections)
+        await asyncio.to_thread(_close_all_connections, amqp_url)
         await wait_for(lambda: _true(len(reconnects) == 1), timeout=20)
         after = await write_events(pool, 5, start=5)
         await wait_for(lambda: _nothing_unsent(pool), timeout=20)
@@ -255,14 +255,14 @@ async def _nothing_unsent(pool: asyncpg.Pool) -> bool:
     return bool(await pool.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL") == 0)
 
 
-def _close_all_connections() -> None:
+def _close_all_connections(amqp_url: str) -> None:
     subprocess.run(
         [
             "rabbitmqctl",
             "-q",
             "close_all_connections",
             "--vhost",
-            namespaced("servicekit_test"),
+            vhost_of(amqp_url),
             "test: broker drops every connection",
         ],
         check=True,

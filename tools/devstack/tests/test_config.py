@@ -35,7 +35,7 @@ def test_isolated_copy_has_its_own_ports_databases_vhost_and_redis_db(tmp_path: 
     env = e2e.process("ticket-service").env
     label = f"e2e_{os.environ['TEST_NAMESPACE']}" if os.environ.get("TEST_NAMESPACE") else "e2e"
     assert env["DATABASE_URL"].endswith(f"/ticket_service_{label}")
-    assert env["AMQP_URL"].endswith(f"/{label}")
+    assert f"/{label}.run-" in env["AMQP_URL"]
     assert env["REDIS_URL"].endswith("/5")
     assert e2e.process("midtrans-sandbox").env["SANDBOX_RETRY_SCALE"] == "0.01"
     assert e2e.run_dir == tmp_path

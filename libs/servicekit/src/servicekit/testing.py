@@ -7,10 +7,11 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import aio_pika
 import asyncpg
@@ -52,17 +53,48 @@ async def create_database(name: str) -> str:
     return dsn
 
 
+RUN_MARK = ".run-"
+
+
+def run_vhost_name(base: str) -> str:
+    """A vhost name no earlier run used: `<base>.run-<random>`.
+
+    RabbitMQ 3.10 can wedge its vhost supervisor (every vhost command then hangs) when a vhost is
+    deleted soon after it was deleted and added again under the same name, as a test run that
+    recycles one name does; a name of its own per run never meets that.
+    """
+    return f"{base}{RUN_MARK}{uuid.uuid4().hex[:8]}"
+
+
+def earlier_run_vhosts(base: str, listed: Sequence[str]) -> list[str]:
+    """The vhosts of `listed` that earlier runs made from `base`."""
+    return [name for name in listed if name.startswith(base + RUN_MARK)]
+
+
 def fresh_vhost(name: str) -> str:
-    """Delete and create RabbitMQ vhost `name` (namespaced, as root); return its AMQP URL."""
-    name = namespaced(name)
-    subprocess.run(["rabbitmqctl", "-q", "delete_vhost", name], capture_output=True, check=False)
-    subprocess.run(["rabbitmqctl", "-q", "add_vhost", name], capture_output=True, check=True)
+    """A new RabbitMQ vhost for this run (namespaced; rabbitmqctl as root); its AMQP URL.
+
+    The vhosts earlier runs made from the same name are deleted first.
+    """
+    base = namespaced(name)
+    listed = subprocess.run(
+        ["rabbitmqctl", "-q", "list_vhosts", "name"], capture_output=True, text=True, check=True
+    ).stdout.split()
+    for stale in earlier_run_vhosts(base, listed):
+        subprocess.run(["rabbitmqctl", "-q", "delete_vhost", stale], capture_output=True)
+    vhost = run_vhost_name(base)
+    subprocess.run(["rabbitmqctl", "-q", "add_vhost", vhost], capture_output=True, check=True)
     subprocess.run(
-        ["rabbitmqctl", "-q", "set_permissions", "-p", name, "guest", ".*", ".*", ".*"],
+        ["rabbitmqctl", "-q", "set_permissions", "-p", vhost, "guest", ".*", ".*", ".*"],
         capture_output=True,
         check=True,
     )
-    return f"{AMQP_BASE}/{quote(name, safe='')}"
+    return f"{AMQP_BASE}/{quote(vhost, safe='')}"
+
+
+def vhost_of(amqp_url: str) -> str:
+    """The vhost an AMQP URL names."""
+    return unquote(amqp_url.rsplit("/", 1)[1])
 
 
 def free_port() -> int:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from servicekit.settings import DEV_JWT_SECRET
+from servicekit.testing import run_vhost_name
 
 DEV_JWT_ISSUER = "ticketing-dev"
 DEV_JWT_AUDIENCE = "ticketing-api"
@@ -124,7 +125,7 @@ class StackConfig:
             mail_http_port=ports[5],
             mail_smtp_port=ports[6],
             db_suffix=f"_{label}",
-            vhost=label,
+            vhost=run_vhost_name(label),
             redis_db=5,
             sandbox_retry_scale=0.01,
             fresh_state=True,

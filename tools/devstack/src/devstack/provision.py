@@ -11,6 +11,7 @@ from typing import Any
 
 import asyncpg
 import redis
+from servicekit.testing import RUN_MARK, earlier_run_vhosts
 
 from devstack.config import StackConfig
 
@@ -85,11 +86,19 @@ def ensure_vhost(config: StackConfig, *, fresh: bool = False) -> None:
     """Make the stack's vhost exist with full rights for its user ('/' always exists)."""
     if config.vhost == "/":
         return
-    if fresh:
-        _rabbitmqctl("delete_vhost", config.vhost)  # absent is fine
     listed = _rabbitmqctl("list_vhosts", "name")
     if listed.returncode != 0:
         raise ProvisionError(f"rabbitmqctl list_vhosts failed: {listed.stderr.strip()}")
+    if fresh:
+        # An isolated stack's vhost is named for its run (servicekit.testing.run_vhost_name):
+        # fresh means new, and what earlier runs of the same label left is deleted.
+        base = config.vhost.split(RUN_MARK, 1)[0]
+        for stale in earlier_run_vhosts(base, listed.stdout.split()):
+            if stale != config.vhost:
+                _rabbitmqctl("delete_vhost", stale)
+        if config.vhost in listed.stdout.split():
+            _rabbitmqctl("delete_vhost", config.vhost)
+            listed = _rabbitmqctl("list_vhosts", "name")
     if config.vhost not in listed.stdout.split():
         added = _rabbitmqctl("add_vhost", config.vhost)
         if added.returncode != 0 and "already" not in added.stderr:
