@@ -6,7 +6,7 @@ from uuid import UUID
 import asyncpg
 
 from ticket_service.adapters import repository
-from ticket_service.domain.entities import Ticket, TicketedEvent, TicketTransaction
+from ticket_service.domain.entities import EventTerms, Ticket, TicketedEvent, TicketTransaction
 from ticket_service.domain.tickets import TicketStatus
 from ticket_service.service_layer.views import Cursor
 
@@ -59,11 +59,9 @@ class SqlTicketedEvents:
         return await repository.lock_event(self.conn, event_id)
 
     async def insert_event(
-        self, event_id: str, host_id: str, fields: dict[str, Any]
+        self, event_id: str, host_id: str, terms: EventTerms
     ) -> TicketedEvent | None:
-        return await repository.insert_event(self.conn, event_id, host_id, fields)
+        return await repository.insert_event(self.conn, event_id, host_id, terms)
 
-    async def update_event(
-        self, event_id: str, host_id: str, fields: dict[str, Any]
-    ) -> TicketedEvent:
-        return await repository.update_event(self.conn, event_id, host_id, fields)
+    async def update_event(self, event_id: str, host_id: str, terms: EventTerms) -> TicketedEvent:
+        return await repository.update_event(self.conn, event_id, host_id, terms)

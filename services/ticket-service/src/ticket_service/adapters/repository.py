@@ -14,7 +14,7 @@ import asyncpg
 
 from ticket_service.adapters import rows
 from ticket_service.domain.attendance_codes import new_attendance_code
-from ticket_service.domain.entities import Ticket, TicketedEvent, TicketTransaction
+from ticket_service.domain.entities import EventTerms, Ticket, TicketedEvent, TicketTransaction
 from ticket_service.domain.errors import AttendanceCodesExhausted
 
 MAX_CODE_DRAWS = 25
@@ -67,8 +67,23 @@ async def get_event(conn: asyncpg.Connection, event_id: str) -> TicketedEvent | 
     return rows.ticketed_event(row) if row else None
 
 
+def _terms(terms: EventTerms) -> tuple[Any, ...]:
+    """$3..$11 of the event statements below."""
+    return (
+        terms.title,
+        terms.venue,
+        terms.starts_at,
+        terms.price,
+        terms.currency,
+        terms.capacity,
+        terms.sales_start,
+        terms.sales_end,
+        terms.max_per_user,
+    )
+
+
 async def insert_event(
-    conn: asyncpg.Connection, event_id: str, host_id: str, f: dict[str, Any]
+    conn: asyncpg.Connection, event_id: str, host_id: str, terms: EventTerms
 ) -> TicketedEvent | None:
     """Create the event; None when it already exists (a concurrent create won)."""
     row = await conn.fetchrow(
@@ -79,21 +94,13 @@ async def insert_event(
             RETURNING {EVENT_COLUMNS}""",
         event_id,
         host_id,
-        f["title"],
-        f["venue"],
-        f["starts_at"],
-        f["price"],
-        f["currency"],
-        f["capacity"],
-        f["sales_start"],
-        f["sales_end"],
-        f["max_per_user"],
+        *_terms(terms),
     )
     return rows.ticketed_event(row) if row else None
 
 
 async def update_event(
-    conn: asyncpg.Connection, event_id: str, host_id: str, f: dict[str, Any]
+    conn: asyncpg.Connection, event_id: str, host_id: str, terms: EventTerms
 ) -> TicketedEvent:
     row = await conn.fetchrow(
         f"""UPDATE ticketed_events
@@ -104,15 +111,7 @@ async def update_event(
          RETURNING {EVENT_COLUMNS}""",
         event_id,
         host_id,
-        f["title"],
-        f["venue"],
-        f["starts_at"],
-        f["price"],
-        f["currency"],
-        f["capacity"],
-        f["sales_start"],
-        f["sales_end"],
-        f["max_per_user"],
+        *_terms(terms),
     )
     assert row is not None
     return rows.ticketed_event(row)

@@ -9,23 +9,29 @@ from ticket_service.domain.ticketed_events import SaleWindow, Seats
 from ticket_service.domain.tickets import TicketStatus, TransactionStatus
 
 
-@dataclass(frozen=True)
-class TicketedEvent:
-    """An event on sale: its host, price, seats and sale window."""
+@dataclass(frozen=True, kw_only=True)
+class EventTerms:
+    """What a host sets: what and where, when, the price, the seats and the sale window."""
 
-    id: str
-    host_id: str
     title: str
     venue: str
     starts_at: datetime
     price: int
     currency: str
     capacity: int
-    sold: int
-    held: int
     sales_start: datetime | None
     sales_end: datetime | None
     max_per_user: int | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class TicketedEvent(EventTerms):
+    """An event on sale: its host and terms, and the seats sold and held so far."""
+
+    id: str
+    host_id: str
+    sold: int
+    held: int
     created_at: datetime
     updated_at: datetime
 

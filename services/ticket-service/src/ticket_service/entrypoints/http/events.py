@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from servicekit.auth import CurrentUser, Principal, require_roles
 
 from ticket_service import bootstrap
+from ticket_service.domain.entities import EventTerms
 from ticket_service.entrypoints.http.caching import etag_json
 from ticket_service.entrypoints.http.rendering import event_public
 from ticket_service.entrypoints.http.schemas import TicketedEventPut
@@ -38,7 +39,8 @@ async def put_event(
             event_id=str(event_id),
             caller_id=caller.user_id,
             caller_is_admin=caller.is_admin,
-            **body.model_dump(),
+            terms=EventTerms(**body.model_dump(exclude={"host_id"})),
+            host_id=body.host_id,
         ),
     )
     return JSONResponse(
