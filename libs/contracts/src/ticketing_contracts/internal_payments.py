@@ -10,7 +10,6 @@ from datetime import datetime
 from typing import Self
 
 from pydantic import (
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -18,6 +17,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+from ticketing_contracts.fields import AwareDatetime, Email
 
 ORDER_ID = re.compile(r"^[A-Za-z0-9\-_~.]{1,50}$")
 """What Midtrans accepts as an order id."""
@@ -31,7 +32,7 @@ def check_order_id(value: str) -> str:
 
 class PaymentCustomer(BaseModel):
     name: str = Field(min_length=1, max_length=255)
-    email: str = Field(min_length=3, max_length=255, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    email: Email
     phone: str | None = Field(default=None, max_length=50)
 
 
@@ -53,7 +54,7 @@ class PaymentMetadata(BaseModel):
 
 
 class OpenPaymentRequest(BaseModel):
-    order_id: str
+    order_id: str = Field(pattern=ORDER_ID.pattern)
     amount: int = Field(gt=0)
     currency: str = "IDR"
     customer: PaymentCustomer

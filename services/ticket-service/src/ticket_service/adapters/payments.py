@@ -5,8 +5,8 @@ from typing import Any
 
 import httpx
 from pydantic import ValidationError
-from servicekit.auth import issue_token
 from servicekit.logs import log_fields
+from servicekit.service_tokens import issue_service_token
 from ticketing_contracts.internal_payments import OpenedPayment, OpenPaymentRequest
 
 from ticket_service.domain.errors import PaymentServiceRefused, PaymentServiceUnavailable
@@ -33,11 +33,8 @@ class PaymentClient:
 
         now = time.time()
         if now > self._token_expires - 60:
-            self._token = issue_token(
-                self._settings,
-                sub="ticket-service",
-                roles=["service"],
-                ttl_seconds=SERVICE_TOKEN_TTL_SECONDS,
+            self._token = issue_service_token(
+                self._settings, sub="ticket-service", ttl_seconds=SERVICE_TOKEN_TTL_SECONDS
             )
             self._token_expires = now + SERVICE_TOKEN_TTL_SECONDS
         return self._token

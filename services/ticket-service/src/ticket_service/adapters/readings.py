@@ -8,7 +8,7 @@ import asyncpg
 from ticket_service.adapters import repository
 from ticket_service.domain.entities import EventTerms, Ticket, TicketedEvent, TicketTransaction
 from ticket_service.domain.tickets import TicketStatus
-from ticket_service.service_layer.views import Cursor
+from ticket_service.service_layer.views import PagePosition
 
 
 def _uuid(value: str) -> UUID | None:
@@ -27,7 +27,7 @@ class SqlTicketReader:
         return await repository.ticket_view(self.conn, uid) if uid else None
 
     async def tickets_of_user(
-        self, user_id: str, *, after: Cursor | None, limit: int, status: TicketStatus | None
+        self, user_id: str, *, after: PagePosition | None, limit: int, status: TicketStatus | None
     ) -> list[Ticket]:
         return await repository.tickets_of_user(
             self.conn, user_id, after=after, limit=limit, status=status
@@ -38,7 +38,7 @@ class SqlTicketReader:
         return await repository.transaction_of(self.conn, uid) if uid else None
 
     async def transactions_of_user(
-        self, user_id: str, *, after: Cursor | None, limit: int
+        self, user_id: str, *, after: PagePosition | None, limit: int
     ) -> list[TicketTransaction]:
         return await repository.transactions_of_user(self.conn, user_id, after=after, limit=limit)
 

@@ -10,7 +10,7 @@ from ticket_service.domain.entities import Ticket, TicketedEvent, TicketTransact
 from ticket_service.domain.errors import EventNotFound, TicketNotFound, TransactionNotFound
 from ticket_service.domain.tickets import TicketStatus
 
-Cursor = tuple[datetime, UUID]
+PagePosition = tuple[datetime, UUID]
 """Keyset position: the last item's created_at and id."""
 
 
@@ -18,13 +18,13 @@ class TicketReader(Protocol):
     async def ticket(self, ticket_id: str) -> Ticket | None: ...
 
     async def tickets_of_user(
-        self, user_id: str, *, after: Cursor | None, limit: int, status: TicketStatus | None
+        self, user_id: str, *, after: PagePosition | None, limit: int, status: TicketStatus | None
     ) -> list[Ticket]: ...
 
     async def transaction(self, transaction_id: str) -> TicketTransaction | None: ...
 
     async def transactions_of_user(
-        self, user_id: str, *, after: Cursor | None, limit: int
+        self, user_id: str, *, after: PagePosition | None, limit: int
     ) -> list[TicketTransaction]: ...
 
     async def event(self, event_id: str) -> TicketedEvent | None: ...
@@ -33,13 +33,13 @@ class TicketReader(Protocol):
 @dataclass(frozen=True)
 class TicketPage:
     tickets: list[Ticket]
-    next_after: Cursor | None
+    next_after: PagePosition | None
 
 
 @dataclass(frozen=True)
 class TransactionPage:
     transactions: list[TicketTransaction]
-    next_after: Cursor | None
+    next_after: PagePosition | None
 
 
 def _may_see(viewer: Actor, owner_id: str) -> bool:
@@ -67,7 +67,7 @@ async def tickets_of(
     reader: TicketReader,
     user_id: str,
     *,
-    after: Cursor | None,
+    after: PagePosition | None,
     limit: int,
     status: TicketStatus | None = None,
 ) -> TicketPage:
@@ -79,7 +79,7 @@ async def tickets_of(
 
 
 async def transactions_of(
-    reader: TicketReader, user_id: str, *, after: Cursor | None, limit: int
+    reader: TicketReader, user_id: str, *, after: PagePosition | None, limit: int
 ) -> TransactionPage:
     found = await reader.transactions_of_user(user_id, after=after, limit=limit + 1)
     page = found[:limit]

@@ -7,10 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from servicekit.auth import CurrentUser, Principal, require_roles
+from servicekit.contract import declare, etag_responses, merge
 
 from ticket_service import bootstrap
 from ticket_service.domain.entities import EventTerms
 from ticket_service.entrypoints.http.caching import etag_json
+from ticket_service.entrypoints.http.links import EVENT_LINKS, linked
 from ticket_service.entrypoints.http.rendering import event_public
 from ticket_service.entrypoints.http.schemas import TicketedEventPut
 from ticket_service.service_layer import views
@@ -26,7 +28,14 @@ Events = Annotated[TicketedEventRepository, Depends(bootstrap.ticketed_events)]
 Reader = Annotated[views.TicketReader, Depends(bootstrap.ticket_reader)]
 
 
-@router.put("/events/{event_id:uuid}")
+@router.put(
+    "/events/{event_id:uuid}",
+    responses=merge(
+        {200: {"description": "Updated."}, 201: {"description": "Created."}},
+        linked(EVENT_LINKS, 200, 201),
+        declare(409, 422),
+    ),
+)
 async def put_event(
     event_id: uuid.UUID,
     body: TicketedEventPut,
@@ -49,7 +58,7 @@ async def put_event(
     )
 
 
-@router.get("/events/{event_id:uuid}")
+@router.get("/events/{event_id:uuid}", responses=etag_responses())
 async def get_event(
     event_id: uuid.UUID, request: Request, reader: Reader, _caller: CurrentUser
 ) -> Response:

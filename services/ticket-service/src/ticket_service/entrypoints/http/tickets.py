@@ -9,15 +9,18 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from servicekit.auth import CurrentUser
+from servicekit.contract import declare, etag_responses, merge, replay_responses
 
 from ticket_service import bootstrap
 from ticket_service.domain.door import Actor
 from ticket_service.domain.errors import BuyerMismatch
 from ticket_service.domain.tickets import TicketStatus
 from ticket_service.entrypoints.http.caching import etag_json
+from ticket_service.entrypoints.http.links import TICKET_LINKS, linked
 from ticket_service.entrypoints.http.pagination import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
+    Cursor,
     decode_cursor,
     encode_cursor,
 )
@@ -49,7 +52,17 @@ def _settings(request: Request) -> TicketSettings:
     return settings
 
 
-@router.post("/tickets/purchase")
+@router.post(
+    "/tickets/purchase",
+    status_code=201,
+    responses=merge(
+        replay_responses(200, 201),
+        linked(TICKET_LINKS, 200, 201),
+        {200: {"description": "A free ticket, active at once (or a replayed answer)."}},
+        {201: {"description": "The seat is held; pay through `payment.redirect_url`."}},
+        declare(403, 404, 409, 422, 429, 502, 503),
+    ),
+)
 async def purchase(
     body: PurchaseRequest,
     request: Request,
@@ -89,13 +102,13 @@ async def purchase(
     )
 
 
-@router.get("/tickets/my-tickets")
+@router.get("/tickets/my-tickets", responses=etag_responses())
 async def my_tickets(
     request: Request,
     reader: Reader,
     caller: CurrentUser,
     limit: Limit = DEFAULT_LIMIT,
-    cursor: str | None = None,
+    cursor: Cursor = None,
     status: TicketStatus | None = None,
 ) -> Response:
     page = await views.tickets_of(
@@ -107,13 +120,13 @@ async def my_tickets(
     return etag_json(request, {"data": data, "next_cursor": next_cursor})
 
 
-@router.get("/tickets/transactions")
+@router.get("/tickets/transactions", responses=etag_responses())
 async def my_transactions(
     request: Request,
     reader: Reader,
     caller: CurrentUser,
     limit: Limit = DEFAULT_LIMIT,
-    cursor: str | None = None,
+    cursor: Cursor = None,
 ) -> Response:
     page = await views.transactions_of(
         reader, caller.user_id, after=decode_cursor(cursor), limit=limit
@@ -123,7 +136,7 @@ async def my_transactions(
     return etag_json(request, {"data": data, "next_cursor": next_cursor})
 
 
-@router.get("/tickets/transactions/{transaction_id:uuid}")
+@router.get("/tickets/transactions/{transaction_id:uuid}", responses=etag_responses())
 async def get_transaction(
     transaction_id: uuid.UUID, request: Request, reader: Reader, caller: CurrentUser
 ) -> Response:
@@ -132,7 +145,7 @@ async def get_transaction(
     return etag_json(request, {"data": transaction_public(transaction)})
 
 
-@router.get("/tickets/{ticket_id:uuid}")
+@router.get("/tickets/{ticket_id:uuid}", responses=etag_responses())
 async def get_ticket(
     ticket_id: uuid.UUID, request: Request, reader: Reader, caller: CurrentUser
 ) -> Response:
