@@ -20,7 +20,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from servicekit.logs import log_fields
-from servicekit.rate_limit import RateDecision
 from ticketing_contracts.internal_payments import (
     OpenedPayment,
     OpenPaymentRequest,
@@ -104,8 +103,17 @@ class PaymentOpener(Protocol):
         """Raises PaymentServiceUnavailable or PaymentServiceRefused."""
 
 
+class RateDecision(Protocol):
+    @property
+    def allowed(self) -> bool: ...
+
+    @property
+    def retry_after_seconds(self) -> int: ...
+
+
 class RateLimiter(Protocol):
-    async def attempt(self, key: str) -> RateDecision: ...
+    async def attempt(self, key: str) -> RateDecision:
+        """Count one attempt of `key` (the buyer) in the current window."""
 
 
 @dataclass(frozen=True)
