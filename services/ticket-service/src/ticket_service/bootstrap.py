@@ -18,8 +18,9 @@ from ticket_service.adapters.host_tools_repository import SqlHostToolsRepository
 from ticket_service.adapters.purchase_requests import SqlPurchaseAnswers
 from ticket_service.adapters.purchase_store import SqlPurchaseStore
 from ticket_service.adapters.rate_limit import PurchaseRateLimiter
-from ticket_service.adapters.readings import SqlTicketedEvents, SqlTicketReader
+from ticket_service.adapters.readings import SqlTicketReader
 from ticket_service.adapters.ticket_events import OutboxTicketEvents
+from ticket_service.adapters.ticketed_events_repository import SqlTicketedEvents
 from ticket_service.domain import errors
 from ticket_service.domain.qr_codes import SigningKeys
 from ticket_service.domain.tickets import IllegalTransition

@@ -1,12 +1,11 @@
 """SQL for reading tickets, transactions and events (one request's connection)."""
 
-from typing import Any
 from uuid import UUID
 
 import asyncpg
 
 from ticket_service.adapters import repository
-from ticket_service.domain.entities import EventTerms, Ticket, TicketedEvent, TicketTransaction
+from ticket_service.domain.entities import Ticket, TicketedEvent, TicketTransaction
 from ticket_service.domain.tickets import TicketStatus
 from ticket_service.service_layer.views import PagePosition
 
@@ -44,24 +43,3 @@ class SqlTicketReader:
 
     async def event(self, event_id: str) -> TicketedEvent | None:
         return await repository.get_event(self.conn, event_id)
-
-
-class SqlTicketedEvents:
-    """The host's event writes (one request's connection)."""
-
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self.conn = conn
-
-    def transaction(self) -> Any:
-        return self.conn.transaction()
-
-    async def lock_event(self, event_id: str) -> TicketedEvent | None:
-        return await repository.lock_event(self.conn, event_id)
-
-    async def insert_event(
-        self, event_id: str, host_id: str, terms: EventTerms
-    ) -> TicketedEvent | None:
-        return await repository.insert_event(self.conn, event_id, host_id, terms)
-
-    async def update_event(self, event_id: str, host_id: str, terms: EventTerms) -> TicketedEvent:
-        return await repository.update_event(self.conn, event_id, host_id, terms)
