@@ -1,15 +1,31 @@
-"""The composition root: settings, routers, the payment-event consumer and the hold sweeper."""
+"""The composition root: settings, routers, the consumer, the jobs, and each use case's adapters."""
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 
-from fastapi import APIRouter, FastAPI
+import asyncpg
+from fastapi import APIRouter, FastAPI, Request
 from servicekit.app import Runtime, ServiceParts, build_app
+from servicekit.db import DbConn
 from servicekit.errors import DomainErrorMap
+from servicekit.idempotency import IdempotentAnswers
+from servicekit.messaging import Outbox
 
+from ticket_service.adapters.connections import per_connection
+from ticket_service.adapters.holds_repository import SqlHoldsRepository
+from ticket_service.adapters.host_tools_repository import SqlHostToolsRepository
+from ticket_service.adapters.purchase_requests import SqlPurchaseAnswers
+from ticket_service.adapters.purchase_store import SqlPurchaseStore
+from ticket_service.adapters.rate_limit import PurchaseRateLimiter
+from ticket_service.adapters.readings import SqlTicketReader
+from ticket_service.adapters.ticket_events import OutboxTicketEvents
+from ticket_service.adapters.ticketed_events_repository import SqlTicketedEvents
 from ticket_service.domain import errors
+from ticket_service.domain.qr_codes import SigningKeys
 from ticket_service.domain.tickets import IllegalTransition
+from ticket_service.service_layer.holds import HoldsRepository
+from ticket_service.service_layer.purchase import PurchaseDeps, PurchaseStore
 from ticket_service.settings import TicketSettings
 
 DOMAIN_ERRORS: DomainErrorMap = {
@@ -83,3 +99,60 @@ def create_app(settings: TicketSettings | None = None) -> FastAPI:
         setup=setup,
         domain_errors={**DOMAIN_ERRORS, **door_errors()},
     )
+
+
+# --- each use case's adapters ------------------------------------------------------------------
+
+
+def _settings(request: Request) -> TicketSettings:
+    settings: TicketSettings = request.app.state.settings
+    return settings
+
+
+def purchase_deps(request: Request) -> PurchaseDeps:
+    runtime: Runtime = request.app.state.runtime
+    settings = _settings(request)
+    keys = settings.signing_keys
+
+    def store(conn: asyncpg.Connection) -> PurchaseStore:
+        return SqlPurchaseStore(conn, OutboxTicketEvents(conn, runtime.outbox, keys))
+
+    return PurchaseDeps(
+        store=per_connection(runtime.pool, store),
+        payments=request.app.state.payments,
+        limiter=PurchaseRateLimiter(
+            runtime.redis,
+            limit=settings.purchase_rate_limit,
+            window_seconds=settings.purchase_rate_window_seconds,
+        ),
+        hold_minutes=settings.hold_minutes,
+    )
+
+
+def purchase_answers(request: Request, *, reused_message: str) -> IdempotentAnswers:
+    runtime: Runtime = request.app.state.runtime
+    return IdempotentAnswers(SqlPurchaseAnswers(runtime.pool), reused_message=reused_message)
+
+
+def holds_store(
+    pool: asyncpg.Pool, outbox: Outbox, keys: SigningKeys
+) -> Callable[[], AbstractAsyncContextManager[HoldsRepository]]:
+    def repository(conn: asyncpg.Connection) -> HoldsRepository:
+        return SqlHoldsRepository(conn, OutboxTicketEvents(conn, outbox, keys))
+
+    return per_connection(pool, repository)
+
+
+def ticket_reader(conn: DbConn) -> SqlTicketReader:
+    return SqlTicketReader(conn)
+
+
+def ticketed_events(conn: DbConn) -> SqlTicketedEvents:
+    return SqlTicketedEvents(conn)
+
+
+def door_repository(conn: DbConn, request: Request) -> SqlHostToolsRepository:
+    """The door's and the host tools' repository (one request's connection)."""
+    runtime: Runtime = request.app.state.runtime
+    keys = _settings(request).signing_keys
+    return SqlHostToolsRepository(conn, OutboxTicketEvents(conn, runtime.outbox, keys))

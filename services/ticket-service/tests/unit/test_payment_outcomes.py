@@ -413,3 +413,33 @@ async def test_an_unknown_order_changes_nothing() -> None:
     other = settled(1).model_copy(update={"order_id": "TKT-other"})
     assert await deliver(orders, other) == [Applied.UNKNOWN_ORDER]
     assert orders.emitted == []
+
+
+# --- one per outcome, on a pending or active ticket ---------------------------------------------
+
+
+async def test_a_settlement_activates_the_hold_and_sells_its_seat() -> None:
+    orders = pending_order()
+    assert await deliver(orders, settled(1)) == [Applied.APPLIED]
+    assert orders.order.ticket_status is TicketStatus.ACTIVE
+    assert orders.order.transaction_status is TransactionStatus.COMPLETED
+    assert (orders.sold, orders.held) == (1, 0)
+    assert orders.emitted == ["ticket.activated"]
+
+
+async def test_a_failed_payment_cancels_the_hold_and_frees_it() -> None:
+    orders = pending_order()
+    await deliver(orders, failed(1, how="expire", status="expired"))
+    assert orders.order.ticket_status is TicketStatus.CANCELLED
+    assert orders.order.transaction_status is TransactionStatus.FAILED
+    assert (orders.sold, orders.held) == (0, 0)
+    assert orders.emitted == ["ticket.cancelled:payment_expire"]
+
+
+async def test_a_full_refund_of_an_active_ticket_frees_its_seat() -> None:
+    orders = pending_order()
+    await deliver(orders, settled(1), refunded(2))
+    assert orders.order.ticket_status is TicketStatus.REFUNDED
+    assert orders.order.transaction_status is TransactionStatus.REFUNDED
+    assert (orders.sold, orders.held) == (0, 0)
+    assert orders.emitted == ["ticket.activated", "ticket.cancelled:refunded"]

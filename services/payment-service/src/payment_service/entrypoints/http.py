@@ -4,17 +4,21 @@ Refund routes are in refunds_http.py.
 """
 
 import logging
-import re
 from datetime import datetime
-from typing import Annotated, Any, Self
+from typing import Annotated, Any
 
 import asyncpg
 from fastapi import APIRouter, Depends, Request, Response
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AliasChoices, BaseModel, Field, field_validator
 from servicekit.auth import CurrentUser, ServiceCaller
 from servicekit.contract import declare, merge
 from servicekit.errors import AppError
-from servicekit.fields import AwareDatetime, Email
+from ticketing_contracts.internal_payments import (
+    ORDER_ID,
+    OpenedPayment,
+    OpenPaymentRequest,
+    check_order_id,
+)
 
 from payment_service.adapters.repository import Payment
 from payment_service.domain.model import PaymentStatus
@@ -24,7 +28,6 @@ from payment_service.service_layer import notifications, payments, refunds
 from payment_service.service_layer.payments import Gateway, OpenPayment
 from payment_service.wiring import refund_stores
 
-ORDER_ID = re.compile(r"^[A-Za-z0-9\-_~.]{1,50}$")
 logger = logging.getLogger(__name__)
 
 # The part of Midtrans' status answer a client may see (documented in the README). Never the
@@ -73,85 +76,32 @@ def gateway(request: Request) -> Gateway:
 GatewayDep = Annotated[Gateway, Depends(gateway)]
 
 
-def _order_id(value: str) -> str:
-    if not ORDER_ID.fullmatch(value):
-        raise ValueError("order_id: up to 50 of A-Z a-z 0-9 - _ ~ .")
-    return value
-
-
 # ----- internal: ticket-service opens a payment -----
 
 
-class CustomerIn(BaseModel):
-    name: str = Field(min_length=1, max_length=255)
-    email: Email
-    phone: str | None = Field(default=None, max_length=50)
+def open_payment_command(body: OpenPaymentRequest) -> OpenPayment:
+    return OpenPayment(
+        order_id=body.order_id,
+        amount=body.amount,
+        currency=body.currency,
+        customer=Customer(body.customer.name, body.customer.email, body.customer.phone),
+        items=[Item(i.id, i.name, i.price, i.quantity) for i in body.items],
+        expires_at=body.expires_at,
+        user_id=body.metadata.user_id,
+        ticket_id=body.metadata.ticket_id,
+        event_id=body.metadata.event_id,
+        metadata=body.metadata.model_dump(mode="json"),
+    )
 
 
-class ItemIn(BaseModel):
-    id: str = Field(min_length=1, max_length=255)
-    name: str = Field(min_length=1, max_length=50)
-    price: int
-    quantity: int = Field(ge=1)
-
-
-class MetadataIn(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-    ticket_id: str = Field(min_length=1)
-    event_id: str = Field(min_length=1)
-    user_id: str = Field(min_length=1)
-    event_title: str | None = None
-    event_starts_at: AwareDatetime | None = None
-
-
-class PaymentCreate(BaseModel):
-    order_id: str = Field(pattern=ORDER_ID.pattern)
-    amount: int = Field(gt=0)
-    currency: str = "IDR"
-    customer: CustomerIn
-    items: list[ItemIn] = Field(min_length=1)
-    expires_at: AwareDatetime
-    metadata: MetadataIn
-
-    _check_order_id = field_validator("order_id")(_order_id)
-
-    @field_validator("currency")
-    @classmethod
-    def _idr_only(cls, value: str) -> str:
-        if value != "IDR":
-            raise ValueError("only IDR is supported")
-        return value
-
-    @model_validator(mode="after")
-    def _items_add_up(self) -> Self:
-        if sum(i.price * i.quantity for i in self.items) != self.amount:
-            raise ValueError("items: price x quantity must add up to amount")
-        return self
-
-    def command(self) -> OpenPayment:
-        return OpenPayment(
-            order_id=self.order_id,
-            amount=self.amount,
-            currency=self.currency,
-            customer=Customer(self.customer.name, self.customer.email, self.customer.phone),
-            items=[Item(i.id, i.name, i.price, i.quantity) for i in self.items],
-            expires_at=self.expires_at,
-            user_id=self.metadata.user_id,
-            ticket_id=self.metadata.ticket_id,
-            event_id=self.metadata.event_id,
-            metadata=self.metadata.model_dump(mode="json"),
-        )
-
-
-def _opened(payment: Payment) -> dict[str, Any]:
-    return {
-        "order_id": payment.order_id,
-        "snap_token": payment.snap_token,
-        "redirect_url": payment.redirect_url,
-        "expires_at": payment.expires_at.isoformat(),
-        "status": str(payment.status),
-    }
+def _opened(payment: Payment) -> OpenedPayment:
+    return OpenedPayment(
+        order_id=payment.order_id,
+        snap_token=payment.snap_token,
+        redirect_url=payment.redirect_url,
+        expires_at=payment.expires_at,
+        status=str(payment.status),
+    )
 
 
 internal = APIRouter(prefix="/internal", tags=["internal"])
@@ -180,12 +130,12 @@ OPENED_PAYMENT_LINKS = {
     ),
 )
 async def open_payment(
-    body: PaymentCreate, _caller: ServiceCaller, gw: GatewayDep, response: Response
+    body: OpenPaymentRequest, _caller: ServiceCaller, gw: GatewayDep, response: Response
 ) -> dict[str, Any]:
-    payment, opened = await payments.open_payment(gw, body.command())
+    payment, opened = await payments.open_payment(gw, open_payment_command(body))
     if not opened:
         response.status_code = 200
-    return {"data": _opened(payment)}
+    return {"data": _opened(payment).model_dump(mode="json")}
 
 
 # ----- the seed's public endpoints -----
@@ -211,7 +161,7 @@ class SnapTokenRequest(BaseModel):
     event_id: str | None = _either("event_id", "eventId")
     user_id: str | None = _either("user_id", "userId")
 
-    _check_order_id = field_validator("order_id")(_order_id)
+    _check_order_id = field_validator("order_id")(check_order_id)
 
     @field_validator("amount")
     @classmethod

@@ -1,17 +1,17 @@
 """SQL for the door and the host's tools: check-in, nonces, cancellation, comps, holder edits."""
 
-from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
 import asyncpg
-from servicekit.messaging import Outbox
 
-from ticket_service.adapters import repository
+from ticket_service.adapters import repository, rows
 from ticket_service.adapters.repository import TICKET_VIEW
+from ticket_service.adapters.ticket_events import OutboxTicketEvents
 from ticket_service.domain.door import DoorTicket
-from ticket_service.domain.qr_codes import SigningKeys
-from ticket_service.service_layer import ticket_events
+from ticket_service.domain.entities import Ticket
+from ticket_service.domain.tickets import TicketStatus
 
 
 def _uuid(value: str) -> UUID | None:
@@ -21,46 +21,32 @@ def _uuid(value: str) -> UUID | None:
         return None
 
 
-def door_ticket(row: Mapping[str, Any]) -> DoorTicket:
-    return DoorTicket(
-        id=str(row["id"]),
-        event_id=row["event_id"],
-        user_id=row["user_id"],
-        host_id=row["event_host_id"],
-        status=row["status"],
-        attendance_code=row["attendance_code"],
-        is_checked_in=row["is_checked_in"],
-        checked_in_at=row["checked_in_at"],
-        price_paid=row["price_paid"],
-        event_starts_at=row["event_starts_at"],
-    )
-
-
 class SqlDoorRepository:
     """One request's connection; the service layer opens the transaction."""
 
-    def __init__(self, conn: asyncpg.Connection, outbox: Outbox) -> None:
+    def __init__(self, conn: asyncpg.Connection, events: OutboxTicketEvents) -> None:
         self.conn = conn
-        self.outbox = outbox
+        self.events = events
 
     def transaction(self) -> Any:
         return self.conn.transaction()
 
-    async def row(self, ticket_id: str, *, lock: bool = False) -> asyncpg.Record | None:
+    async def view(self, ticket_id: str, *, lock: bool = False) -> Ticket | None:
         uid = _uuid(ticket_id)
         if uid is None:
             return None
         suffix = " WHERE t.id = $1" + (" FOR UPDATE OF t" if lock else "")
-        return await self.conn.fetchrow(TICKET_VIEW + suffix, uid)
+        row = await self.conn.fetchrow(TICKET_VIEW + suffix, uid)
+        return rows.ticket(row) if row else None
 
     async def ticket(self, ticket_id: str, *, lock: bool = False) -> DoorTicket | None:
-        row = await self.row(ticket_id, lock=lock)
-        return door_ticket(row) if row else None
+        ticket = await self.view(ticket_id, lock=lock)
+        return DoorTicket.of(ticket) if ticket else None
 
     async def tickets_by_code(
         self, code: str, *, host_id: str | None = None, event_id: str | None = None
     ) -> list[DoorTicket]:
-        rows = await self.conn.fetch(
+        found = await self.conn.fetch(
             TICKET_VIEW
             + """ WHERE t.attendance_code = $1
                     AND ($2::text IS NULL OR e.host_id = $2)
@@ -70,8 +56,7 @@ class SqlDoorRepository:
             host_id,
             event_id,
         )
-        # One row per ticket even if a ticket ever carries several transactions.
-        return list({str(r["id"]): door_ticket(r) for r in rows}.values())
+        return [DoorTicket.of(ticket) for ticket in rows.tickets(found)]
 
     async def admit(self, ticket_id: str, *, by: str) -> DoorTicket | None:
         # One conditional statement: of any number of racing scanners exactly one matches.
@@ -104,26 +89,28 @@ class SqlDoorRepository:
         return str(owner)
 
     async def record_checked_in(self, ticket: DoorTicket) -> None:
-        row = await self._facts_row(ticket.id)
-        await ticket_events.ticket_checked_in(self.conn, self.outbox, row)
+        await self.events.checked_in(await self._existing(ticket.id))
 
     async def cancel(self, ticket: DoorTicket, *, by: str, reason: str) -> DoorTicket:
         """Cancel under the caller's row lock, giving back the seat or hold it took."""
         ticket_id = UUID(ticket.id)
         now = await self.conn.fetchval("SELECT now()")
         await repository.set_ticket_status(
-            self.conn, ticket_id, "cancelled", now=now, cancelled_by=by, cancel_reason=reason
+            self.conn,
+            ticket_id,
+            TicketStatus.CANCELLED,
+            now=now,
+            cancelled_by=by,
+            cancel_reason=reason,
         )
-        if ticket.status == "pending":
+        if ticket.status == TicketStatus.PENDING:
             await repository.move_seats(self.conn, ticket.event_id, held=-1)
             await repository.cancel_transactions_of(self.conn, [ticket_id], now)
         else:
             await repository.move_seats(self.conn, ticket.event_id, sold=-1)
-        row = await self._facts_row(ticket.id)
-        await ticket_events.ticket_cancelled(
-            self.conn, self.outbox, row, at=now, by=by, reason=reason
-        )
-        return door_ticket(row)
+        cancelled = await self._existing(ticket.id)
+        await self.events.cancelled(cancelled, at=now, by=by, reason=reason)
+        return DoorTicket.of(cancelled)
 
     async def request_refund(self, ticket: DoorTicket, *, amount: int, reason: str) -> None:
         await self.conn.execute(
@@ -131,17 +118,27 @@ class SqlDoorRepository:
                 WHERE ticket_id = $1 AND refund_requested_at IS NULL""",
             UUID(ticket.id),
         )
-        row = await self._facts_row(ticket.id)
-        await ticket_events.ticket_refund_requested(
-            self.conn, self.outbox, row, amount=amount, reason=reason
+        await self.events.refund_requested(
+            await self._existing(ticket.id), amount=amount, reason=reason
         )
 
-    async def record_activated(self, ticket_id: str, *, keys: SigningKeys) -> None:
-        row = await self._facts_row(ticket_id)
-        await ticket_events.ticket_activated(self.conn, self.outbox, row, keys, row["activated_at"])
-
-    async def _facts_row(self, ticket_id: str) -> asyncpg.Record:
-        row = await self.row(ticket_id)
-        if row is None:
+    async def _existing(self, ticket_id: str) -> Ticket:
+        ticket = await self.view(ticket_id)
+        if ticket is None:
             raise RuntimeError(f"ticket {ticket_id} vanished inside its transaction")
-        return row
+        return ticket
+
+
+async def forget_check_in_nonces(pool: asyncpg.Pool, *, older_than: timedelta, limit: int) -> int:
+    """Delete up to `limit` nonces older than `older_than`; returns how many went.
+
+    Plain deletes in batches: replicas running it at once only share the work.
+    """
+    status: str = await pool.execute(
+        """DELETE FROM check_in_nonces WHERE ctid IN (
+               SELECT ctid FROM check_in_nonces WHERE created_at < now() - $1::interval
+                LIMIT $2)""",
+        older_than,
+        limit,
+    )
+    return int(status.split()[-1])

@@ -2,15 +2,14 @@
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 from uuid import UUID
 
-import asyncpg
-
-from ticket_service.adapters import repository
+from ticket_service.adapters import repository, rows
 from ticket_service.adapters.door_repository import SqlDoorRepository
 from ticket_service.adapters.repository import TICKET_VIEW
-from ticket_service.service_layer.host_tools import EventSeats
+from ticket_service.domain.entities import Ticket
+from ticket_service.domain.tickets import TicketStatus
+from ticket_service.service_layer.host_tools import EventSeats, HolderChanges
 
 
 class SqlHostToolsRepository(SqlDoorRepository):
@@ -32,29 +31,28 @@ class SqlHostToolsRepository(SqlDoorRepository):
         self,
         event_id: str,
         *,
-        status: str | None,
+        status: TicketStatus | None,
         checked_in: bool | None,
         after: tuple[datetime, UUID] | None,
         limit: int,
-    ) -> Sequence[asyncpg.Record]:
+    ) -> Sequence[Ticket]:
         after_time, after_id = after or (None, None)
-        return list(
-            await self.conn.fetch(
-                TICKET_VIEW
-                + """ WHERE t.event_id = $1
+        found = await self.conn.fetch(
+            TICKET_VIEW
+            + """ WHERE t.event_id = $1
                         AND ($2::text IS NULL OR t.status = $2)
                         AND ($3::boolean IS NULL OR t.is_checked_in = $3)
                         AND ($4::timestamptz IS NULL OR (t.purchased_at, t.id) > ($4, $5::uuid))
                       ORDER BY t.purchased_at, t.id
                       LIMIT $6""",
-                event_id,
-                status,
-                checked_in,
-                after_time,
-                after_id,
-                limit,
-            )
+            event_id,
+            status,
+            checked_in,
+            after_time,
+            after_id,
+            limit,
         )
+        return [rows.ticket(row) for row in found]
 
     async def take_sold_seat(self, event_id: str) -> bool:
         """The purchase path's counter: one more seat sold, only while one is free."""
@@ -69,7 +67,7 @@ class SqlHostToolsRepository(SqlDoorRepository):
         holder_email: str,
         holder_phone: str | None,
         issued_by: str,
-    ) -> str:
+    ) -> Ticket:
         """An active ticket at no charge, with a fresh attendance code like any purchase."""
         now = await self.conn.fetchval("SELECT now()")
         ticket_id = await repository.insert_ticket(
@@ -78,7 +76,7 @@ class SqlHostToolsRepository(SqlDoorRepository):
             user_id=user_id,
             price=0,
             currency="IDR",
-            status="active",
+            status=TicketStatus.ACTIVE,
             holder_name=holder_name,
             holder_email=holder_email,
             holder_phone=holder_phone,
@@ -88,15 +86,16 @@ class SqlHostToolsRepository(SqlDoorRepository):
         await self.conn.execute(
             "UPDATE tickets SET issued_by = $2 WHERE id = $1", ticket_id, issued_by
         )
-        return str(ticket_id)
+        return await self._existing(str(ticket_id))
 
-    async def correct_holder(self, ticket_id: str, changes: dict[str, Any]) -> None:
+    async def correct_holder(self, ticket_id: str, changes: HolderChanges) -> Ticket:
         columns = [c for c in ("holder_name", "holder_email", "holder_phone") if c in changes]
         if not columns:
-            return
+            return await self._existing(ticket_id)
         assignments = ", ".join(f"{c} = ${i}" for i, c in enumerate(columns, start=2))
         await self.conn.execute(
             f"UPDATE tickets SET {assignments}, updated_at = now() WHERE id = $1",  # noqa: S608 - columns come from the fixed list above
             UUID(ticket_id),
             *(changes[c] for c in columns),
         )
+        return await self._existing(ticket_id)

@@ -9,10 +9,11 @@ import asyncpg
 from servicekit.messaging import Outbox
 
 from ticket_service.adapters import repository
+from ticket_service.adapters.ticket_events import OutboxTicketEvents
+from ticket_service.domain.entities import Ticket
 from ticket_service.domain.payments import Order, PaymentAttempt, Progress, Refund
 from ticket_service.domain.qr_codes import SigningKeys
 from ticket_service.domain.tickets import TicketStatus, TransactionStatus
-from ticket_service.service_layer import ticket_events
 
 
 def order_entity(row: Mapping[str, Any]) -> Order:
@@ -36,8 +37,7 @@ class SqlPaymentOutcomes:
 
     def __init__(self, conn: asyncpg.Connection, outbox: Outbox, keys: SigningKeys) -> None:
         self.conn = conn
-        self.outbox = outbox
-        self.keys = keys
+        self.events = OutboxTicketEvents(conn, outbox, keys)
 
     async def lock_order(self, order_id: str) -> Order | None:
         # Ticket and transaction both locked: payment events of one order apply one at a time.
@@ -145,21 +145,15 @@ class SqlPaymentOutcomes:
         )
 
     async def announce_activated(self, order: Order, *, at: datetime) -> None:
-        await ticket_events.ticket_activated(
-            self.conn, self.outbox, await self._view(order), self.keys, at
-        )
+        await self.events.activated(await self._view(order), at=at)
 
     async def announce_cancelled(self, order: Order, *, at: datetime, by: str, reason: str) -> None:
-        await ticket_events.ticket_cancelled(
-            self.conn, self.outbox, await self._view(order), at=at, by=by, reason=reason
-        )
+        await self.events.cancelled(await self._view(order), at=at, by=by, reason=reason)
 
     async def announce_refund_requested(self, order: Order, *, amount: int, reason: str) -> None:
-        await ticket_events.ticket_refund_requested(
-            self.conn, self.outbox, await self._view(order), amount=amount, reason=reason
-        )
+        await self.events.refund_requested(await self._view(order), amount=amount, reason=reason)
 
-    async def _view(self, order: Order) -> repository.Row:
+    async def _view(self, order: Order) -> Ticket:
         view = await repository.ticket_view(self.conn, uuid.UUID(order.ticket_id))
         if view is None:
             raise RuntimeError(f"ticket {order.ticket_id} vanished inside its transaction")

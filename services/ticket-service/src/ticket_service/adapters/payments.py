@@ -1,42 +1,20 @@
 """The one synchronous call out: ask payment-service to open the Midtrans payment of an order."""
 
 import logging
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import httpx
+from pydantic import ValidationError
 from servicekit.logs import log_fields
 from servicekit.service_tokens import issue_service_token
+from ticketing_contracts.internal_payments import OpenedPayment, OpenPaymentRequest
 
+from ticket_service.domain.errors import PaymentServiceRefused, PaymentServiceUnavailable
 from ticket_service.settings import TicketSettings
 
 logger = logging.getLogger(__name__)
 
 SERVICE_TOKEN_TTL_SECONDS = 3600
-
-
-@dataclass(frozen=True)
-class OpenedPayment:
-    order_id: str
-    snap_token: str
-    redirect_url: str
-    expires_at: datetime
-    status: str
-    raw: dict[str, Any]
-
-
-class PaymentServiceUnavailable(Exception):
-    """Could not reach payment-service, it timed out, or it (or Midtrans behind it) failed."""
-
-
-class PaymentServiceRefused(Exception):
-    """payment-service answered with a refusal (Midtrans 4xx, order conflict, validation)."""
-
-    def __init__(self, message: str, status_code: int, code: str) -> None:
-        super().__init__(message)
-        self.status_code = status_code
-        self.code = code
 
 
 class PaymentClient:
@@ -61,12 +39,14 @@ class PaymentClient:
             self._token_expires = now + SERVICE_TOKEN_TTL_SECONDS
         return self._token
 
-    async def open_payment(self, request: dict[str, Any]) -> OpenedPayment:
+    async def open_payment(self, request: OpenPaymentRequest) -> OpenedPayment:
         """POST /internal/payments; idempotent by order_id on payment-service's side."""
         headers = {"Authorization": f"Bearer {self._service_token()}"}
-        fields = log_fields(order_id=request["order_id"])
+        fields = log_fields(order_id=request.order_id)
         try:
-            response = await self._client.post("/internal/payments", json=request, headers=headers)
+            response = await self._client.post(
+                "/internal/payments", json=request.model_dump(mode="json"), headers=headers
+            )
         except httpx.HTTPError as exc:
             logger.warning("payment-service unreachable: %r", exc, extra=fields)
             raise PaymentServiceUnavailable(f"payment-service unreachable: {exc!r}") from exc
@@ -81,18 +61,9 @@ class PaymentClient:
             code = str(error.get("code") or "payment_refused")
             logger.warning("payment-service refused: %s %s", code, message, extra=fields)
             raise PaymentServiceRefused(message, response.status_code, code)
-        data = body.get("data")
         try:
-            assert isinstance(data, dict)
-            return OpenedPayment(
-                order_id=str(data["order_id"]),
-                snap_token=str(data["snap_token"]),
-                redirect_url=str(data["redirect_url"]),
-                expires_at=datetime.fromisoformat(str(data["expires_at"])),
-                status=str(data.get("status") or "pending"),
-                raw=data,
-            )
-        except (AssertionError, KeyError, ValueError) as exc:
+            return OpenedPayment.model_validate(body.get("data"))
+        except ValidationError as exc:
             logger.error("payment-service answered an unreadable body", extra=fields)
             raise PaymentServiceUnavailable("payment-service answered an unreadable body") from exc
 

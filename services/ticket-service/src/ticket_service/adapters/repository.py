@@ -8,15 +8,15 @@ queue on the row and the last seat is taken once.
 
 import uuid
 from datetime import datetime
-from typing import Any, TypeAlias
+from typing import Any
 
 import asyncpg
 
+from ticket_service.adapters import rows
 from ticket_service.domain.attendance_codes import new_attendance_code
+from ticket_service.domain.entities import EventTerms, Ticket, TicketedEvent, TicketTransaction
 from ticket_service.domain.errors import AttendanceCodesExhausted
 
-Row: TypeAlias = Any
-"""An asyncpg.Record (asyncpg ships no types): read it by column name."""
 MAX_CODE_DRAWS = 25
 
 EVENT_COLUMNS = """event_id, host_id, title, venue, starts_at, price, currency, capacity, sold,
@@ -50,26 +50,43 @@ TRANSACTION_COLUMNS = """id, ticket_id, user_id, event_id, order_id, amount, cur
 # --- ticketed events -------------------------------------------------------------------------
 
 
-async def lock_event(conn: asyncpg.Connection, event_id: str) -> Row | None:
-    """The event row, locked until the transaction ends: purchases of one event queue here."""
-    return await conn.fetchrow(
+async def lock_event(conn: asyncpg.Connection, event_id: str) -> TicketedEvent | None:
+    """The event, locked until the transaction ends: purchases of one event queue here."""
+    row = await conn.fetchrow(
         f"SELECT {EVENT_COLUMNS} FROM ticketed_events WHERE event_id = $1 FOR UPDATE",
         event_id,
     )
+    return rows.ticketed_event(row) if row else None
 
 
-async def get_event(conn: asyncpg.Connection, event_id: str) -> Row | None:
-    return await conn.fetchrow(
+async def get_event(conn: asyncpg.Connection, event_id: str) -> TicketedEvent | None:
+    row = await conn.fetchrow(
         f"SELECT {EVENT_COLUMNS} FROM ticketed_events WHERE event_id = $1",
         event_id,
+    )
+    return rows.ticketed_event(row) if row else None
+
+
+def _terms(terms: EventTerms) -> tuple[Any, ...]:
+    """$3..$11 of the event statements below."""
+    return (
+        terms.title,
+        terms.venue,
+        terms.starts_at,
+        terms.price,
+        terms.currency,
+        terms.capacity,
+        terms.sales_start,
+        terms.sales_end,
+        terms.max_per_user,
     )
 
 
 async def insert_event(
-    conn: asyncpg.Connection, event_id: str, host_id: str, f: dict[str, Any]
-) -> Row | None:
+    conn: asyncpg.Connection, event_id: str, host_id: str, terms: EventTerms
+) -> TicketedEvent | None:
     """Create the event; None when it already exists (a concurrent create won)."""
-    return await conn.fetchrow(
+    row = await conn.fetchrow(
         f"""INSERT INTO ticketed_events (event_id, host_id, title, venue, starts_at, price,
                 currency, capacity, sales_start, sales_end, max_per_user)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
@@ -77,21 +94,14 @@ async def insert_event(
             RETURNING {EVENT_COLUMNS}""",
         event_id,
         host_id,
-        f["title"],
-        f["venue"],
-        f["starts_at"],
-        f["price"],
-        f["currency"],
-        f["capacity"],
-        f["sales_start"],
-        f["sales_end"],
-        f["max_per_user"],
+        *_terms(terms),
     )
+    return rows.ticketed_event(row) if row else None
 
 
 async def update_event(
-    conn: asyncpg.Connection, event_id: str, host_id: str, f: dict[str, Any]
-) -> Row:
+    conn: asyncpg.Connection, event_id: str, host_id: str, terms: EventTerms
+) -> TicketedEvent:
     row = await conn.fetchrow(
         f"""UPDATE ticketed_events
                SET host_id = $2, title = $3, venue = $4, starts_at = $5, price = $6,
@@ -101,18 +111,10 @@ async def update_event(
          RETURNING {EVENT_COLUMNS}""",
         event_id,
         host_id,
-        f["title"],
-        f["venue"],
-        f["starts_at"],
-        f["price"],
-        f["currency"],
-        f["capacity"],
-        f["sales_start"],
-        f["sales_end"],
-        f["max_per_user"],
+        *_terms(terms),
     )
     assert row is not None
-    return row
+    return rows.ticketed_event(row)
 
 
 async def move_seats(
@@ -232,15 +234,18 @@ async def insert_transaction(
     return transaction_id
 
 
-async def ticket_view(conn: asyncpg.Connection, ticket_id: uuid.UUID) -> Row | None:
-    return await conn.fetchrow(TICKET_VIEW + " WHERE t.id = $1", ticket_id)
+async def ticket_view(conn: asyncpg.Connection, ticket_id: uuid.UUID) -> Ticket | None:
+    row = await conn.fetchrow(TICKET_VIEW + " WHERE t.id = $1", ticket_id)
+    return rows.ticket(row) if row else None
 
 
-async def lock_pending_ticket(conn: asyncpg.Connection, ticket_id: uuid.UUID) -> Row | None:
-    return await conn.fetchrow(
-        "SELECT id, event_id FROM tickets WHERE id = $1 AND status = 'pending' FOR UPDATE",
+async def lock_pending_ticket(conn: asyncpg.Connection, ticket_id: uuid.UUID) -> str | None:
+    """Lock a pending ticket; its event's id, or None when it is not pending (any more)."""
+    event_id: str | None = await conn.fetchval(
+        "SELECT event_id FROM tickets WHERE id = $1 AND status = 'pending' FOR UPDATE",
         ticket_id,
     )
+    return event_id
 
 
 async def set_ticket_status(
@@ -330,9 +335,14 @@ async def record_opened_payment(
     )
 
 
-async def claim_expired_holds(conn: asyncpg.Connection, now: datetime, limit: int) -> list[Row]:
-    """Expire up to `limit` pending tickets whose hold ended; skips rows another replica holds."""
-    rows: list[Row] = await conn.fetch(
+async def claim_expired_holds(
+    conn: asyncpg.Connection, now: datetime, limit: int
+) -> list[tuple[uuid.UUID, str]]:
+    """Expire up to `limit` pending tickets whose hold ended; skips rows another replica holds.
+
+    Returns (ticket id, event id) of each.
+    """
+    claimed = await conn.fetch(
         """WITH due AS (
                SELECT id FROM tickets
                 WHERE status = 'pending' AND hold_expires_at <= $1
@@ -346,7 +356,7 @@ async def claim_expired_holds(conn: asyncpg.Connection, now: datetime, limit: in
         now,
         limit,
     )
-    return rows
+    return [(r["id"], r["event_id"]) for r in claimed]
 
 
 async def cancel_transactions_of(
@@ -367,8 +377,8 @@ async def tickets_of_user(
     after: tuple[datetime, uuid.UUID] | None,
     limit: int,
     status: str | None,
-) -> list[Row]:
-    rows: list[Row] = await conn.fetch(
+) -> list[Ticket]:
+    found = await conn.fetch(
         TICKET_VIEW
         + """ WHERE t.user_id = $1
                 AND ($2::text IS NULL OR t.status = $2)
@@ -381,14 +391,17 @@ async def tickets_of_user(
         after[1] if after else None,
         limit,
     )
-    return rows
+    return [rows.ticket(r) for r in found]
 
 
-async def transaction_of(conn: asyncpg.Connection, transaction_id: uuid.UUID) -> Row | None:
-    return await conn.fetchrow(
+async def transaction_of(
+    conn: asyncpg.Connection, transaction_id: uuid.UUID
+) -> TicketTransaction | None:
+    row = await conn.fetchrow(
         f"SELECT {TRANSACTION_COLUMNS} FROM ticket_transactions WHERE id = $1",
         transaction_id,
     )
+    return rows.transaction(row) if row else None
 
 
 async def transactions_of_user(
@@ -397,8 +410,8 @@ async def transactions_of_user(
     *,
     after: tuple[datetime, uuid.UUID] | None,
     limit: int,
-) -> list[Row]:
-    rows: list[Row] = await conn.fetch(
+) -> list[TicketTransaction]:
+    found = await conn.fetch(
         f"""SELECT {TRANSACTION_COLUMNS} FROM ticket_transactions
              WHERE user_id = $1
                AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3::uuid))
@@ -409,74 +422,4 @@ async def transactions_of_user(
         after[1] if after else None,
         limit,
     )
-    return rows
-
-
-# --- idempotency -------------------------------------------------------------------------------
-
-
-async def find_purchase_request(conn: asyncpg.Connection, user_id: str, key: str) -> Row | None:
-    return await conn.fetchrow(
-        """SELECT request_hash, ticket_id, response_status, response_body
-             FROM purchase_requests WHERE user_id = $1 AND idempotency_key = $2""",
-        user_id,
-        key,
-    )
-
-
-async def claim_purchase_request(
-    conn: asyncpg.Connection, user_id: str, key: str, request_hash: str
-) -> bool:
-    """True when this request is the key's first; a concurrent first makes us wait for it."""
-    inserted = await conn.fetchval(
-        """INSERT INTO purchase_requests (user_id, idempotency_key, request_hash)
-           VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING true""",
-        user_id,
-        key,
-        request_hash,
-    )
-    return bool(inserted)
-
-
-async def attach_ticket_to_request(
-    conn: asyncpg.Connection, user_id: str, key: str, ticket_id: uuid.UUID
-) -> None:
-    await conn.execute(
-        """UPDATE purchase_requests SET ticket_id = $3
-            WHERE user_id = $1 AND idempotency_key = $2""",
-        user_id,
-        key,
-        ticket_id,
-    )
-
-
-async def store_first_answer(
-    conn: asyncpg.Connection, user_id: str, key: str, status: int, body: dict[str, Any]
-) -> Row:
-    """Keep the first answer; a concurrent retry that stored one already wins, and is returned."""
-    await conn.execute(
-        """UPDATE purchase_requests SET response_status = $3, response_body = $4
-            WHERE user_id = $1 AND idempotency_key = $2 AND response_body IS NULL""",
-        user_id,
-        key,
-        status,
-        body,
-    )
-    row = await find_purchase_request(conn, user_id, key)
-    if row is None:  # forgotten meanwhile (a concurrent attempt released the hold): ours stands
-        return {"response_status": status, "response_body": body}
-    return row
-
-
-async def forget_purchase_request(conn: asyncpg.Connection, user_id: str, key: str) -> None:
-    await conn.execute(
-        "DELETE FROM purchase_requests WHERE user_id = $1 AND idempotency_key = $2",
-        user_id,
-        key,
-    )
-
-
-async def forget_purchase_requests_before(conn: asyncpg.Connection, before: datetime) -> int:
-    """Idempotency keys are kept a day: long past any client's retry."""
-    status: str = await conn.execute("DELETE FROM purchase_requests WHERE created_at < $1", before)
-    return int(status.split()[-1])
+    return [rows.transaction(r) for r in found]

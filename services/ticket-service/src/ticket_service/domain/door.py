@@ -2,9 +2,12 @@
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Self
 
+from ticket_service.domain.entities import Ticket
 from ticket_service.domain.errors import NotEventHost, TicketingRefusal, TicketNotFound
 from ticket_service.domain.qr_codes import InvalidQrCode
+from ticket_service.domain.tickets import TicketStatus
 
 __all__ = [
     "CANCELLABLE",
@@ -46,12 +49,27 @@ class DoorTicket:
     event_id: str
     user_id: str
     host_id: str
-    status: str
+    status: TicketStatus
     attendance_code: str
     is_checked_in: bool
     checked_in_at: datetime | None
     price_paid: int
     event_starts_at: datetime
+
+    @classmethod
+    def of(cls, ticket: Ticket) -> Self:
+        return cls(
+            id=ticket.id,
+            event_id=ticket.event_id,
+            user_id=ticket.user_id,
+            host_id=ticket.event.host_id,
+            status=ticket.status,
+            attendance_code=ticket.attendance_code,
+            is_checked_in=ticket.is_checked_in,
+            checked_in_at=ticket.checked_in_at,
+            price_paid=ticket.price_paid,
+            event_starts_at=ticket.event.starts_at,
+        )
 
 
 class AlreadyCheckedIn(TicketingRefusal):
@@ -63,7 +81,7 @@ class AlreadyCheckedIn(TicketingRefusal):
 
 
 class TicketNotActive(TicketingRefusal):
-    def __init__(self, status: str) -> None:
+    def __init__(self, status: TicketStatus) -> None:
         super().__init__(
             f"This ticket is {status}, not active; it cannot be checked in.",
             details={"status": status},
@@ -106,12 +124,12 @@ class EventAlreadyStarted(TicketingRefusal):
 
 def refuse_check_in(ticket: DoorTicket) -> Exception:
     """Why a ticket the atomic update did not admit was refused."""
-    if ticket.status != "active":
+    if ticket.status != TicketStatus.ACTIVE:
         return TicketNotActive(ticket.status)
     return AlreadyCheckedIn(ticket.checked_in_at)
 
 
-CANCELLABLE = frozenset({"pending", "active"})
+CANCELLABLE = frozenset({TicketStatus.PENDING, TicketStatus.ACTIVE})
 
 
 def authorize_cancel(ticket: DoorTicket, actor: Actor, now: datetime) -> None:
@@ -130,4 +148,5 @@ def authorize_cancel(ticket: DoorTicket, actor: Actor, now: datetime) -> None:
 
 def refund_due(ticket: DoorTicket) -> int:
     """A paid, active ticket that is cancelled gets its price back; a hold had nothing paid."""
-    return ticket.price_paid if ticket.status == "active" and ticket.price_paid > 0 else 0
+    active = ticket.status == TicketStatus.ACTIVE
+    return ticket.price_paid if active and ticket.price_paid > 0 else 0

@@ -87,3 +87,16 @@ class PaymentRefused(TicketingRefusal):
 
 class AttendanceCodesExhausted(TicketingRefusal):
     pass
+
+
+class PaymentServiceUnavailable(Exception):
+    """Could not reach payment-service, it timed out, or it (or Midtrans behind it) failed."""
+
+
+class PaymentServiceRefused(Exception):
+    """payment-service answered with a refusal (Midtrans 4xx, order conflict, validation)."""
+
+    def __init__(self, message: str, status_code: int, code: str) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.code = code

@@ -6,6 +6,8 @@ from datetime import timedelta
 from servicekit.app import Runtime
 from servicekit.jobs import PeriodicJob
 
+from ticket_service.adapters.door_repository import forget_check_in_nonces
+
 logger = logging.getLogger(__name__)
 
 NONCE_RETENTION = timedelta(days=1)
@@ -16,16 +18,9 @@ PURGE_BATCH = 5000
 
 def nonce_purger(runtime: Runtime) -> PeriodicJob:
     async def run() -> None:
-        # Plain deletes in batches: replicas running it at once only share the work.
-        async with runtime.pool.acquire() as conn:
-            status = await conn.execute(
-                """DELETE FROM check_in_nonces WHERE ctid IN (
-                       SELECT ctid FROM check_in_nonces WHERE created_at < now() - $1::interval
-                        LIMIT $2)""",
-                NONCE_RETENTION,
-                PURGE_BATCH,
-            )
-        deleted = int(status.split()[-1])
+        deleted = await forget_check_in_nonces(
+            runtime.pool, older_than=NONCE_RETENTION, limit=PURGE_BATCH
+        )
         if deleted:
             logger.info("forgot %d old check-in nonces", deleted)
 

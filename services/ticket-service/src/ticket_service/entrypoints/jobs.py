@@ -3,18 +3,36 @@
 import time
 from datetime import UTC, datetime, timedelta
 
+import asyncpg
 from servicekit.app import Runtime
 from servicekit.jobs import PeriodicJob
+from servicekit.messaging import Outbox
 
-from ticket_service.adapters.repository import forget_purchase_requests_before
-from ticket_service.service_layer.holds import expire_unpaid_holds
+from ticket_service import bootstrap
+from ticket_service.adapters.purchase_requests import forget_purchase_requests_before
+from ticket_service.domain.qr_codes import SigningKeys
+from ticket_service.service_layer import holds
 from ticket_service.settings import TicketSettings
 
 KEY_CLEANUP_EVERY_SECONDS = 600.0
 
 
+async def expire_unpaid_holds(
+    pool: asyncpg.Pool,
+    outbox: Outbox,
+    *,
+    batch_size: int = 200,
+    now: datetime | None = None,
+    keys: SigningKeys | None = None,
+) -> int:
+    """One batch of the sweep on the real database (the use case is `service_layer.holds`)."""
+    store = bootstrap.holds_store(pool, outbox, keys or ())
+    return await holds.expire_unpaid_holds(store, batch_size=batch_size, now=now)
+
+
 def hold_sweeper(settings: TicketSettings, runtime: Runtime) -> PeriodicJob:
     last_cleanup = 0.0
+    store = bootstrap.holds_store(runtime.pool, runtime.outbox, settings.signing_keys)
 
     async def run() -> int:
         """Expire what is due; the count is what servicekit's job metrics add up as items."""
@@ -22,8 +40,8 @@ def hold_sweeper(settings: TicketSettings, runtime: Runtime) -> PeriodicJob:
         expired = 0
         # Drain in batches so a backlog (after downtime) clears in one run.
         while True:
-            batch = await expire_unpaid_holds(
-                runtime.pool, runtime.outbox, batch_size=settings.hold_sweep_batch_size
+            batch = await holds.expire_unpaid_holds(
+                store, batch_size=settings.hold_sweep_batch_size
             )
             expired += batch
             if batch < settings.hold_sweep_batch_size:

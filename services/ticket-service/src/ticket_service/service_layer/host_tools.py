@@ -1,18 +1,16 @@
 """The host's tools: the event's ticket list with counts, lookup by code, comps, holder fixes."""
 
 from collections.abc import Mapping, Sequence
-from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 from uuid import UUID
 
 from ticket_service.domain.door import Actor, DoorTicket
+from ticket_service.domain.entities import Ticket
 from ticket_service.domain.errors import EventNotFound, NotEventHost, SoldOut, TicketNotFound
-from ticket_service.domain.qr_codes import SigningKeys
-
-Row = Mapping[str, Any]
-"""A ticket as the readers show it (the ticket view row)."""
+from ticket_service.domain.tickets import TicketStatus
+from ticket_service.service_layer.ports import TicketEvents, Transactional
 
 
 @dataclass(frozen=True)
@@ -24,10 +22,15 @@ class EventSeats:
     held: int
 
 
-class HostToolsRepository(Protocol):
-    def transaction(self) -> AbstractAsyncContextManager[Any]: ...
+HolderChanges = Mapping[str, str | None]
+"""The holder's details to correct (holder_name, holder_email, holder_phone): only those sent."""
 
-    async def row(self, ticket_id: str, *, lock: bool = False) -> Row | None: ...
+
+class HostToolsRepository(Transactional, Protocol):
+    @property
+    def events(self) -> TicketEvents: ...
+
+    async def view(self, ticket_id: str, *, lock: bool = False) -> Ticket | None: ...
 
     async def ticket(self, ticket_id: str, *, lock: bool = False) -> DoorTicket | None: ...
 
@@ -39,11 +42,11 @@ class HostToolsRepository(Protocol):
         self,
         event_id: str,
         *,
-        status: str | None,
+        status: TicketStatus | None,
         checked_in: bool | None,
         after: tuple[datetime, UUID] | None,
         limit: int,
-    ) -> Sequence[Row]: ...
+    ) -> Sequence[Ticket]: ...
 
     async def take_sold_seat(self, event_id: str) -> bool: ...
 
@@ -56,16 +59,14 @@ class HostToolsRepository(Protocol):
         holder_email: str,
         holder_phone: str | None,
         issued_by: str,
-    ) -> str: ...
+    ) -> Ticket: ...
 
-    async def record_activated(self, ticket_id: str, *, keys: SigningKeys) -> None: ...
-
-    async def correct_holder(self, ticket_id: str, changes: dict[str, Any]) -> None: ...
+    async def correct_holder(self, ticket_id: str, changes: HolderChanges) -> Ticket: ...
 
 
 @dataclass(frozen=True)
 class TicketPage:
-    rows: Sequence[Row]
+    tickets: Sequence[Ticket]
     has_more: bool
     counts: dict[str, int]
 
@@ -93,14 +94,14 @@ async def list_event_tickets(
     *,
     event_id: str,
     actor: Actor,
-    status: str | None = None,
+    status: TicketStatus | None = None,
     checked_in: bool | None = None,
     after: tuple[datetime, UUID] | None = None,
     limit: int = 20,
 ) -> TicketPage:
     """One page in purchase order (`after` = the last row's purchased_at and id)."""
     seats = await _run_event(repo, event_id, actor)
-    rows = await repo.event_tickets(
+    found = await repo.event_tickets(
         event_id, status=status, checked_in=checked_in, after=after, limit=limit + 1
     )
     counts = {
@@ -110,18 +111,18 @@ async def list_event_tickets(
         "checked_in": await repo.checked_in_count(event_id),
         "remaining": max(seats.capacity - seats.sold - seats.held, 0),
     }
-    return TicketPage(rows[:limit], len(rows) > limit, counts)
+    return TicketPage(found[:limit], len(found) > limit, counts)
 
 
 async def issue_complimentary(
-    repo: HostToolsRepository, command: IssueComplimentary, *, actor: Actor, keys: SigningKeys
-) -> Row:
+    repo: HostToolsRepository, command: IssueComplimentary, *, actor: Actor
+) -> Ticket:
     """A free, active ticket from the host, counted against capacity like a sale."""
     async with repo.transaction():
         seats = await _run_event(repo, command.event_id, actor)
         if not await repo.take_sold_seat(command.event_id):
             raise SoldOut("This event is sold out.", details={"capacity": seats.capacity})
-        ticket_id = await repo.insert_complimentary(
+        ticket = await repo.insert_complimentary(
             event_id=command.event_id,
             user_id=command.user_id,
             holder_name=command.holder_name,
@@ -129,20 +130,16 @@ async def issue_complimentary(
             holder_phone=command.holder_phone,
             issued_by=actor.user_id,
         )
-        await repo.record_activated(ticket_id, keys=keys)
-        row = await repo.row(ticket_id)
-    assert row is not None
-    return row
+        assert ticket.activated_at is not None
+        await repo.events.activated(ticket, at=ticket.activated_at)
+    return ticket
 
 
 async def correct_holder(
-    repo: HostToolsRepository, *, ticket_id: str, actor: Actor, changes: dict[str, Any]
-) -> Row:
+    repo: HostToolsRepository, *, ticket_id: str, actor: Actor, changes: HolderChanges
+) -> Ticket:
     async with repo.transaction():
         ticket = await repo.ticket(ticket_id, lock=True)
         if ticket is None or not actor.runs(ticket.host_id):
             raise TicketNotFound("No such ticket at your events.")
-        await repo.correct_holder(ticket_id, changes)
-        row = await repo.row(ticket_id)
-    assert row is not None
-    return row
+        return await repo.correct_holder(ticket_id, changes)

@@ -1,8 +1,8 @@
 """Buying a ticket: hold a seat in one transaction, open the payment, answer once per key.
 
-1. An Idempotency-Key already answered gets its first answer back (no new attempt counted).
-2. The Redis rate limit counts the attempt.
-3. One transaction: the event row is locked (all purchases of the event queue on it), the sale
+1. (At the edge) an Idempotency-Key already answered gets its first answer back.
+2. The rate limit counts the attempt.
+3. One transaction: the event is locked (all purchases of the event queue on it), the sale
    window, price, per-user limit and free seats are checked, the seat is held (or sold, when
    free), the ticket and its transaction are written.
 4. Paid: payment-service opens the Midtrans payment. If it cannot, the hold is released in a
@@ -13,26 +13,28 @@
 import hashlib
 import json
 import logging
-import uuid
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Protocol
 
-import asyncpg
 from servicekit.logs import log_fields
-from servicekit.messaging import Outbox
-
-from ticket_service.adapters import repository as repo
-from ticket_service.adapters.payments import (
-    PaymentClient,
-    PaymentServiceRefused,
-    PaymentServiceUnavailable,
+from ticketing_contracts.internal_payments import (
+    OpenedPayment,
+    OpenPaymentRequest,
+    PaymentCustomer,
+    PaymentItem,
+    PaymentMetadata,
 )
-from ticket_service.adapters.rate_limit import PurchaseRateLimiter
+
+from ticket_service.domain.entities import Ticket, TicketedEvent
 from ticket_service.domain.errors import (
     EventNotFound,
     IdempotencyKeyReused,
     PaymentRefused,
+    PaymentServiceRefused,
+    PaymentServiceUnavailable,
     PaymentUnavailable,
     PerUserLimitReached,
     PriceMismatch,
@@ -40,13 +42,13 @@ from ticket_service.domain.errors import (
     PurchaseRateLimited,
     TicketNotFound,
 )
-from ticket_service.domain.ticketed_events import SaleWindow, Seats
-from ticket_service.domain.tickets import TicketStatus, TransactionStatus, order_id_for
-from ticket_service.service_layer import ticket_events
-from ticket_service.service_layer.views import ticket_public
-from ticket_service.settings import TicketSettings
+from ticket_service.domain.purchases import NewTicket, PurchaseRequest
+from ticket_service.domain.tickets import TicketStatus
+from ticket_service.service_layer.ports import TicketEvents, Transactional
 
 logger = logging.getLogger(__name__)
+
+KEY_REUSED = "This Idempotency-Key was used for a different purchase; use a new key."
 
 
 @dataclass(frozen=True)
@@ -65,39 +67,87 @@ class PurchaseTicket:
         return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
 
 
-@dataclass(frozen=True)
-class PurchaseAnswer:
-    status_code: int
-    body: dict[str, Any]
-    replayed: bool = False
+class PurchaseStore(Transactional, Protocol):
+    """One connection's worth of purchase work; the use case opens the transactions."""
+
+    @property
+    def events(self) -> TicketEvents: ...
+
+    async def find_request(self, buyer_id: str, key: str) -> PurchaseRequest | None: ...
+
+    async def claim_request(self, buyer_id: str, key: str, fingerprint: str) -> bool:
+        """True when this is the key's first request; a concurrent first makes us wait for it."""
+
+    async def attach_ticket(self, buyer_id: str, key: str, ticket_id: str) -> None: ...
+
+    async def forget_request(self, buyer_id: str, key: str) -> None: ...
+
+    async def lock_event(self, event_id: str) -> TicketedEvent | None: ...
+
+    async def seats_of_buyer(self, event_id: str, buyer_id: str) -> int:
+        """The buyer's pending and active tickets at the event."""
+
+    async def hold_seat(self, new: NewTicket) -> Ticket:
+        """Count the seat (held, or sold when free) and write the ticket and its transaction."""
+
+    async def ticket(self, ticket_id: str) -> Ticket | None: ...
+
+    async def release_hold(self, ticket_id: str, *, now: datetime) -> Ticket | None:
+        """Expire a still-pending hold and free its seat; None when it is not pending."""
+
+    async def record_opened_payment(self, ticket_id: str, opened: OpenedPayment) -> Ticket: ...
+
+
+class PaymentOpener(Protocol):
+    async def open_payment(self, request: OpenPaymentRequest) -> OpenedPayment:
+        """Raises PaymentServiceUnavailable or PaymentServiceRefused."""
+
+
+class RateDecision(Protocol):
+    @property
+    def allowed(self) -> bool: ...
+
+    @property
+    def retry_after_seconds(self) -> int: ...
+
+
+class RateLimiter(Protocol):
+    async def attempt(self, key: str) -> RateDecision:
+        """Count one attempt of `key` (the buyer) in the current window."""
 
 
 @dataclass(frozen=True)
 class PurchaseDeps:
-    pool: asyncpg.Pool
-    outbox: Outbox
-    payments: PaymentClient
-    limiter: PurchaseRateLimiter
-    settings: TicketSettings
+    store: Callable[[], AbstractAsyncContextManager[PurchaseStore]]
+    payments: PaymentOpener
+    limiter: RateLimiter
+    hold_minutes: float
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Purchased:
+    ticket: Ticket
+    payment: OpenedPayment | None
+    created: bool = True
+    """False for a retried key whose ticket has moved on (paid, expired): where it stands."""
+
+
+@dataclass(frozen=True)
+class KeyAnswered:
+    """The first request with this key answered while this one waited: replay its answer."""
+
+
+PurchaseOutcome = Purchased | KeyAnswered
 
 
 @dataclass(frozen=True)
 class _Held:
-    ticket_id: uuid.UUID
-    free: bool
+    ticket: Ticket
     resumed: bool = False
 
 
-async def purchase_ticket(cmd: PurchaseTicket, *, deps: PurchaseDeps) -> PurchaseAnswer:
-    key = cmd.idempotency_key
-    if key is not None:
-        async with deps.pool.acquire() as conn:
-            earlier = await repo.find_purchase_request(conn, cmd.buyer_id, key)
-        if earlier is not None:
-            _same_request_or_refuse(earlier, cmd)
-            if earlier["response_body"] is not None:
-                return _replay(earlier)
-
+async def purchase_ticket(cmd: PurchaseTicket, *, deps: PurchaseDeps) -> PurchaseOutcome:
     decision = await deps.limiter.attempt(cmd.buyer_id)
     if not decision.allowed:
         raise PurchaseRateLimited(
@@ -106,187 +156,138 @@ async def purchase_ticket(cmd: PurchaseTicket, *, deps: PurchaseDeps) -> Purchas
             details={"retry_after_seconds": decision.retry_after_seconds},
         )
 
-    now = datetime.now(UTC)
-    async with deps.pool.acquire() as conn:
-        held = await _hold_seat(conn, cmd, deps, now)
-        if isinstance(held, PurchaseAnswer):
+    async with deps.store() as store:
+        held = await _hold_seat(store, cmd, deps)
+        if isinstance(held, KeyAnswered):
             return held
-        view = await repo.ticket_view(conn, held.ticket_id)
-        assert view is not None
-        if held.free:
-            body = {"data": {**_ticket(view, deps), "payment": None}}
-            return await _answer(conn, cmd, 201, body)
-        if view["status"] != TicketStatus.PENDING:
-            # A retried key whose ticket has moved on (paid, expired): show where it stands.
-            return await _answer(conn, cmd, 200, {"data": {**_ticket(view, deps), "payment": None}})
+        ticket = held.ticket
+        if ticket.price_paid == 0:
+            return Purchased(ticket, payment=None)
+        if ticket.status != TicketStatus.PENDING:
+            return Purchased(ticket, payment=None, created=False)
 
     # A retry that resumed someone else's hold leaves it alone on failure: the first request
     # (or the hold sweeper) owns its release.
-    payment = await _open_payment(view, cmd, deps, release_on_failure=not held.resumed)
-    async with deps.pool.acquire() as conn:
-        async with conn.transaction():
-            await repo.record_opened_payment(
-                conn,
-                held.ticket_id,
-                snap_token=payment["snap_token"],
-                redirect_url=payment["redirect_url"],
-                expires_at=datetime.fromisoformat(payment["expires_at"]),
-                raw=payment["raw"],
-            )
-        view = await repo.ticket_view(conn, held.ticket_id)
-        assert view is not None
-        payment.pop("raw")
-        body = {"data": {**_ticket(view, deps), "payment": payment}}
-        return await _answer(conn, cmd, 201, body)
+    opened = await _open_payment(ticket, cmd, deps, release_on_failure=not held.resumed)
+    async with deps.store() as store, store.transaction():
+        ticket = await store.record_opened_payment(ticket.id, opened)
+    return Purchased(ticket, payment=opened)
 
 
-def _same_request_or_refuse(earlier: repo.Row, cmd: PurchaseTicket) -> None:
-    if earlier["request_hash"] != cmd.fingerprint():
-        raise IdempotencyKeyReused(
-            "This Idempotency-Key was used for a different purchase; use a new key."
-        )
-
-
-def _replay(earlier: repo.Row) -> PurchaseAnswer:
-    return PurchaseAnswer(earlier["response_status"], earlier["response_body"], replayed=True)
-
-
-def _ticket(view: repo.Row, deps: PurchaseDeps) -> dict[str, Any]:
-    return ticket_public(view, qr_url_template=deps.settings.qr_url_template)
-
-
-async def _answer(
-    conn: asyncpg.Connection, cmd: PurchaseTicket, status: int, body: dict[str, Any]
-) -> PurchaseAnswer:
-    if cmd.idempotency_key is None:
-        return PurchaseAnswer(status, body)
-    stored = await repo.store_first_answer(conn, cmd.buyer_id, cmd.idempotency_key, status, body)
-    return PurchaseAnswer(stored["response_status"], stored["response_body"])
+def _same_request_or_refuse(earlier: PurchaseRequest, cmd: PurchaseTicket) -> None:
+    if earlier.fingerprint != cmd.fingerprint():
+        raise IdempotencyKeyReused(KEY_REUSED)
 
 
 async def _hold_seat(
-    conn: asyncpg.Connection, cmd: PurchaseTicket, deps: PurchaseDeps, now: datetime
-) -> _Held | PurchaseAnswer:
-    async with conn.transaction():
+    store: PurchaseStore, cmd: PurchaseTicket, deps: PurchaseDeps
+) -> _Held | KeyAnswered:
+    now = deps.clock()
+    async with store.transaction():
         if cmd.idempotency_key is not None:
-            first = await repo.claim_purchase_request(
-                conn, cmd.buyer_id, cmd.idempotency_key, cmd.fingerprint()
-            )
+            first = await store.claim_request(cmd.buyer_id, cmd.idempotency_key, cmd.fingerprint())
             if not first:
                 # Another request with this key committed its hold while we waited.
-                return await _resume(conn, cmd)
+                return await _resume(store, cmd)
 
-        event = await repo.lock_event(conn, cmd.event_id)
+        event = await store.lock_event(cmd.event_id)
         if event is None:
             raise EventNotFound("No ticketed event with this id.")
-        price: int = event["price"]
-        if cmd.amount is not None and cmd.amount != price:
-            raise PriceMismatch(
-                f"The price is {price} {event['currency']}, not {cmd.amount}.",
-                details={"price": price, "currency": event["currency"]},
-            )
-        SaleWindow(event["starts_at"], event["sales_start"], event["sales_end"]).check_open(now)
-        limit = event["max_per_user"]
-        if (
-            limit is not None
-            and await repo.count_user_seats(conn, cmd.event_id, cmd.buyer_id) >= limit
-        ):
-            raise PerUserLimitReached(
-                f"You already hold the {limit} ticket(s) allowed per person for this event.",
-                details={"max_per_user": limit},
-            )
-        Seats(event["capacity"], event["sold"], event["held"]).check_free()
+        _check_price(event, cmd.amount)
+        event.sale_window.check_open(now)
+        await _check_per_user_limit(store, event, cmd.buyer_id)
+        event.seats.check_free()
 
-        free = price == 0
-        await repo.move_seats(conn, cmd.event_id, sold=1 if free else 0, held=0 if free else 1)
-        hold_ends = None if free else now + timedelta(minutes=deps.settings.hold_minutes)
-        ticket_id = await repo.insert_ticket(
-            conn,
-            event_id=cmd.event_id,
-            user_id=cmd.buyer_id,
-            price=price,
-            currency=event["currency"],
-            status=TicketStatus.ACTIVE if free else TicketStatus.PENDING,
-            holder_name=cmd.customer_name,
-            holder_email=cmd.customer_email,
-            holder_phone=cmd.customer_phone,
-            hold_expires_at=hold_ends,
-            now=now,
-        )
-        await repo.insert_transaction(
-            conn,
-            ticket_id=ticket_id,
-            user_id=cmd.buyer_id,
-            event_id=cmd.event_id,
-            order_id=order_id_for(str(ticket_id)),
-            amount=price,
-            currency=event["currency"],
-            status=TransactionStatus.COMPLETED if free else TransactionStatus.PENDING,
-            payment_method="free" if free else None,
-            now=now,
+        hold_ends = None if event.is_free else now + timedelta(minutes=deps.hold_minutes)
+        ticket = await store.hold_seat(
+            NewTicket(
+                event=event,
+                buyer_id=cmd.buyer_id,
+                holder_name=cmd.customer_name,
+                holder_email=cmd.customer_email,
+                holder_phone=cmd.customer_phone,
+                hold_expires_at=hold_ends,
+                now=now,
+            )
         )
         if cmd.idempotency_key is not None:
-            await repo.attach_ticket_to_request(conn, cmd.buyer_id, cmd.idempotency_key, ticket_id)
-        if free:
-            view = await repo.ticket_view(conn, ticket_id)
-            assert view is not None
-            await ticket_events.ticket_activated(
-                conn, deps.outbox, view, deps.settings.signing_keys, now
-            )
-        return _Held(ticket_id=ticket_id, free=free)
+            await store.attach_ticket(cmd.buyer_id, cmd.idempotency_key, ticket.id)
+        if event.is_free:
+            await store.events.activated(ticket, at=now)
+        return _Held(ticket)
 
 
-async def _resume(conn: asyncpg.Connection, cmd: PurchaseTicket) -> _Held | PurchaseAnswer:
+def _check_price(event: TicketedEvent, amount: int | None) -> None:
+    if amount is not None and amount != event.price:
+        raise PriceMismatch(
+            f"The price is {event.price} {event.currency}, not {amount}.",
+            details={"price": event.price, "currency": event.currency},
+        )
+
+
+async def _check_per_user_limit(store: PurchaseStore, event: TicketedEvent, buyer_id: str) -> None:
+    limit = event.max_per_user
+    if limit is not None and await store.seats_of_buyer(event.id, buyer_id) >= limit:
+        raise PerUserLimitReached(
+            f"You already hold the {limit} ticket(s) allowed per person for this event.",
+            details={"max_per_user": limit},
+        )
+
+
+async def _resume(store: PurchaseStore, cmd: PurchaseTicket) -> _Held | KeyAnswered:
     assert cmd.idempotency_key is not None
-    earlier = await repo.find_purchase_request(conn, cmd.buyer_id, cmd.idempotency_key)
+    earlier = await store.find_request(cmd.buyer_id, cmd.idempotency_key)
     if earlier is None:  # the first attempt failed and forgot the key meanwhile
         raise PurchaseInProgress("The first request with this key just failed; retry it.")
     _same_request_or_refuse(earlier, cmd)
-    if earlier["response_body"] is not None:
-        return _replay(earlier)
-    if earlier["ticket_id"] is None:
+    if earlier.answered:
+        return KeyAnswered()
+    if earlier.ticket_id is None:
         raise PurchaseInProgress("A purchase with this Idempotency-Key is still in progress.")
-    ticket = await repo.ticket_view(conn, earlier["ticket_id"])
+    ticket = await store.ticket(earlier.ticket_id)
     if ticket is None:
         raise TicketNotFound("The ticket of this purchase is gone.")
-    return _Held(ticket_id=earlier["ticket_id"], free=ticket["price_paid"] == 0, resumed=True)
+    return _Held(ticket, resumed=True)
+
+
+def payment_request(ticket: Ticket, cmd: PurchaseTicket) -> OpenPaymentRequest:
+    """What payment-service needs to open the order's Midtrans payment."""
+    assert ticket.order_id is not None
+    assert ticket.hold_expires_at is not None
+    return OpenPaymentRequest(
+        order_id=ticket.order_id,
+        amount=ticket.price_paid,
+        currency=ticket.currency,
+        customer=PaymentCustomer(
+            name=cmd.customer_name, email=cmd.customer_email, phone=cmd.customer_phone
+        ),
+        items=[
+            PaymentItem(
+                id=ticket.event_id,
+                name=ticket.event.title[:50],
+                price=ticket.price_paid,
+                quantity=1,
+            )
+        ],
+        expires_at=ticket.hold_expires_at,
+        metadata=PaymentMetadata(
+            ticket_id=ticket.id,
+            event_id=ticket.event_id,
+            user_id=ticket.user_id,
+            event_title=ticket.event.title,
+            event_starts_at=ticket.event.starts_at,
+        ),
+    )
 
 
 async def _open_payment(
-    view: repo.Row, cmd: PurchaseTicket, deps: PurchaseDeps, *, release_on_failure: bool
-) -> dict[str, Any]:
-    order_id = view["order_id"]
-    request = {
-        "order_id": order_id,
-        "amount": view["price_paid"],
-        "currency": view["currency"],
-        "customer": {
-            "name": cmd.customer_name,
-            "email": cmd.customer_email,
-            "phone": cmd.customer_phone,
-        },
-        "items": [
-            {
-                "id": view["event_id"],
-                "name": view["event_title"][:50],
-                "price": view["price_paid"],
-                "quantity": 1,
-            }
-        ],
-        "expires_at": view["hold_expires_at"].isoformat(),
-        "metadata": {
-            "ticket_id": str(view["id"]),
-            "event_id": view["event_id"],
-            "user_id": view["user_id"],
-            "event_title": view["event_title"],
-            "event_starts_at": view["event_starts_at"].isoformat(),
-        },
-    }
+    ticket: Ticket, cmd: PurchaseTicket, deps: PurchaseDeps, *, release_on_failure: bool
+) -> OpenedPayment:
     try:
-        opened = await deps.payments.open_payment(request)
+        return await deps.payments.open_payment(payment_request(ticket, cmd))
     except PaymentServiceUnavailable as exc:
         if release_on_failure:
-            await release_hold(view["id"], deps=deps, cmd=cmd, reason="payment_unavailable")
+            await release_hold(ticket.id, deps=deps, cmd=cmd, reason="payment_unavailable")
         released = "; your seat was released" if release_on_failure else ""
         raise PaymentUnavailable(
             f"Payments are unavailable right now{released}. Please retry shortly.",
@@ -294,40 +295,28 @@ async def _open_payment(
         ) from exc
     except PaymentServiceRefused as exc:
         if release_on_failure:
-            await release_hold(view["id"], deps=deps, cmd=cmd, reason="payment_refused")
+            await release_hold(ticket.id, deps=deps, cmd=cmd, reason="payment_refused")
         raise PaymentRefused(
             f"The payment could not be opened: {exc}", details={"payment_error": exc.code}
         ) from exc
-    return {
-        "order_id": opened.order_id,
-        "snap_token": opened.snap_token,
-        "redirect_url": opened.redirect_url,
-        "expires_at": opened.expires_at.isoformat(),
-        "raw": opened.raw,
-    }
 
 
 async def release_hold(
-    ticket_id: uuid.UUID, *, deps: PurchaseDeps, cmd: PurchaseTicket, reason: str
+    ticket_id: str, *, deps: PurchaseDeps, cmd: PurchaseTicket, reason: str
 ) -> None:
     """Compensate a hold whose payment could not be opened: the seat goes back on sale.
 
     The ticket ends `expired` and `ticket.expired` is published, so payment-service voids any
     Midtrans order it may have half-opened. The key is forgotten so a retry starts afresh.
     """
-    now = datetime.now(UTC)
-    async with deps.pool.acquire() as conn, conn.transaction():
-        ticket = await repo.lock_pending_ticket(conn, ticket_id)
-        if ticket is not None:
-            await repo.set_ticket_status(conn, ticket_id, TicketStatus.EXPIRED, now=now)
-            await repo.move_seats(conn, ticket["event_id"], held=-1)
-            await repo.cancel_transactions_of(conn, [ticket_id], now)
-            view = await repo.ticket_view(conn, ticket_id)
-            assert view is not None
-            await ticket_events.ticket_expired(conn, deps.outbox, view, now)
+    now = deps.clock()
+    async with deps.store() as store, store.transaction():
+        released = await store.release_hold(ticket_id, now=now)
+        if released is not None:
+            await store.events.expired(released, at=now)
         if cmd.idempotency_key is not None:
-            await repo.forget_purchase_request(conn, cmd.buyer_id, cmd.idempotency_key)
+            await store.forget_request(cmd.buyer_id, cmd.idempotency_key)
     logger.warning(
         "released the hold of a purchase whose payment could not be opened",
-        extra=log_fields(ticket_id=str(ticket_id), reason=reason),
+        extra=log_fields(ticket_id=ticket_id, reason=reason),
     )

@@ -21,9 +21,15 @@ import httpx
 import pytest
 from servicekit.auth import issue_token
 from servicekit.db import open_pool
-from servicekit.testing import ServiceProcess, create_database, free_port, fresh_vhost
+from servicekit.testing import (
+    ServiceProcess,
+    create_database,
+    free_port,
+    fresh_vhost,
+    publish_envelope,
+)
 from ticket_service.settings import TicketSettings
-from ticketing_contracts import EXCHANGE, EventPayload, new_event
+from ticketing_contracts import EventPayload, new_event
 
 DATABASE = "ticket_service_test"
 PAYMENTS_DATABASE = "ticket_service_test_payments"
@@ -172,18 +178,7 @@ class Stack:
         envelope = new_event(payload, producer="payment-service")
         if event_id is not None:
             envelope = envelope.model_copy(update={"event_id": event_id})
-        async with self.amqp.channel(publisher_confirms=True) as channel:
-            exchange = await channel.get_exchange(EXCHANGE, ensure=False)
-            await exchange.publish(
-                aio_pika.Message(
-                    body=envelope.model_dump_json().encode(),
-                    message_id=str(envelope.event_id),
-                    content_type="application/json",
-                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-                ),
-                routing_key=envelope.event_type,
-                mandatory=True,
-            )
+        await publish_envelope(self.amqp, envelope)
         return str(envelope.event_id)
 
     async def end_hold(self, ticket_id: str) -> None:

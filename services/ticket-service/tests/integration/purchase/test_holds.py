@@ -7,7 +7,7 @@ from typing import Any
 
 from servicekit.db import open_pool
 from servicekit.messaging import Outbox
-from ticket_service.service_layer.holds import expire_unpaid_holds
+from ticket_service.entrypoints.jobs import expire_unpaid_holds
 
 
 async def test_an_ended_hold_expires_frees_the_seat_and_emits_ticket_expired(stack: Any) -> None:

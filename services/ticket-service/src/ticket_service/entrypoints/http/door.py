@@ -7,25 +7,27 @@ import asyncio
 from typing import Annotated, Any, Literal, Self
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from servicekit.auth import CurrentUser, Principal, require_roles
 from servicekit.contract import declare, merge, replay_responses
-from servicekit.db import DbConn
 from servicekit.errors import DomainErrorMap
 
+from ticket_service import bootstrap
 from ticket_service.adapters import qr_image
-from ticket_service.adapters.door_repository import SqlDoorRepository
+from ticket_service.adapters.host_tools_repository import SqlHostToolsRepository
 from ticket_service.domain import door
 from ticket_service.domain.qr_codes import QrClaims, sign_qr_payload, verify_qr_payload
+from ticket_service.domain.tickets import TicketStatus
+from ticket_service.entrypoints.http.rendering import ticket_public
 from ticket_service.service_layer.check_in import CheckIn, check_in
-from ticket_service.service_layer.views import ticket_public
 from ticket_service.settings import TicketSettings
 
 router = APIRouter(tags=["door"])
 
 HostOrAdmin = Annotated[Principal, require_roles("host", "admin")]
+DoorRepo = Annotated[SqlHostToolsRepository, Depends(bootstrap.door_repository)]
 
 DOOR_ERRORS: DomainErrorMap = {
     door.AlreadyCheckedIn: (409, "already_checked_in"),
@@ -85,7 +87,11 @@ def actor_of(principal: Principal) -> door.Actor:
 
 @router.post("/tickets/check-in", responses=merge(replay_responses(200), declare(404, 409, 422)))
 async def check_in_ticket(
-    body: CheckInRequest, principal: HostOrAdmin, conn: DbConn, request: Request, response: Response
+    body: CheckInRequest,
+    principal: HostOrAdmin,
+    repo: DoorRepo,
+    request: Request,
+    response: Response,
 ) -> dict[str, Any]:
     settings = door_settings(request)
 
@@ -99,12 +105,12 @@ async def check_in_ticket(
         event_id=str(body.event_id) if body.event_id else None,
         nonce=body.nonce,
     )
-    repo = SqlDoorRepository(conn, request.app.state.runtime.outbox)
     admitted = await check_in(repo, command, verify_qr=verify)
     if admitted.replayed:
         response.headers["Idempotent-Replayed"] = "true"
-    row = await repo.row(admitted.ticket.id)
-    return {"data": ticket_public(row, qr_url_template=settings.qr_url_template)}
+    ticket = await repo.view(admitted.ticket.id)
+    assert ticket is not None
+    return {"data": ticket_public(ticket, qr_url_template=settings.qr_url_template)}
 
 
 @router.get(
@@ -117,18 +123,17 @@ async def check_in_ticket(
 async def ticket_qr(
     ticket_id: UUID,
     principal: CurrentUser,
-    conn: DbConn,
+    repo: DoorRepo,
     request: Request,
     format: Annotated[Literal["png", "svg", "json"], Query()] = "png",
 ) -> Response:
     """The signed QR of an active ticket, for its holder or the event's host (or an admin)."""
     settings = door_settings(request)
-    repo = SqlDoorRepository(conn, request.app.state.runtime.outbox)
     ticket = await repo.ticket(str(ticket_id))
     actor = actor_of(principal)
     if ticket is None or not (actor.user_id == ticket.user_id or actor.runs(ticket.host_id)):
         raise door.TicketNotFound("No such ticket.")
-    if ticket.status != "active":
+    if ticket.status != TicketStatus.ACTIVE:
         raise door.TicketNotActive(ticket.status)
     payload = sign_qr_payload(ticket.id, ticket.attendance_code, settings.signing_keys)
     headers = {"Cache-Control": "private, no-store"}

@@ -2,22 +2,30 @@
 
 import uuid
 from datetime import UTC, datetime
+from typing import Annotated
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from servicekit.auth import CurrentUser, Principal, require_roles
 from servicekit.contract import declare, etag_responses, merge
-from servicekit.db import DbConn
 
-from ticket_service.adapters import repository as repo
-from ticket_service.domain.errors import EventNotFound
+from ticket_service import bootstrap
+from ticket_service.domain.entities import EventTerms
 from ticket_service.entrypoints.http.caching import etag_json
 from ticket_service.entrypoints.http.links import EVENT_LINKS, linked
+from ticket_service.entrypoints.http.rendering import event_public
 from ticket_service.entrypoints.http.schemas import TicketedEventPut
-from ticket_service.service_layer.ticketed_events import PutTicketedEvent, put_ticketed_event
-from ticket_service.service_layer.views import event_public
+from ticket_service.service_layer import views
+from ticket_service.service_layer.ticketed_events import (
+    PutTicketedEvent,
+    TicketedEventRepository,
+    put_ticketed_event,
+)
 
 router = APIRouter(tags=["events"])
+
+Events = Annotated[TicketedEventRepository, Depends(bootstrap.ticketed_events)]
+Reader = Annotated[views.TicketReader, Depends(bootstrap.ticket_reader)]
 
 
 @router.put(
@@ -31,28 +39,28 @@ router = APIRouter(tags=["events"])
 async def put_event(
     event_id: uuid.UUID,
     body: TicketedEventPut,
-    conn: DbConn,
+    events: Events,
     caller: Principal = require_roles("host", "admin"),
 ) -> Response:
-    created, row = await put_ticketed_event(
-        conn,
+    result = await put_ticketed_event(
+        events,
         PutTicketedEvent(
             event_id=str(event_id),
             caller_id=caller.user_id,
             caller_is_admin=caller.is_admin,
-            **body.model_dump(),
+            terms=EventTerms(**body.model_dump(exclude={"host_id"})),
+            host_id=body.host_id,
         ),
     )
     return JSONResponse(
-        {"data": event_public(row, datetime.now(UTC))}, status_code=201 if created else 200
+        {"data": event_public(result.event, datetime.now(UTC))},
+        status_code=201 if result.created else 200,
     )
 
 
 @router.get("/events/{event_id:uuid}", responses=etag_responses())
 async def get_event(
-    event_id: uuid.UUID, request: Request, conn: DbConn, _caller: CurrentUser
+    event_id: uuid.UUID, request: Request, reader: Reader, _caller: CurrentUser
 ) -> Response:
-    row = await repo.get_event(conn, str(event_id))
-    if row is None:
-        raise EventNotFound("No ticketed event with this id.")
-    return etag_json(request, {"data": event_public(row, datetime.now(UTC))})
+    event = await views.ticketed_event(reader, str(event_id))
+    return etag_json(request, {"data": event_public(event, datetime.now(UTC))})

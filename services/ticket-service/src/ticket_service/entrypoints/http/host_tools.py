@@ -12,11 +12,11 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 from pydantic.json_schema import SkipJsonSchema
 from servicekit.auth import CurrentUser
 from servicekit.contract import declare, merge
-from servicekit.db import DbConn
 from servicekit.fields import SINGLE_LINE, Email, Trim
 
-from ticket_service.adapters.host_tools_repository import SqlHostToolsRepository
-from ticket_service.entrypoints.http.door import HostOrAdmin, actor_of, door_settings
+from ticket_service.domain.entities import Ticket
+from ticket_service.domain.tickets import TicketStatus
+from ticket_service.entrypoints.http.door import DoorRepo, HostOrAdmin, actor_of, door_settings
 from ticket_service.entrypoints.http.links import TICKET_LINKS, linked
 from ticket_service.entrypoints.http.pagination import (
     DEFAULT_LIMIT,
@@ -25,10 +25,10 @@ from ticket_service.entrypoints.http.pagination import (
     decode_cursor,
     encode_cursor,
 )
+from ticket_service.entrypoints.http.rendering import ticket_public
 from ticket_service.service_layer import host_tools
 from ticket_service.service_layer.cancellation import CancelTicket, cancel_ticket
 from ticket_service.service_layer.check_in import find_by_code
-from ticket_service.service_layer.views import ticket_public
 
 router = APIRouter(tags=["host tools"])
 
@@ -81,19 +81,15 @@ class CancelRequest(BaseModel):
     )
 
 
-def _repo(conn: Any, request: Request) -> SqlHostToolsRepository:
-    return SqlHostToolsRepository(conn, request.app.state.runtime.outbox)
-
-
-def _public(row: Any, request: Request) -> dict[str, Any]:
-    return ticket_public(row, qr_url_template=door_settings(request).qr_url_template)
+def _public(ticket: Ticket, request: Request) -> dict[str, Any]:
+    return ticket_public(ticket, qr_url_template=door_settings(request).qr_url_template)
 
 
 @router.get("/events/{event_id:uuid}/tickets")
 async def event_tickets(
     event_id: UUID,
     principal: HostOrAdmin,
-    conn: DbConn,
+    repo: DoorRepo,
     request: Request,
     status: TicketStatusName | None = None,
     checked_in: bool | None = None,
@@ -101,18 +97,18 @@ async def event_tickets(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
 ) -> dict[str, Any]:
     page = await host_tools.list_event_tickets(
-        _repo(conn, request),
+        repo,
         event_id=str(event_id),
         actor=actor_of(principal),
-        status=status,
+        status=TicketStatus(status) if status else None,
         checked_in=checked_in,
         after=decode_cursor(cursor),
         limit=limit,
     )
-    last = page.rows[-1] if page.rows else None
+    last = page.tickets[-1] if page.tickets else None
     return {
-        "data": [_public(row, request) for row in page.rows],
-        "next_cursor": encode_cursor(last["purchased_at"], last["id"])
+        "data": [_public(ticket, request) for ticket in page.tickets],
+        "next_cursor": encode_cursor(last.purchased_at, UUID(last.id))
         if page.has_more and last
         else None,
         "counts": page.counts,
@@ -123,16 +119,16 @@ async def event_tickets(
 async def ticket_by_code(
     code: str,
     principal: HostOrAdmin,
-    conn: DbConn,
+    repo: DoorRepo,
     request: Request,
     event_id: UUID | None = None,
 ) -> dict[str, Any]:
-    repo = _repo(conn, request)
     ticket = await find_by_code(
         repo, code, actor=actor_of(principal), event_id=str(event_id) if event_id else None
     )
-    row = await repo.row(ticket.id)
-    return {"data": _public(row, request)}
+    found = await repo.view(ticket.id)
+    assert found is not None
+    return {"data": _public(found, request)}
 
 
 @router.post(
@@ -141,15 +137,14 @@ async def ticket_by_code(
     responses=merge(linked(TICKET_LINKS, 201), declare(404, 409, 503)),
 )
 async def issue_complimentary_ticket(
-    body: ComplimentaryTicketCreate, principal: HostOrAdmin, conn: DbConn, request: Request
+    body: ComplimentaryTicketCreate, principal: HostOrAdmin, repo: DoorRepo, request: Request
 ) -> dict[str, Any]:
-    row = await host_tools.issue_complimentary(
-        _repo(conn, request),
+    ticket = await host_tools.issue_complimentary(
+        repo,
         host_tools.IssueComplimentary(**{**body.model_dump(), "event_id": str(body.event_id)}),
         actor=actor_of(principal),
-        keys=door_settings(request).signing_keys,
     )
-    return {"data": _public(row, request)}
+    return {"data": _public(ticket, request)}
 
 
 @router.put("/tickets/{ticket_id:uuid}")
@@ -157,31 +152,31 @@ async def correct_holder(
     ticket_id: UUID,
     body: HolderCorrection,
     principal: HostOrAdmin,
-    conn: DbConn,
+    repo: DoorRepo,
     request: Request,
 ) -> dict[str, Any]:
-    row = await host_tools.correct_holder(
-        _repo(conn, request),
+    ticket = await host_tools.correct_holder(
+        repo,
         ticket_id=str(ticket_id),
         actor=actor_of(principal),
         changes=body.model_dump(exclude_unset=True),
     )
-    return {"data": _public(row, request)}
+    return {"data": _public(ticket, request)}
 
 
 @router.post("/tickets/{ticket_id:uuid}/cancel", responses=declare(409))
 async def cancel(
     ticket_id: UUID,
     principal: CurrentUser,
-    conn: DbConn,
+    repo: DoorRepo,
     request: Request,
     body: Annotated[CancelRequest | None, Body()] = None,
 ) -> dict[str, Any]:
-    repo = _repo(conn, request)
     result = await cancel_ticket(
         repo,
         CancelTicket(str(ticket_id), actor_of(principal), body.reason if body else None),
         now=datetime.now(UTC),
     )
-    row = await repo.row(result.ticket.id)
-    return {"data": {**_public(row, request), "refund_requested": result.refund_requested}}
+    ticket = await repo.view(result.ticket.id)
+    assert ticket is not None
+    return {"data": {**_public(ticket, request), "refund_requested": result.refund_requested}}

@@ -5,17 +5,15 @@ and `transactions` can never be taken for a ticket id.
 """
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request, Response
-from fastapi.responses import JSONResponse
-from servicekit.auth import CurrentUser, Principal
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from servicekit.auth import CurrentUser
 from servicekit.contract import declare, etag_responses, merge, replay_responses
-from servicekit.db import DbConn
 
-from ticket_service.adapters import repository as repo
-from ticket_service.adapters.rate_limit import PurchaseRateLimiter
-from ticket_service.domain.errors import BuyerMismatch, TicketNotFound, TransactionNotFound
+from ticket_service import bootstrap
+from ticket_service.domain.door import Actor
+from ticket_service.domain.errors import BuyerMismatch
 from ticket_service.domain.tickets import TicketStatus
 from ticket_service.entrypoints.http.caching import etag_json
 from ticket_service.entrypoints.http.links import TICKET_LINKS, linked
@@ -26,40 +24,32 @@ from ticket_service.entrypoints.http.pagination import (
     decode_cursor,
     encode_cursor,
 )
+from ticket_service.entrypoints.http.rendering import (
+    opened_payment_public,
+    ticket_public,
+    ticket_with_payment,
+    transaction_public,
+)
 from ticket_service.entrypoints.http.schemas import PurchaseRequest
-from ticket_service.service_layer.purchase import PurchaseDeps, PurchaseTicket, purchase_ticket
-from ticket_service.service_layer.views import pending_payment, ticket_public, transaction_public
+from ticket_service.service_layer import views
+from ticket_service.service_layer.purchase import (
+    KEY_REUSED,
+    KeyAnswered,
+    PurchaseTicket,
+    purchase_ticket,
+)
 from ticket_service.settings import TicketSettings
 
 router = APIRouter(tags=["tickets"])
 
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
+Reader = Annotated[views.TicketReader, Depends(bootstrap.ticket_reader)]
 
 
 def _settings(request: Request) -> TicketSettings:
     settings: TicketSettings = request.app.state.settings
     return settings
-
-
-def _deps(request: Request) -> PurchaseDeps:
-    runtime = request.app.state.runtime
-    settings = _settings(request)
-    return PurchaseDeps(
-        pool=runtime.pool,
-        outbox=runtime.outbox,
-        payments=request.app.state.payments,
-        limiter=PurchaseRateLimiter(
-            runtime.redis,
-            limit=settings.purchase_rate_limit,
-            window_seconds=settings.purchase_rate_window_seconds,
-        ),
-        settings=settings,
-    )
-
-
-def _may_see(caller: Principal, owner_id: str) -> bool:
-    return caller.user_id == owner_id or caller.is_admin
 
 
 @router.post(
@@ -81,86 +71,85 @@ async def purchase(
 ) -> Response:
     if body.user_id is not None and body.user_id != caller.user_id:
         raise BuyerMismatch("user_id must be the signed-in user; you can only buy for yourself.")
-    answer = await purchase_ticket(
-        PurchaseTicket(
-            buyer_id=caller.user_id,
-            event_id=str(body.event_id),
-            customer_name=body.customer_name,
-            customer_email=body.customer_email,
-            customer_phone=body.customer_phone or None,
-            amount=body.amount,
-            idempotency_key=idempotency_key or None,
-        ),
-        deps=_deps(request),
+    command = PurchaseTicket(
+        buyer_id=caller.user_id,
+        event_id=str(body.event_id),
+        customer_name=body.customer_name,
+        customer_email=body.customer_email,
+        customer_phone=body.customer_phone or None,
+        amount=body.amount,
+        idempotency_key=idempotency_key or None,
     )
-    headers = {"Idempotent-Replayed": "true"} if answer.replayed else None
-    return JSONResponse(answer.body, status_code=answer.status_code, headers=headers)
+    answers = bootstrap.purchase_answers(request, reused_message=KEY_REUSED)
+    key = command.idempotency_key
+    if key is not None:
+        replay = await answers.replay(
+            owner=command.buyer_id, key=key, fingerprint=command.fingerprint()
+        )
+        if replay is not None:
+            return replay
+    outcome = await purchase_ticket(command, deps=bootstrap.purchase_deps(request))
+    if isinstance(outcome, KeyAnswered):
+        assert key is not None
+        return await answers.replay_stored(owner=command.buyer_id, key=key)
+    ticket = ticket_public(outcome.ticket, qr_url_template=_settings(request).qr_url_template)
+    payment = opened_payment_public(outcome.payment) if outcome.payment else None
+    return await answers.answer(
+        owner=command.buyer_id,
+        key=key,
+        status_code=201 if outcome.created else 200,
+        body={"data": {**ticket, "payment": payment}},
+    )
 
 
 @router.get("/tickets/my-tickets", responses=etag_responses())
 async def my_tickets(
     request: Request,
-    conn: DbConn,
+    reader: Reader,
     caller: CurrentUser,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
     status: TicketStatus | None = None,
 ) -> Response:
-    rows = await repo.tickets_of_user(
-        conn, caller.user_id, after=decode_cursor(cursor), limit=limit + 1, status=status
+    page = await views.tickets_of(
+        reader, caller.user_id, after=decode_cursor(cursor), limit=limit, status=status
     )
     template = _settings(request).qr_url_template
-    page = [
-        _with_payment(row, ticket_public(row, qr_url_template=template)) for row in rows[:limit]
-    ]
-    next_cursor = (
-        encode_cursor(rows[limit - 1]["created_at"], rows[limit - 1]["id"])
-        if len(rows) > limit
-        else None
-    )
-    return etag_json(request, {"data": page, "next_cursor": next_cursor})
+    data = [ticket_with_payment(t, qr_url_template=template) for t in page.tickets]
+    next_cursor = encode_cursor(*page.next_after) if page.next_after else None
+    return etag_json(request, {"data": data, "next_cursor": next_cursor})
 
 
 @router.get("/tickets/transactions", responses=etag_responses())
 async def my_transactions(
     request: Request,
-    conn: DbConn,
+    reader: Reader,
     caller: CurrentUser,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Response:
-    rows = await repo.transactions_of_user(
-        conn, caller.user_id, after=decode_cursor(cursor), limit=limit + 1
+    page = await views.transactions_of(
+        reader, caller.user_id, after=decode_cursor(cursor), limit=limit
     )
-    page = [transaction_public(row) for row in rows[:limit]]
-    next_cursor = (
-        encode_cursor(rows[limit - 1]["created_at"], rows[limit - 1]["id"])
-        if len(rows) > limit
-        else None
-    )
-    return etag_json(request, {"data": page, "next_cursor": next_cursor})
+    data = [transaction_public(t) for t in page.transactions]
+    next_cursor = encode_cursor(*page.next_after) if page.next_after else None
+    return etag_json(request, {"data": data, "next_cursor": next_cursor})
 
 
 @router.get("/tickets/transactions/{transaction_id:uuid}", responses=etag_responses())
 async def get_transaction(
-    transaction_id: uuid.UUID, request: Request, conn: DbConn, caller: CurrentUser
+    transaction_id: uuid.UUID, request: Request, reader: Reader, caller: CurrentUser
 ) -> Response:
-    row = await repo.transaction_of(conn, transaction_id)
-    if row is None or not _may_see(caller, row["user_id"]):
-        raise TransactionNotFound("No such transaction.")
-    return etag_json(request, {"data": transaction_public(row)})
+    viewer = Actor(user_id=caller.user_id, is_admin=caller.is_admin)
+    transaction = await views.transaction_for(reader, str(transaction_id), viewer=viewer)
+    return etag_json(request, {"data": transaction_public(transaction)})
 
 
 @router.get("/tickets/{ticket_id:uuid}", responses=etag_responses())
 async def get_ticket(
-    ticket_id: uuid.UUID, request: Request, conn: DbConn, caller: CurrentUser
+    ticket_id: uuid.UUID, request: Request, reader: Reader, caller: CurrentUser
 ) -> Response:
-    row = await repo.ticket_view(conn, ticket_id)
-    if row is None or not _may_see(caller, row["user_id"]):
-        raise TicketNotFound("No such ticket.")
-    ticket = ticket_public(row, qr_url_template=_settings(request).qr_url_template)
-    return etag_json(request, {"data": _with_payment(row, ticket)})
-
-
-def _with_payment(row: repo.Row, ticket: dict[str, Any]) -> dict[str, Any]:
-    return {**ticket, "payment": pending_payment(row)}
+    viewer = Actor(user_id=caller.user_id, is_admin=caller.is_admin)
+    ticket = await views.ticket_for(reader, str(ticket_id), viewer=viewer)
+    template = _settings(request).qr_url_template
+    return etag_json(request, {"data": ticket_with_payment(ticket, qr_url_template=template)})
