@@ -22,13 +22,13 @@ from pydantic import (
 from servicekit.auth import CurrentUser, ServiceCaller
 from servicekit.errors import AppError
 
-from payment_service.adapters.repository import Payment
 from payment_service.domain.model import PaymentStatus
+from payment_service.domain.payment import Payment
 from payment_service.domain.refunds import Refund
 from payment_service.domain.snap import Customer, Item
-from payment_service.service_layer import notifications, payments, refunds
-from payment_service.service_layer.payments import Gateway, OpenPayment
-from payment_service.wiring import refund_stores
+from payment_service.service_layer import notifications, payments
+from payment_service.service_layer.payments import OpenPayment
+from payment_service.service_layer.ports import PaymentDeps
 
 ORDER_ID = re.compile(r"^[A-Za-z0-9\-_~.]{1,50}$")
 logger = logging.getLogger(__name__)
@@ -71,12 +71,12 @@ TRANSIENT_DB_ERRORS: tuple[type[Exception], ...] = (
 )
 
 
-def gateway(request: Request) -> Gateway:
-    gw: Gateway = request.app.state.gateway
-    return gw
+def payment_deps(request: Request) -> PaymentDeps:
+    deps: PaymentDeps = request.app.state.payment_deps
+    return deps
 
 
-GatewayDep = Annotated[Gateway, Depends(gateway)]
+PaymentDepsDep = Annotated[PaymentDeps, Depends(payment_deps)]
 
 
 def _order_id(value: str) -> str:
@@ -165,12 +165,12 @@ internal = APIRouter(prefix="/internal", tags=["internal"])
 
 @internal.post("/payments", status_code=201)
 async def open_payment(
-    body: PaymentCreate, _caller: ServiceCaller, gw: GatewayDep, response: Response
+    body: PaymentCreate, _caller: ServiceCaller, deps: PaymentDepsDep, response: Response
 ) -> dict[str, Any]:
-    payment, opened = await payments.open_payment(gw, body.command())
-    if not opened:
+    result = await payments.open_payment(deps, body.command())
+    if not result.opened:
         response.status_code = 200
-    return {"data": _opened(payment)}
+    return {"data": _opened(result.payment)}
 
 
 # ----- the seed's public endpoints -----
@@ -209,10 +209,10 @@ public = APIRouter(prefix="/api/payment", tags=["payment"])
 
 @public.post("/create-snap-token")
 async def create_snap_token(
-    body: SnapTokenRequest, user: CurrentUser, gw: GatewayDep
+    body: SnapTokenRequest, user: CurrentUser, deps: PaymentDepsDep
 ) -> dict[str, Any]:
     payment = await payments.snap_token_for_owner(
-        gw,
+        deps,
         order_id=body.order_id,
         amount=int(body.amount),
         caller_id=user.user_id,
@@ -230,13 +230,12 @@ async def create_snap_token(
 
 
 @public.get("/status/{order_id}")
-async def payment_status(order_id: str, user: CurrentUser, gw: GatewayDep) -> dict[str, Any]:
+async def payment_status(order_id: str, user: CurrentUser, deps: PaymentDepsDep) -> dict[str, Any]:
     view = await payments.payment_status(
-        gw, order_id=order_id, caller_id=user.user_id, caller_is_admin=user.is_admin
+        deps, order_id=order_id, caller_id=user.user_id, caller_is_admin=user.is_admin
     )
     p = view.payment
     declined = p.status is PaymentStatus.DENIED
-    order_refunds = await refunds.refunds_of_order(refund_stores(gw), order_id)
     return {
         "data": {
             "order_id": p.order_id,
@@ -260,7 +259,7 @@ async def payment_status(order_id: str, user: CurrentUser, gw: GatewayDep) -> di
             "updated_at": _iso(p.updated_at),
             "midtrans": _midtrans_public(view.midtrans),
             # The buyer sees the order's refunds here too (details: /api/payment/refunds/{id}).
-            "refunds": [_order_refund(r) for r in order_refunds],
+            "refunds": [_order_refund(r) for r in view.refunds],
         }
     }
 
