@@ -2,7 +2,7 @@
 
 `PaymentWork` is the unit of work of one use case (one connection: its transaction, the
 payments and their audit, the outbox, the refunds); `PaymentDeps` is everything a use case may
-be given. bootstrap wires PostgreSQL (`adapters.unit_of_work`), Midtrans and Redis; the unit
+be given. bootstrap wires PostgreSQL (`unit_of_work.PgPaymentWork`), Midtrans and Redis; the unit
 tests wire in-memory fakes.
 """
 
