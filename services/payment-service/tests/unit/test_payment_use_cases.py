@@ -443,78 +443,54 @@ def test_a_snap_failure_is_recorded_and_the_order_may_be_asked_again_with_new_de
 # ----- the owner's Snap token -----
 
 
-def test_the_owner_gets_the_stored_token_while_the_page_stands() -> None:
-    world = World()
-    opened(world, snap_token_expires_at=NOW + timedelta(minutes=10))
-    payment = run(
+def token_for(world: World, caller_id: str = "buyer-1", amount: int = AMOUNT) -> Payment:
+    return run(
         payments.snap_token_for_owner(
             world.deps,
             order_id="TIX-1",
-            amount=AMOUNT,
-            caller_id="buyer-1",
+            amount=amount,
+            caller_id=caller_id,
             event_id=None,
             user_id=None,
         )
     )
-    assert payment.snap_token == "token-0"
+
+
+def test_the_owner_gets_the_stored_token_while_the_page_stands() -> None:
+    world = World()
+    opened(world, snap_token_expires_at=NOW + timedelta(minutes=10))
+    assert token_for(world).snap_token == "token-0"
     assert world.midtrans.snap_calls == []
 
 
 def test_an_expired_page_is_renewed_and_other_callers_see_nothing() -> None:
     world = World()
     opened(world, snap_token_expires_at=NOW - timedelta(minutes=1))
-    deps = world.deps
-    renewed = run(
-        payments.snap_token_for_owner(
-            deps, order_id="TIX-1", amount=AMOUNT, caller_id="buyer-1", event_id=None, user_id=None
-        )
-    )
-    assert renewed.snap_token == "token-1"
+    assert token_for(world).snap_token == "token-1"
     with pytest.raises(PaymentNotFound):
-        run(
-            payments.snap_token_for_owner(
-                deps,
-                order_id="TIX-1",
-                amount=AMOUNT,
-                caller_id="other",
-                event_id=None,
-                user_id=None,
-            )
-        )
+        token_for(world, caller_id="other")
     with pytest.raises(AmountMismatch):
-        run(
-            payments.snap_token_for_owner(
-                deps, order_id="TIX-1", amount=1, caller_id="buyer-1", event_id=None, user_id=None
-            )
-        )
+        token_for(world, amount=1)
+
+
+def test_a_customer_who_picked_a_method_keeps_the_old_token() -> None:
+    world = World()
+    opened(world, snap_token_expires_at=NOW - timedelta(minutes=1))
+    refusal = {"error_messages": ["transaction_details.order_id has already been taken"]}
+    world.midtrans.snap_failure = MidtransRefused("taken", answer("snap.create", refusal, 400))
+    world.midtrans.snap_failure.details.update(refusal)
+    assert token_for(world).snap_token == "token-0"
+    assert world.books.gateway_calls == [("snap.create", "TIX-1", "api")]
 
 
 def test_a_paid_order_has_no_token_and_the_limit_is_enforced() -> None:
     world = World()
     opened(world, status=PaymentStatus.SETTLED)
     with pytest.raises(PaymentClosed):
-        run(
-            payments.snap_token_for_owner(
-                world.deps,
-                order_id="TIX-1",
-                amount=AMOUNT,
-                caller_id="buyer-1",
-                event_id=None,
-                user_id=None,
-            )
-        )
+        token_for(world)
     world.guards.snap_token.allowed = False
     with pytest.raises(RateLimited) as limited:
-        run(
-            payments.snap_token_for_owner(
-                world.deps,
-                order_id="TIX-1",
-                amount=AMOUNT,
-                caller_id="buyer-1",
-                event_id=None,
-                user_id=None,
-            )
-        )
+        token_for(world)
     assert limited.value.headers == {"Retry-After": "7"}
 
 
