@@ -1,6 +1,6 @@
 """payment-service settings: the shared ones plus Midtrans, with development defaults."""
 
-from typing import Self
+from typing import ClassVar, Self
 from urllib.parse import urlsplit
 
 from pydantic import SecretStr, model_validator
@@ -19,6 +19,7 @@ _LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "0.0.0.0"}
 
 
 class PaymentSettings(ServiceSettings):
+    uses_service_tokens: ClassVar[bool] = True  # /internal/payments accepts only them
     service_name: str = "payment-service"
     http_port: int = 8002
     database_url: SecretStr = SecretStr("postgresql://postgres@127.0.0.1:5432/payment_service")

@@ -23,6 +23,7 @@ import httpx
 import pytest
 import pytest_asyncio
 from servicekit.auth import issue_token
+from servicekit.service_tokens import issue_service_token
 from servicekit.settings import ServiceSettings
 from servicekit.testing import (
     ServiceProcess,
@@ -76,7 +77,7 @@ class Stack:
 
     @property
     def service_headers(self) -> dict[str, str]:
-        return self.token("ticket-service", "service")
+        return {"Authorization": f"Bearer {issue_service_token(JWT, sub='ticket-service')}"}
 
     # ----- payment-service -----
 

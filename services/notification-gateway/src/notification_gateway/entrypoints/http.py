@@ -6,14 +6,14 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from servicekit.auth import CurrentUser
+from servicekit.contract import declare
 from servicekit.db import DbConn
-from servicekit.errors import AppError, NotFound
+from servicekit.errors import Conflict, NotFound
 
 from notification_gateway.adapters import repository
 from notification_gateway.adapters.stream import (
-    STREAM_ID,
     NotificationStream,
     StreamEntry,
     id_order,
@@ -22,14 +22,30 @@ from notification_gateway.service_layer.fanout import StreamHub
 from notification_gateway.settings import NotificationSettings
 
 router = APIRouter(prefix="/notifications", tags=["notifications"])
+# One event of the stream (`_sse`): `data` is the notification as JSON text.
+SERVER_SENT_EVENT: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "string", "pattern": r"^[0-9]+-[0-9]+$"},
+        "event": {"type": "string"},
+        "data": {"type": "string", "contentMediaType": "application/json"},
+        "retry": {"type": "integer"},
+    },
+}
+# The stream's ids, `<ms>-<seq>`; 19 digits each so every match fits Redis' 64-bit parts.
+LAST_EVENT_ID = r"^[0-9]{1,19}(-[0-9]{1,19})?$"
 
 
 class DeviceCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     token: str = Field(min_length=8, max_length=4096, pattern=r"^[A-Za-z0-9_:\-.]+$")
     platform: Literal["android", "ios", "web"] = "android"
 
 
 class PreferencesUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     language: Literal["id", "en"]
 
 
@@ -39,7 +55,8 @@ async def list_notifications(
     user: CurrentUser,
     conn: DbConn,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: Annotated[str | None, Query(pattern=r"^\d{1,19}$")] = None,
+    # 18 digits: every match fits PostgreSQL's bigint.
+    cursor: Annotated[str | None, Query(pattern=r"^[0-9]{1,18}$")] = None,
 ) -> dict[str, Any]:
     rows = await repository.recent_notifications(
         conn, user_id=user.user_id, limit=limit, before_id=int(cursor) if cursor else None
@@ -48,21 +65,23 @@ async def list_notifications(
     return {"data": [row.public() for row in rows], "next_cursor": next_cursor}
 
 
-@router.get("/stream", response_class=StreamingResponse)
+@router.get(
+    "/stream",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {"schema": SERVER_SENT_EVENT}}}},
+)
 async def notification_stream(
     request: Request,
     user: CurrentUser,
-    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
-    last_event_id_query: Annotated[str | None, Query(alias="last_event_id")] = None,
+    last_event_id: Annotated[
+        str | None, Header(alias="Last-Event-ID", pattern=LAST_EVENT_ID)
+    ] = None,
+    last_event_id_query: Annotated[
+        str | None, Query(alias="last_event_id", pattern=LAST_EVENT_ID)
+    ] = None,
 ) -> StreamingResponse:
     """Server-sent events of the caller's notifications; resume with `Last-Event-ID`."""
-    resume = last_event_id or last_event_id_query
-    if resume is not None and not STREAM_ID.match(resume):
-        raise AppError(
-            "Last-Event-ID must be an id this stream sent (like 1764558301123-0).",
-            code="invalid_last_event_id",
-            status_code=400,
-        )
+    resume = last_event_id or last_event_id_query  # the pattern admits only stream ids
     settings: NotificationSettings = request.app.state.runtime.settings
     return StreamingResponse(
         _server_sent_events(
@@ -111,11 +130,22 @@ def _sse(entry: StreamEntry) -> str:
     return f"id: {entry.id}\nevent: {entry.event}\ndata: {entry.data}\n\n"
 
 
-@router.post("/devices", status_code=201)
+@router.post(
+    "/devices",
+    status_code=201,
+    responses=declare(409, s409="The token is registered to another user."),
+)
 async def register_device(body: DeviceCreate, user: CurrentUser, conn: DbConn) -> dict[str, Any]:
+    """Registers (or refreshes) one of the caller's devices; another user's token is refused.
+
+    A phone that changes hands unregisters on sign-out (`DELETE /notifications/devices/...`)
+    first; pushes never go to whoever claims a token last.
+    """
     device = await repository.register_device(
         conn, user_id=user.user_id, token=body.token, platform=body.platform
     )
+    if device is None:
+        raise Conflict("This device token belongs to another user.", code="device_token_taken")
     return {"data": _device(device)}
 
 

@@ -10,17 +10,11 @@ from typing import Annotated, Any, Self
 
 import asyncpg
 from fastapi import APIRouter, Depends, Request, Response
-from pydantic import (
-    AliasChoices,
-    AwareDatetime,
-    BaseModel,
-    ConfigDict,
-    Field,
-    field_validator,
-    model_validator,
-)
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 from servicekit.auth import CurrentUser, ServiceCaller
+from servicekit.contract import declare, merge
 from servicekit.errors import AppError
+from servicekit.fields import AwareDatetime, Email
 
 from payment_service.domain.model import PaymentStatus
 from payment_service.domain.payment import Payment
@@ -90,7 +84,7 @@ def _order_id(value: str) -> str:
 
 class CustomerIn(BaseModel):
     name: str = Field(min_length=1, max_length=255)
-    email: str = Field(min_length=3, max_length=255, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    email: Email
     phone: str | None = Field(default=None, max_length=50)
 
 
@@ -112,7 +106,7 @@ class MetadataIn(BaseModel):
 
 
 class PaymentCreate(BaseModel):
-    order_id: str
+    order_id: str = Field(pattern=ORDER_ID.pattern)
     amount: int = Field(gt=0)
     currency: str = "IDR"
     customer: CustomerIn
@@ -161,9 +155,30 @@ def _opened(payment: Payment) -> dict[str, Any]:
 
 
 internal = APIRouter(prefix="/internal", tags=["internal"])
+_ORDER_OF_ANSWER = {"order_id": "$response.body#/data/order_id"}
+OPENED_PAYMENT_LINKS = {
+    "PaymentStatus": {
+        "operationId": "payment_status_api_payment_status__order_id__get",
+        "parameters": _ORDER_OF_ANSWER,
+    },
+    "RefundOrder": {
+        "operationId": "refund_order_api_payment_admin_orders__order_id__refund_post",
+        "parameters": _ORDER_OF_ANSWER,
+    },
+}
+"""What a client can do next with an opened payment (OpenAPI links; the fuzzer follows them)."""
 
 
-@internal.post("/payments", status_code=201)
+@internal.post(
+    "/payments",
+    status_code=201,
+    responses=merge(
+        {201: {"description": "Opened.", "links": OPENED_PAYMENT_LINKS}},
+        {200: {"description": "Already open for this order_id: the same payment."}},
+        {200: {"links": OPENED_PAYMENT_LINKS}},
+        declare(409, 502, 503),
+    ),
+)
 async def open_payment(
     body: PaymentCreate, _caller: ServiceCaller, deps: PaymentDepsDep, response: Response
 ) -> dict[str, Any]:
@@ -186,8 +201,10 @@ class SnapTokenRequest(BaseModel):
     The seed's own sample sends camelCase (`orderId`, `customerName`, ...): both are accepted.
     """
 
-    order_id: str = Field(validation_alias=AliasChoices("order_id", "orderId"))
-    amount: float | int = Field(gt=0)
+    order_id: str = Field(
+        validation_alias=AliasChoices("order_id", "orderId"), pattern=ORDER_ID.pattern
+    )
+    amount: float | int = Field(gt=0, multiple_of=1)
     customer_name: str | None = _either("customer_name", "customerName")
     customer_email: str | None = _either("customer_email", "customerEmail")
     customer_phone: str | None = _either("customer_phone", "customerPhone")
@@ -206,8 +223,25 @@ class SnapTokenRequest(BaseModel):
 
 public = APIRouter(prefix="/api/payment", tags=["payment"])
 
+# What the route reads (domain.gateway.parse_notification); the signature covers the strings.
+MIDTRANS_NOTIFICATION: dict[str, Any] = {
+    "type": "object",
+    "required": ["order_id", "status_code", "gross_amount", "signature_key", "transaction_status"],
+    "properties": {
+        name: {"type": "string"}
+        for name in (
+            "order_id",
+            "status_code",
+            "gross_amount",
+            "signature_key",
+            "transaction_status",
+        )
+    },
+    "additionalProperties": True,
+}
 
-@public.post("/create-snap-token")
+
+@public.post("/create-snap-token", responses=declare(404, 409, 502, 503))
 async def create_snap_token(
     body: SnapTokenRequest, user: CurrentUser, deps: PaymentDepsDep
 ) -> dict[str, Any]:
@@ -229,7 +263,7 @@ async def create_snap_token(
     }
 
 
-@public.get("/status/{order_id}")
+@public.get("/status/{order_id}", responses=declare(502, 503))
 async def payment_status(order_id: str, user: CurrentUser, deps: PaymentDepsDep) -> dict[str, Any]:
     view = await payments.payment_status(
         deps, order_id=order_id, caller_id=user.user_id, caller_is_admin=user.is_admin
@@ -280,7 +314,16 @@ def _midtrans_public(body: dict[str, Any] | None) -> dict[str, Any] | None:
     return {name: body[name] for name in MIDTRANS_PUBLIC_FIELDS if name in body}
 
 
-@public.post("/notification")
+@public.post(
+    "/notification",
+    responses=declare(400, 403, 404, 409, 503),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": MIDTRANS_NOTIFICATION}},
+        }
+    },
+)
 async def midtrans_notification(request: Request) -> dict[str, Any]:
     """No JWT: the signature is the authentication. Read as raw bytes, never as a model."""
     raw = await request.body()

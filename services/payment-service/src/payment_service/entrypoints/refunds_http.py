@@ -4,23 +4,20 @@
 their own), keyset-paginated with `limit` and `next_cursor` like the rest of the API.
 """
 
-import base64
-import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 from servicekit.auth import AdminUser, CurrentUser, Principal
+from servicekit.contract import declare
 from servicekit.errors import AppError
+from servicekit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Cursor, decode_cursor, encode_cursor
 
 from payment_service.domain.refunds import BankAccount, Refund, RefundStatus
 from payment_service.entrypoints.http import PaymentDepsDep
 from payment_service.service_layer import refunds
 from payment_service.service_layer.refunds import RefundCaller
-
-DEFAULT_LIMIT = 20
-MAX_LIMIT = 100
 
 
 class RefundCreate(BaseModel):
@@ -75,7 +72,7 @@ def _public(r: Refund, *, full_account: bool) -> dict[str, Any]:
 admin_refunds = APIRouter(prefix="/api/payment/admin", tags=["admin"])
 
 
-@admin_refunds.post("/orders/{order_id}/refund")
+@admin_refunds.post("/orders/{order_id}/refund", responses=declare(409, 502, 503))
 async def refund_order(
     order_id: str, body: RefundCreate, user: AdminUser, deps: PaymentDepsDep
 ) -> dict[str, Any]:
@@ -108,17 +105,19 @@ async def list_refunds(
     status: RefundStatus | None = None,
     order_id: Annotated[str | None, Query(max_length=50)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: Cursor = None,
 ) -> dict[str, Any]:
     rows = await refunds.refunds_page(
         deps.refund_works,
         _caller(user),
         status=status,
         order_id=order_id,
-        after=_decode_cursor(cursor),
+        after=decode_cursor(cursor),
         limit=limit,
     )
-    next_cursor = _encode_cursor(rows[-1]) if len(rows) == limit else None
+    next_cursor = (
+        encode_cursor(rows[-1].created_at, rows[-1].refund_id) if len(rows) == limit else None
+    )
     return {
         "data": [_public(r, full_account=user.is_admin) for r in rows],
         "next_cursor": next_cursor,
@@ -131,7 +130,7 @@ async def get_refund(refund_id: str, user: CurrentUser, deps: PaymentDepsDep) ->
     return {"data": _public(refund, full_account=user.is_admin)}
 
 
-@buyer_refunds.post("/{refund_id}/bank-account")
+@buyer_refunds.post("/{refund_id}/bank-account", responses=declare(409))
 async def give_bank_account(
     refund_id: str, body: BankAccountIn, user: CurrentUser, deps: PaymentDepsDep
 ) -> dict[str, Any]:
@@ -141,7 +140,7 @@ async def give_bank_account(
     return {"data": _public(refund, full_account=False)}
 
 
-@buyer_refunds.post("/{refund_id}/payout")
+@buyer_refunds.post("/{refund_id}/payout", responses=declare(409))
 async def record_payout(
     refund_id: str, body: PayoutDone, user: AdminUser, deps: PaymentDepsDep
 ) -> dict[str, Any]:
@@ -149,22 +148,6 @@ async def record_payout(
         deps.refund_works, refund_id, reference=body.reference, admin_id=user.user_id
     )
     return {"data": _public(refund, full_account=True)}
-
-
-def _encode_cursor(r: Refund) -> str:
-    raw = f"{r.created_at.isoformat()}|{r.refund_id}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
-    if not cursor:
-        return None
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        stamp, _, row_id = raw.partition("|")
-        return datetime.fromisoformat(stamp), uuid.UUID(row_id)
-    except ValueError as exc:
-        raise AppError("The cursor is not one we gave out.", code="invalid_cursor") from exc
 
 
 def _iso(value: datetime | None) -> str | None:
