@@ -17,7 +17,6 @@ from payment_service.adapters.midtrans import (
     MidtransUnavailable,
     TransactionNotFound,
 )
-from payment_service.adapters.unit_of_work import pg_payment_works
 from payment_service.domain.errors import (
     AmountMismatch,
     NotRefundable,
@@ -45,7 +44,7 @@ from payment_service.service_layer.notification_ledger import PaymentNotificatio
 from payment_service.service_layer.notifications import NotificationDeps, NotificationUnconfirmed
 from payment_service.service_layer.ports import PaymentDeps
 from payment_service.settings import PaymentSettings
-from payment_service.wiring import paid_checks, refund_works
+from payment_service.wiring import paid_checks, pg_payment_works, refund_works
 
 DOMAIN_ERRORS: dict[type[Exception], tuple[int, str]] = {
     PaymentNotFound: (404, "not_found"),

@@ -16,6 +16,7 @@ from payment_service.domain.model import PaymentStatus
 from payment_service.domain.payment import Payment
 from payment_service.service_layer.gateway_sync import apply_gateway_body, apply_observation
 from payment_service.service_layer.paid_reconciliation import PaidChecks, PaidPaymentChecks
+from payment_service.service_layer.ports import PaymentWork, PaymentWorks
 from payment_service.service_layer.refunds import RefundStores, RefundWork
 
 
@@ -66,6 +67,17 @@ class PaymentPaidChecks:
 
     async def apply_gateway_body(self, payment: Payment, body: dict[str, Any]) -> None:
         await apply_gateway_body(self.work, payment, body, source="reconciler")
+
+
+def pg_payment_works(pool: asyncpg.Pool, outbox: Outbox) -> PaymentWorks:
+    """A unit of work on a pooled connection, for as long as the `async with` lasts."""
+
+    @asynccontextmanager
+    async def work() -> AsyncIterator[PaymentWork]:
+        async with pool.acquire() as conn:
+            yield PgPaymentWork(conn, outbox)
+
+    return work
 
 
 def refund_works(pool: asyncpg.Pool, outbox: Outbox) -> RefundStores:

@@ -24,12 +24,12 @@ from payment_service.domain.gateway_calls import (
     TransactionNotFound,
 )
 from payment_service.domain.model import PaymentStatus
-from payment_service.domain.payment import Payment
+from payment_service.domain.payment import Payment, PaymentRequest
 from payment_service.domain.refunds import Refund
 from payment_service.domain.snap import Customer, HoldExpired, Item
 from payment_service.service_layer import payments, reconciliation, ticket_events
 from payment_service.service_layer.payments import OpenPayment
-from payment_service.service_layer.ports import PaymentDeps, PaymentRequest, PaymentWork
+from payment_service.service_layer.ports import PaymentDeps, PaymentWork
 from payment_service.settings import PaymentSettings
 from servicekit.rate_limit import RateDecision
 from ticketing_contracts import EventPayload, TicketCancelled, TicketExpired

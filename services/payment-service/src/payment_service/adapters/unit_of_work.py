@@ -13,8 +13,7 @@ from payment_service.adapters import repository as repo
 from payment_service.adapters.refund_store import PgRefundStore
 from payment_service.domain.gateway_calls import GatewayAnswer
 from payment_service.domain.model import PaymentStatus
-from payment_service.domain.payment import Payment
-from payment_service.service_layer.ports import PaymentRequest, PaymentWork, PaymentWorks
+from payment_service.domain.payment import Payment, PaymentRequest
 
 
 class PgPaymentWork:
@@ -161,17 +160,6 @@ class PgPaymentWork:
 
     def refunds(self) -> PgRefundStore:
         return PgRefundStore(self.conn, self.outbox)
-
-
-def pg_payment_works(pool: asyncpg.Pool, outbox: Outbox) -> PaymentWorks:
-    """A unit of work on a pooled connection, for as long as the `async with` lasts."""
-
-    @asynccontextmanager
-    async def work() -> AsyncIterator[PaymentWork]:
-        async with pool.acquire() as conn:
-            yield PgPaymentWork(conn, outbox)
-
-    return work
 
 
 @asynccontextmanager

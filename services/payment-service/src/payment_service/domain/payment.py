@@ -41,4 +41,20 @@ class Payment:
         return PaymentState(self.status, self.amount, self.refunded_amount, self.currency)
 
 
+@dataclass(frozen=True)
+class PaymentRequest:
+    """What an order's payment is opened with (stored as sent, checked on every reopening)."""
+
+    order_id: str
+    amount: int
+    currency: str
+    user_id: str
+    ticket_id: str
+    event_id: str
+    customer: dict[str, Any]
+    items: list[dict[str, Any]]
+    metadata: dict[str, Any]
+    expires_at: datetime
+
+
 PAYMENT_FIELDS = tuple(f.name for f in fields(Payment))

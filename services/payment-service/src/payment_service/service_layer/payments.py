@@ -17,7 +17,7 @@ from payment_service.domain.errors import (
 )
 from payment_service.domain.gateway_calls import MidtransError, MidtransRefused, TransactionNotFound
 from payment_service.domain.model import Verdict, is_open
-from payment_service.domain.payment import Payment
+from payment_service.domain.payment import Payment, PaymentRequest
 from payment_service.domain.refunds import Refund
 from payment_service.domain.snap import (
     Customer,
@@ -28,7 +28,7 @@ from payment_service.domain.snap import (
     snap_request,
 )
 from payment_service.service_layer.gateway_sync import apply_gateway_body
-from payment_service.service_layer.ports import PaymentDeps, PaymentRequest, PaymentWork
+from payment_service.service_layer.ports import PaymentDeps, PaymentWork
 from payment_service.service_layer.refunds import refunds_of_order
 
 logger = logging.getLogger(__name__)

@@ -17,27 +17,11 @@ from ticketing_contracts import EventPayload
 
 from payment_service.domain.gateway_calls import GatewayAnswer, SnapToken
 from payment_service.domain.model import PaymentStatus
-from payment_service.domain.payment import Payment
+from payment_service.domain.payment import Payment, PaymentRequest
 from payment_service.service_layer.paid_reconciliation import PaidChecks
 from payment_service.service_layer.refund_progress import RefundStore
 from payment_service.service_layer.refunds import RefundStores
 from payment_service.settings import PaymentSettings
-
-
-@dataclass(frozen=True)
-class PaymentRequest:
-    """What an order's payment is opened with (stored as sent, checked on every reopening)."""
-
-    order_id: str
-    amount: int
-    currency: str
-    user_id: str
-    ticket_id: str
-    event_id: str
-    customer: dict[str, Any]
-    items: list[dict[str, Any]]
-    metadata: dict[str, Any]
-    expires_at: datetime
 
 
 class PaymentWork(Protocol):
