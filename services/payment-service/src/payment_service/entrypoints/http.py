@@ -268,43 +268,43 @@ async def payment_status(order_id: str, user: CurrentUser, deps: PaymentDepsDep)
     view = await payments.payment_status(
         deps, order_id=order_id, caller_id=user.user_id, caller_is_admin=user.is_admin
     )
-    p = view.payment
-    declined = p.status is PaymentStatus.DENIED
+    payment = view.payment
+    declined = payment.status is PaymentStatus.DENIED
     return {
         "data": {
-            "order_id": p.order_id,
-            "status": str(p.status),
+            "order_id": payment.order_id,
+            "status": str(payment.status),
             # A declined card attempt does not end the order: the buyer may retry in Snap.
             "declined": declined,
             "can_retry": declined,
             "message": DECLINED_MESSAGE if declined else None,
-            "amount": p.amount,
-            "currency": p.currency,
-            "refunded_amount": p.refunded_amount,
-            "transaction_status": p.transaction_status,
-            "fraud_status": p.fraud_status,
-            "payment_type": p.payment_type,
-            "transaction_id": p.transaction_id,
-            "ticket_id": p.ticket_id,
-            "event_id": p.event_id,
-            "expires_at": _iso(p.expires_at),
-            "settled_at": _iso(p.settled_at),
-            "created_at": _iso(p.created_at),
-            "updated_at": _iso(p.updated_at),
+            "amount": payment.amount,
+            "currency": payment.currency,
+            "refunded_amount": payment.refunded_amount,
+            "transaction_status": payment.transaction_status,
+            "fraud_status": payment.fraud_status,
+            "payment_type": payment.payment_type,
+            "transaction_id": payment.transaction_id,
+            "ticket_id": payment.ticket_id,
+            "event_id": payment.event_id,
+            "expires_at": _iso(payment.expires_at),
+            "settled_at": _iso(payment.settled_at),
+            "created_at": _iso(payment.created_at),
+            "updated_at": _iso(payment.updated_at),
             "midtrans": _midtrans_public(view.midtrans),
             # The buyer sees the order's refunds here too (details: /api/payment/refunds/{id}).
-            "refunds": [_order_refund(r) for r in view.refunds],
+            "refunds": [_order_refund(refund) for refund in view.refunds],
         }
     }
 
 
-def _order_refund(r: Refund) -> dict[str, Any]:
+def _order_refund(refund: Refund) -> dict[str, Any]:
     return {
-        "refund_id": str(r.refund_id),
-        "amount": r.amount,
-        "method": str(r.method),
-        "status": str(r.status),
-        "reference": r.payout_reference,
+        "refund_id": str(refund.refund_id),
+        "amount": refund.amount,
+        "method": str(refund.method),
+        "status": str(refund.status),
+        "reference": refund.payout_reference,
     }
 
 
