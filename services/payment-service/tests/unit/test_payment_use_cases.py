@@ -2,6 +2,7 @@
 ticket events, each run against in-memory fakes of their ports (`service_layer.ports`)."""
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
@@ -9,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import pytest
+from payment_service.domain import model
 from payment_service.domain.errors import (
     AmountMismatch,
     OrderConflict,
@@ -16,6 +18,7 @@ from payment_service.domain.errors import (
     PaymentNotFound,
     RateLimited,
 )
+from payment_service.domain.gateway import parse_notification
 from payment_service.domain.gateway_calls import (
     GatewayAnswer,
     MidtransRefused,
@@ -28,6 +31,8 @@ from payment_service.domain.payment import Payment, PaymentRequest
 from payment_service.domain.refunds import Refund
 from payment_service.domain.snap import Customer, HoldExpired, Item
 from payment_service.service_layer import payments, reconciliation, ticket_events
+from payment_service.service_layer.notification_ledger import PaymentNotificationLedger
+from payment_service.service_layer.notifications import Received
 from payment_service.service_layer.payments import OpenPayment
 from payment_service.service_layer.ports import PaymentDeps, PaymentWork
 from payment_service.settings import PaymentSettings
@@ -56,6 +61,7 @@ class Books:
     flags: dict[str, str] = field(default_factory=dict)
     close_requested: set[str] = field(default_factory=set)
     stale: list[str] = field(default_factory=list)  # what the reconciler's claim returns
+    notifications: list[dict[str, Any]] = field(default_factory=list)
 
 
 class FakeWork:
@@ -154,8 +160,9 @@ class FakeWork:
     ) -> None:
         self.books.gateway_calls.append((answer.operation, order_id, source))
 
-    async def record_notification(self, **_: Any) -> int:
-        raise AssertionError("not a notification path")
+    async def record_notification(self, **notification: Any) -> int:
+        self.books.notifications.append(notification)
+        return len(self.books.notifications)
 
     async def count_dropped_notification(self, verdict: str) -> None:
         raise AssertionError("not a notification path")
@@ -438,6 +445,34 @@ def test_a_snap_failure_is_recorded_and_the_order_may_be_asked_again_with_new_de
     cheaper = open_command(amount=100_000, items=[Item("ticket", "Jazz", 100_000, 1)])
     result = run(payments.open_payment(world.deps, cheaper))
     assert result.opened and result.payment.amount == 100_000
+
+
+# ----- a notification, decided once -----
+
+
+def test_the_ledger_decides_a_notification_once_and_audits_that_verdict(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    world = World()
+    opened(world, status=PaymentStatus.PENDING)
+    decisions: list[model.Decision] = []
+
+    def counted(state: model.PaymentState, obs: model.Observation) -> model.Decision:
+        decisions.append(model.decide(state, obs))
+        return decisions[-1]
+
+    for module in ("notification_ledger", "gateway_sync"):
+        monkeypatch.setattr(f"payment_service.service_layer.{module}.decide", counted)
+    body = midtrans_says("TIX-1", "settlement", status_code="200", signature_key="s")
+    raw = json.dumps(body).encode()
+    received = Received(raw, "10.0.0.1", parse_notification(raw), signature_valid=True)
+    ledger = PaymentNotificationLedger(world.deps.works)
+    decision = run(ledger.apply(received, body, "confirmed with the status API"))
+    assert len(decisions) == 1
+    assert decision.status is PaymentStatus.SETTLED
+    assert world.books.notifications[0]["verdict"] == "applied"
+    assert world.books.transitions[-1]["notification_id"] == 1
+    assert world.event_types() == ["PaymentSettledV2"]
 
 
 # ----- the owner's Snap token -----
