@@ -110,7 +110,7 @@ class PaymentWork(Protocol):
 PaymentWorks = Callable[[], AbstractAsyncContextManager[PaymentWork]]
 
 
-class SnapGateway(Protocol):
+class MidtransApi(Protocol):
     """Midtrans as the payment use cases call it (Snap, status, closing, refunds)."""
 
     async def create_snap_transaction(self, body: dict[str, Any]) -> SnapToken: ...
@@ -148,7 +148,7 @@ class PaymentDeps:
     """What the payment use cases are given (bootstrap builds it once)."""
 
     works: PaymentWorks
-    midtrans: SnapGateway
+    midtrans: MidtransApi
     settings: PaymentSettings
     guards: PaymentGuards
     refund_works: RefundStores
