@@ -40,11 +40,11 @@ from payment_service.entrypoints.consumers import ticket_events_consumer
 from payment_service.entrypoints.http import internal, public
 from payment_service.entrypoints.jobs import background_jobs
 from payment_service.entrypoints.refunds_http import admin_refunds, buyer_refunds
-from payment_service.service_layer.notification_ledger import PostgresNotificationLedger
+from payment_service.service_layer.notification_ledger import PaymentNotificationLedger
 from payment_service.service_layer.notifications import NotificationDeps, NotificationUnconfirmed
-from payment_service.service_layer.payments import Gateway
+from payment_service.service_layer.ports import PaymentDeps
 from payment_service.settings import PaymentSettings
-from payment_service.wiring import wire_gateway_sync
+from payment_service.wiring import paid_checks, pg_payment_works, refund_works
 
 DOMAIN_ERRORS: dict[type[Exception], tuple[int, str]] = {
     PaymentNotFound: (404, "not_found"),
@@ -75,8 +75,6 @@ def create_app(settings: PaymentSettings | None = None) -> FastAPI:
     register_secret(settings.midtrans_server_key.get_secret_value())
     register_secret(settings.notification_signing_key)
 
-    wire_gateway_sync()
-
     @asynccontextmanager
     async def setup(app: FastAPI, runtime: Runtime) -> AsyncIterator[ServiceParts]:
         midtrans = MidtransClient(
@@ -98,16 +96,18 @@ def create_app(settings: PaymentSettings | None = None) -> FastAPI:
             status_cache_seconds=settings.status_cache_seconds,
             invalid_per_minute=settings.invalid_notifications_stored_per_minute,
         )
-        gw = Gateway(
-            pool=runtime.pool,
+        works = pg_payment_works(runtime.pool, runtime.outbox)
+        deps = PaymentDeps(
+            works=works,
             midtrans=midtrans,
-            outbox=runtime.outbox,
             settings=settings,
             guards=guards,
+            refund_works=refund_works(runtime.pool, runtime.outbox),
+            paid_checks=paid_checks(runtime.pool, runtime.outbox),
         )
-        app.state.gateway = gw
+        app.state.payment_deps = deps
         app.state.notification_deps = NotificationDeps(
-            ledger=PostgresNotificationLedger(runtime.pool, runtime.outbox),
+            ledger=PaymentNotificationLedger(works),
             status_api=MidtransStatusApi(midtrans),
             invalid_bodies=guards.invalid_bodies,
             status_cache=guards.status_cache,
@@ -117,7 +117,7 @@ def create_app(settings: PaymentSettings | None = None) -> FastAPI:
         try:
             yield ServiceParts(
                 consumers=[ticket_events_consumer(runtime.outbox)],
-                jobs=background_jobs(gw),
+                jobs=background_jobs(deps),
                 metrics=[refresh_payment_figures],
             )
         finally:

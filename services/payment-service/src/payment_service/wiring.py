@@ -1,4 +1,5 @@
-"""Wiring of the refund and paid-reconciler use cases onto PostgreSQL and the state machine."""
+"""The refund and paid-reconciler ports on the payment unit of work (PostgreSQL) and the one
+state machine path (`gateway_sync`); bootstrap builds them once."""
 
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -7,35 +8,30 @@ from typing import Any
 import asyncpg
 from servicekit.messaging import Outbox
 
-from payment_service.adapters import repository as repo
-from payment_service.adapters.midtrans import GatewayAnswer
 from payment_service.adapters.refund_store import PgRefundStore
-from payment_service.adapters.repository import Payment
+from payment_service.adapters.unit_of_work import PgPaymentWork
 from payment_service.domain.gateway import observation_from
+from payment_service.domain.gateway_calls import GatewayAnswer
 from payment_service.domain.model import PaymentStatus
-from payment_service.service_layer import gateway_sync
+from payment_service.domain.payment import Payment
 from payment_service.service_layer.gateway_sync import apply_gateway_body, apply_observation
-from payment_service.service_layer.paid_reconciliation import (
-    PaidCadence,
-    PaidChecks,
-    PaidPaymentChecks,
-)
-from payment_service.service_layer.payments import Gateway
+from payment_service.service_layer.paid_reconciliation import PaidChecks, PaidPaymentChecks
+from payment_service.service_layer.ports import PaymentWork, PaymentWorks
 from payment_service.service_layer.refunds import RefundStores, RefundWork
 
 
-def wire_gateway_sync() -> None:
-    """Every applied observation confirms refunds in the PostgreSQL refunds store."""
-    gateway_sync.use_refund_store(PgRefundStore)
-
-
 class PgRefundWork(PgRefundStore):
+    """The refunds store, plus applying a gateway answer on the same connection."""
+
+    def __init__(self, work: PgPaymentWork) -> None:
+        super().__init__(work.conn, work.outbox)
+        self.work = work
+
     async def apply_gateway_answer(
         self, payment: Payment, body: dict[str, Any], *, reason: str
     ) -> PaymentStatus:
         decision = await apply_observation(
-            self.conn,
-            self.outbox,
+            self.work,
             payment,
             observation_from(body),
             body=body,
@@ -45,62 +41,58 @@ class PgRefundWork(PgRefundStore):
         return decision.status
 
 
-def refund_stores(gw: Gateway) -> RefundStores:
-    @asynccontextmanager
-    async def store() -> AsyncIterator[RefundWork]:
-        async with gw.pool.acquire() as conn:
-            yield PgRefundWork(conn, gw.outbox)
+class PaymentPaidChecks:
+    """The paid reconciler's port on a payment unit of work."""
 
-    return store
-
-
-class PgPaidChecks:
-    def __init__(self, conn: asyncpg.Connection, outbox: Outbox) -> None:
-        self.conn = conn
-        self.outbox = outbox
+    def __init__(self, work: PgPaymentWork) -> None:
+        self.work = work
 
     def transaction(self) -> AbstractAsyncContextManager[None]:
-        return _transaction(self.conn)
+        return self.work.transaction()
 
     async def claim_paid(
         self, *, every_seconds: float, refunds_every_seconds: float, limit: int
     ) -> list[str]:
-        return await repo.claim_paid_for_reconciliation(
-            self.conn,
+        return await self.work.claim_paid_for_reconciliation(
             every_seconds=every_seconds,
             refunds_every_seconds=refunds_every_seconds,
             limit=limit,
         )
 
     async def payment(self, order_id: str, *, lock: bool = False) -> Payment | None:
-        return await repo.get(self.conn, order_id, lock=lock)
+        return await self.work.payment(order_id, lock=lock)
 
     async def record_gateway_call(self, answer: GatewayAnswer, order_id: str) -> None:
-        await repo.record_gateway_call(self.conn, answer, order_id=order_id, source="reconciler")
+        await self.work.record_gateway_call(answer, order_id=order_id, source="reconciler")
 
     async def apply_gateway_body(self, payment: Payment, body: dict[str, Any]) -> None:
-        await apply_gateway_body(self.conn, self.outbox, payment, body, source="reconciler")
+        await apply_gateway_body(self.work, payment, body, source="reconciler")
 
 
-def paid_checks(gw: Gateway) -> PaidChecks:
+def pg_payment_works(pool: asyncpg.Pool, outbox: Outbox) -> PaymentWorks:
+    """A unit of work on a pooled connection, for as long as the `async with` lasts."""
+
+    @asynccontextmanager
+    async def work() -> AsyncIterator[PaymentWork]:
+        async with pool.acquire() as conn:
+            yield PgPaymentWork(conn, outbox)
+
+    return work
+
+
+def refund_works(pool: asyncpg.Pool, outbox: Outbox) -> RefundStores:
+    @asynccontextmanager
+    async def store() -> AsyncIterator[RefundWork]:
+        async with pool.acquire() as conn:
+            yield PgRefundWork(PgPaymentWork(conn, outbox))
+
+    return store
+
+
+def paid_checks(pool: asyncpg.Pool, outbox: Outbox) -> PaidChecks:
     @asynccontextmanager
     async def checks() -> AsyncIterator[PaidPaymentChecks]:
-        async with gw.pool.acquire() as conn:
-            yield PgPaidChecks(conn, gw.outbox)
+        async with pool.acquire() as conn:
+            yield PaymentPaidChecks(PgPaymentWork(conn, outbox))
 
     return checks
-
-
-def paid_cadence(gw: Gateway) -> PaidCadence:
-    s = gw.settings
-    return PaidCadence(
-        every_seconds=s.reconcile_paid_after_seconds,
-        refunds_every_seconds=s.reconcile_pending_after_seconds,
-        batch=s.reconcile_batch_size,
-    )
-
-
-@asynccontextmanager
-async def _transaction(conn: asyncpg.Connection) -> AsyncIterator[None]:
-    async with conn.transaction():
-        yield

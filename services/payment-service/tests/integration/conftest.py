@@ -25,7 +25,13 @@ import pytest_asyncio
 from servicekit.auth import issue_token
 from servicekit.service_tokens import issue_service_token
 from servicekit.settings import ServiceSettings
-from servicekit.testing import ServiceProcess, create_database, free_port, fresh_vhost
+from servicekit.testing import (
+    ServiceProcess,
+    create_database,
+    free_port,
+    fresh_vhost,
+    publish_envelope,
+)
 from ticketing_contracts import EXCHANGE, EventPayload, new_event
 
 SERVER_KEY = f"SB-Mid-server-test-{secrets.token_hex(8)}"
@@ -232,17 +238,7 @@ class Stack:
         envelope = new_event(payload, producer="ticket-service")
         connection = await aio_pika.connect(self.amqp_url)
         async with connection:
-            channel = await connection.channel()
-            exchange = await channel.get_exchange(EXCHANGE)
-            await exchange.publish(
-                aio_pika.Message(
-                    body=envelope.model_dump_json().encode(),
-                    message_id=str(envelope.event_id),
-                    type=envelope.event_type,
-                    content_type="application/json",
-                ),
-                routing_key=envelope.event_type,
-            )
+            await publish_envelope(connection, envelope)
 
 
 def new_order_id() -> str:

@@ -189,6 +189,7 @@ def test_status_api_confirmation_is_on_by_default_and_only_development_may_turn_
                 app_env=env,
                 midtrans_verify_with_status_api=False,
                 jwt_secret="x" * 40,
+                service_token_secret="s" * 40,  # production needs its own (main, service tokens)
                 midtrans_server_key="Mid-server-real",
                 midtrans_snap_base_url="https://app.midtrans.com/snap/v1",
                 midtrans_core_base_url="https://api.midtrans.com",

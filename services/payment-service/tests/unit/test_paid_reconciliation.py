@@ -6,14 +6,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from payment_service.adapters.midtrans import (
+from payment_service.domain.gateway_calls import (
     GatewayAnswer,
     MidtransError,
     MidtransUnavailable,
     TransactionNotFound,
 )
-from payment_service.adapters.repository import Payment
 from payment_service.domain.model import PaymentStatus
+from payment_service.domain.payment import Payment
 from payment_service.service_layer.paid_reconciliation import PaidCadence, reconcile_paid
 
 NOW = datetime.now(UTC)

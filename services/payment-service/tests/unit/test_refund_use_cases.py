@@ -8,15 +8,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from payment_service.adapters.midtrans import (
+from payment_service.domain.errors import NotRefundable, PayoutConflict, RefundNotFound
+from payment_service.domain.gateway_calls import (
     GatewayAnswer,
     MidtransRefused,
     MidtransUnavailable,
     TransactionNotFound,
 )
-from payment_service.adapters.repository import Payment
-from payment_service.domain.errors import NotRefundable, PayoutConflict, RefundNotFound
 from payment_service.domain.model import PaymentStatus
+from payment_service.domain.payment import Payment
 from payment_service.domain.refunds import (
     BankAccount,
     PartialRefundNotSupported,

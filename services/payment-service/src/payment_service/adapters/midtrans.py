@@ -8,7 +8,6 @@ The server key lives only in the client's auth; it is registered as a log secret
 import asyncio
 import logging
 import time
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -16,55 +15,16 @@ import httpx
 from servicekit.logs import log_fields
 
 from payment_service.domain.errors import StatusApiUnavailable
+from payment_service.domain.gateway_calls import (
+    GatewayAnswer,
+    MidtransError,
+    MidtransRefused,
+    MidtransUnavailable,
+    SnapToken,
+    TransactionNotFound,
+)
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class GatewayAnswer:
-    """One call to Midtrans as the audit log keeps it."""
-
-    operation: str
-    http_status: int | None
-    body: dict[str, Any] | None
-    duration_ms: float
-    error: str | None = None
-
-
-class MidtransError(Exception):
-    def __init__(self, message: str, answer: GatewayAnswer) -> None:
-        super().__init__(message)
-        self.answer = answer
-        self.details: dict[str, Any] = {"operation": answer.operation}
-        if answer.http_status is not None:
-            self.details["midtrans_status"] = answer.http_status
-
-
-class MidtransRefused(MidtransError):
-    """Midtrans answered 4xx (or a 4xx status_code in the body): the request is wrong for it."""
-
-    @property
-    def status_code(self) -> int | None:
-        body = self.answer.body or {}
-        code = body.get("status_code")
-        if isinstance(code, str) and code.isdigit():
-            return int(code)
-        return self.answer.http_status
-
-
-class MidtransUnavailable(MidtransError):
-    """Midtrans timed out, could not be reached or answered 5xx."""
-
-
-class TransactionNotFound(MidtransError):
-    """Core API 404: no transaction yet (a Snap customer who has not picked a method)."""
-
-
-@dataclass(frozen=True)
-class SnapToken:
-    token: str
-    redirect_url: str
-    answer: GatewayAnswer
 
 
 class MidtransClient:
@@ -251,3 +211,15 @@ class MidtransStatusApi:
         except MidtransError as exc:
             raise StatusApiUnavailable(str(exc)) from exc
         return answer.body
+
+
+__all__ = [
+    "GatewayAnswer",
+    "MidtransClient",
+    "MidtransError",
+    "MidtransRefused",
+    "MidtransStatusApi",
+    "MidtransUnavailable",
+    "SnapToken",
+    "TransactionNotFound",
+]

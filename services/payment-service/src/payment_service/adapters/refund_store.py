@@ -14,9 +14,9 @@ from ticketing_contracts import PaymentRefundUpdated
 
 from payment_service.adapters import refund_repository as refunds_repo
 from payment_service.adapters import repository as repo
-from payment_service.adapters.midtrans import GatewayAnswer
-from payment_service.adapters.repository import Payment
+from payment_service.domain.gateway_calls import GatewayAnswer
 from payment_service.domain.model import PaymentStatus
+from payment_service.domain.payment import Payment
 from payment_service.domain.refunds import BankAccount, Refund, RefundMethod, RefundStatus
 
 

@@ -1,63 +1,29 @@
 """PostgreSQL access for payments and their audit trail; SQL kept as SQL."""
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import asyncpg
 from servicekit.correlation import current_correlation_id
 
-from payment_service.adapters.midtrans import GatewayAnswer
-from payment_service.domain.model import PaymentState, PaymentStatus
+from payment_service.domain.gateway_calls import GatewayAnswer
+from payment_service.domain.model import PaymentStatus
+from payment_service.domain.payment import PAYMENT_FIELDS, Payment
 
 
-@dataclass(frozen=True)
-class Payment:
-    order_id: str
-    amount: int
-    currency: str
-    user_id: str
-    ticket_id: str
-    event_id: str
-    customer: dict[str, Any]
-    items: list[dict[str, Any]]
-    metadata: dict[str, Any]
-    expires_at: datetime
-    snap_token: str | None
-    redirect_url: str | None
-    snap_token_expires_at: datetime | None
-    status: PaymentStatus
-    transaction_status: str | None
-    fraud_status: str | None
-    payment_type: str | None
-    transaction_id: str | None
-    refunded_amount: int
-    settled_at: datetime | None
-    flagged_at: datetime | None
-    flag_reason: str | None
-    close_requested_at: datetime | None
-    created_at: datetime
-    updated_at: datetime
-    event_sequence: int = 0  # the last sequence number its events were published with
-
-    @property
-    def state(self) -> PaymentState:
-        return PaymentState(self.status, self.amount, self.refunded_amount, self.currency)
-
-    @classmethod
-    def from_row(cls, row: asyncpg.Record) -> "Payment":
-        values = {name: row[name] for name in cls.__dataclass_fields__}
-        values["status"] = PaymentStatus(row["status"])
-        return cls(**values)
+def _payment(row: asyncpg.Record) -> Payment:
+    values = {name: row[name] for name in PAYMENT_FIELDS}
+    values["status"] = PaymentStatus(row["status"])
+    return Payment(**values)
 
 
-_COLUMNS = ", ".join(Payment.__dataclass_fields__)
+_COLUMNS = ", ".join(PAYMENT_FIELDS)
 
 
 async def get(conn: asyncpg.Connection, order_id: str, *, lock: bool = False) -> Payment | None:
     sql = f"SELECT {_COLUMNS} FROM payments WHERE order_id = $1"  # noqa: S608 - fixed columns
     row = await conn.fetchrow(sql + (" FOR UPDATE" if lock else ""), order_id)
-    return None if row is None else Payment.from_row(row)
+    return None if row is None else _payment(row)
 
 
 async def insert_new(

@@ -54,73 +54,103 @@ class Verdict(StrEnum):
     UNKNOWN_STATUS = "unknown_status"  # a transaction_status we do not know; ignored, flagged
 
 
-S = PaymentStatus
-
-OPEN = frozenset({S.CREATED, S.PENDING, S.CHALLENGE, S.DENIED})
-PAID = frozenset({S.CAPTURED, S.SETTLED})
-FAILED_UNPAID = frozenset({S.CANCELLED, S.EXPIRED, S.FAILED})
+OPEN = frozenset(
+    {PaymentStatus.CREATED, PaymentStatus.PENDING, PaymentStatus.CHALLENGE, PaymentStatus.DENIED}
+)
+PAID = frozenset({PaymentStatus.CAPTURED, PaymentStatus.SETTLED})
+FAILED_UNPAID = frozenset({PaymentStatus.CANCELLED, PaymentStatus.EXPIRED, PaymentStatus.FAILED})
 MONEY_RETURNED = frozenset(
-    {S.PARTIALLY_REFUNDED, S.REFUNDED, S.PARTIALLY_CHARGED_BACK, S.CHARGED_BACK}
+    {
+        PaymentStatus.PARTIALLY_REFUNDED,
+        PaymentStatus.REFUNDED,
+        PaymentStatus.PARTIALLY_CHARGED_BACK,
+        PaymentStatus.CHARGED_BACK,
+    }
 )
 # Statuses that can still lose money to a refund or chargeback (some of it still with us).
-REFUNDABLE = frozenset({S.CAPTURED, S.SETTLED, S.PARTIALLY_REFUNDED, S.PARTIALLY_CHARGED_BACK})
+REFUNDABLE = frozenset(
+    {
+        PaymentStatus.CAPTURED,
+        PaymentStatus.SETTLED,
+        PaymentStatus.PARTIALLY_REFUNDED,
+        PaymentStatus.PARTIALLY_CHARGED_BACK,
+    }
+)
 
 _AFTER_PAYMENT = frozenset(
     {
-        S.PARTIALLY_REFUNDED,
-        S.REFUNDED,
-        S.PARTIALLY_CHARGED_BACK,
-        S.CHARGED_BACK,
-        S.REVERSED,
+        PaymentStatus.PARTIALLY_REFUNDED,
+        PaymentStatus.REFUNDED,
+        PaymentStatus.PARTIALLY_CHARGED_BACK,
+        PaymentStatus.CHARGED_BACK,
+        PaymentStatus.REVERSED,
     }
 )
-_FAILURES = frozenset({S.DENIED, S.CANCELLED, S.EXPIRED, S.FAILED})
-_ENDS = frozenset({S.CANCELLED, S.EXPIRED, S.FAILED})
+_FAILURES = frozenset(
+    {PaymentStatus.DENIED, PaymentStatus.CANCELLED, PaymentStatus.EXPIRED, PaymentStatus.FAILED}
+)
+_ENDS = frozenset({PaymentStatus.CANCELLED, PaymentStatus.EXPIRED, PaymentStatus.FAILED})
 # Money that arrives after the payment ended unpaid: applied, so the buyer is never charged
 # without either a ticket or a refund (ticket-service decides which).
-_LATE_MONEY = frozenset({*PAID, *_AFTER_PAYMENT} - {S.REVERSED})
+_LATE_MONEY = frozenset({*PAID, *_AFTER_PAYMENT} - {PaymentStatus.REVERSED})
 
 # Where each status may go next. A move not listed here is ignored (and audited as such).
 TRANSITIONS: dict[PaymentStatus, frozenset[PaymentStatus]] = {
-    S.CREATED: frozenset({S.PENDING, S.CHALLENGE, *PAID, *_FAILURES, *_AFTER_PAYMENT}),
-    S.PENDING: frozenset({S.CHALLENGE, *PAID, *_FAILURES, *_AFTER_PAYMENT}),
-    S.CHALLENGE: frozenset({*PAID, *_FAILURES, *_AFTER_PAYMENT}),
+    PaymentStatus.CREATED: frozenset(
+        {PaymentStatus.PENDING, PaymentStatus.CHALLENGE, *PAID, *_FAILURES, *_AFTER_PAYMENT}
+    ),
+    PaymentStatus.PENDING: frozenset({PaymentStatus.CHALLENGE, *PAID, *_FAILURES, *_AFTER_PAYMENT}),
+    PaymentStatus.CHALLENGE: frozenset({*PAID, *_FAILURES, *_AFTER_PAYMENT}),
     # A declined attempt: the buyer may retry (pending, challenge, paid) or the order ends.
-    S.DENIED: frozenset({S.PENDING, S.CHALLENGE, *PAID, *_ENDS, *_AFTER_PAYMENT}),
+    PaymentStatus.DENIED: frozenset(
+        {PaymentStatus.PENDING, PaymentStatus.CHALLENGE, *PAID, *_ENDS, *_AFTER_PAYMENT}
+    ),
     # A captured card settles, is cancelled by the merchant (or reversed), or is refunded.
-    S.CAPTURED: frozenset({S.SETTLED, S.CANCELLED, *_AFTER_PAYMENT}),
-    S.SETTLED: frozenset(_AFTER_PAYMENT),
+    PaymentStatus.CAPTURED: frozenset(
+        {PaymentStatus.SETTLED, PaymentStatus.CANCELLED, *_AFTER_PAYMENT}
+    ),
+    PaymentStatus.SETTLED: frozenset(_AFTER_PAYMENT),
     # Partial refunds and chargebacks accumulate (a larger total is a move forward).
-    S.PARTIALLY_REFUNDED: frozenset(
-        {S.PARTIALLY_REFUNDED, S.REFUNDED, S.PARTIALLY_CHARGED_BACK, S.CHARGED_BACK}
+    PaymentStatus.PARTIALLY_REFUNDED: frozenset(
+        {
+            PaymentStatus.PARTIALLY_REFUNDED,
+            PaymentStatus.REFUNDED,
+            PaymentStatus.PARTIALLY_CHARGED_BACK,
+            PaymentStatus.CHARGED_BACK,
+        }
     ),
-    S.PARTIALLY_CHARGED_BACK: frozenset(
-        {S.PARTIALLY_CHARGED_BACK, S.CHARGED_BACK, S.PARTIALLY_REFUNDED, S.REFUNDED}
+    PaymentStatus.PARTIALLY_CHARGED_BACK: frozenset(
+        {
+            PaymentStatus.PARTIALLY_CHARGED_BACK,
+            PaymentStatus.CHARGED_BACK,
+            PaymentStatus.PARTIALLY_REFUNDED,
+            PaymentStatus.REFUNDED,
+        }
     ),
-    S.REFUNDED: frozenset(),
-    S.CHARGED_BACK: frozenset(),
-    S.CANCELLED: _LATE_MONEY,
-    S.EXPIRED: _LATE_MONEY,
-    S.FAILED: _LATE_MONEY,
-    S.REVERSED: frozenset(),
+    PaymentStatus.REFUNDED: frozenset(),
+    PaymentStatus.CHARGED_BACK: frozenset(),
+    PaymentStatus.CANCELLED: _LATE_MONEY,
+    PaymentStatus.EXPIRED: _LATE_MONEY,
+    PaymentStatus.FAILED: _LATE_MONEY,
+    PaymentStatus.REVERSED: frozenset(),
 }
 
 # How far along the lifecycle a status is; used only to tell "stale" from "contradictory".
 _STAGE: dict[PaymentStatus, int] = {
-    S.CREATED: 0,
-    S.PENDING: 1,
-    S.CHALLENGE: 2,
-    S.CAPTURED: 3,
-    S.SETTLED: 4,
-    S.DENIED: 2,
-    S.CANCELLED: 5,
-    S.EXPIRED: 5,
-    S.FAILED: 5,
-    S.PARTIALLY_REFUNDED: 5,
-    S.PARTIALLY_CHARGED_BACK: 5,
-    S.REFUNDED: 6,
-    S.CHARGED_BACK: 6,
-    S.REVERSED: 6,
+    PaymentStatus.CREATED: 0,
+    PaymentStatus.PENDING: 1,
+    PaymentStatus.CHALLENGE: 2,
+    PaymentStatus.CAPTURED: 3,
+    PaymentStatus.SETTLED: 4,
+    PaymentStatus.DENIED: 2,
+    PaymentStatus.CANCELLED: 5,
+    PaymentStatus.EXPIRED: 5,
+    PaymentStatus.FAILED: 5,
+    PaymentStatus.PARTIALLY_REFUNDED: 5,
+    PaymentStatus.PARTIALLY_CHARGED_BACK: 5,
+    PaymentStatus.REFUNDED: 6,
+    PaymentStatus.CHARGED_BACK: 6,
+    PaymentStatus.REVERSED: 6,
 }
 
 
@@ -170,26 +200,28 @@ def target_status(obs: Observation, current: PaymentStatus | None = None) -> Pay
     paid_before = current is not None and (current in PAID or current in MONEY_RETURNED)
     if status == "capture":
         if fraud in {"", "accept"}:
-            return S.CAPTURED  # accept, or no fraud_status at all (low-risk methods omit it)
+            return (
+                PaymentStatus.CAPTURED
+            )  # accept, or no fraud_status at all (low-risk methods omit it)
         if fraud == "challenge":
-            return S.CHALLENGE
+            return PaymentStatus.CHALLENGE
         if fraud == "deny":
-            return S.REVERSED if paid_before else S.DENIED
+            return PaymentStatus.REVERSED if paid_before else PaymentStatus.DENIED
         return None  # a fraud verdict we do not know never makes a payment paid
     if status == "settlement":
-        return S.SETTLED
+        return PaymentStatus.SETTLED
     if status == "deny":
-        return S.REVERSED if obs.settled_before or paid_before else S.DENIED
+        return PaymentStatus.REVERSED if obs.settled_before or paid_before else PaymentStatus.DENIED
     simple = {
-        "pending": S.PENDING,
-        "authorize": S.PENDING,  # a pre-authorised card: reserved, not yet paid
-        "cancel": S.CANCELLED,
-        "expire": S.EXPIRED,
-        "failure": S.FAILED,
-        "refund": S.REFUNDED,
-        "partial_refund": S.PARTIALLY_REFUNDED,
-        "chargeback": S.CHARGED_BACK,
-        "partial_chargeback": S.PARTIALLY_CHARGED_BACK,
+        "pending": PaymentStatus.PENDING,
+        "authorize": PaymentStatus.PENDING,  # a pre-authorised card: reserved, not yet paid
+        "cancel": PaymentStatus.CANCELLED,
+        "expire": PaymentStatus.EXPIRED,
+        "failure": PaymentStatus.FAILED,
+        "refund": PaymentStatus.REFUNDED,
+        "partial_refund": PaymentStatus.PARTIALLY_REFUNDED,
+        "chargeback": PaymentStatus.CHARGED_BACK,
+        "partial_chargeback": PaymentStatus.PARTIALLY_CHARGED_BACK,
     }
     return simple.get(status)
 
@@ -222,7 +254,7 @@ def decide(current: PaymentState, obs: Observation) -> Decision:
 def _refunded_total(current: PaymentState, target: PaymentStatus, obs: Observation) -> int:
     if target not in MONEY_RETURNED:
         return current.refunded_amount
-    if target in {S.REFUNDED, S.CHARGED_BACK}:
+    if target in {PaymentStatus.REFUNDED, PaymentStatus.CHARGED_BACK}:
         return current.amount
     return max(current.refunded_amount, min(obs.refunded_total, current.amount))
 
@@ -237,15 +269,15 @@ def _contradicts(current: PaymentStatus, target: PaymentStatus) -> bool:
 def _events(before: PaymentStatus, after: PaymentStatus) -> tuple[EventKind, ...]:
     """The events one applied move publishes: each fact exactly once."""
     was_paid = before in PAID or before in MONEY_RETURNED
-    if after == S.PENDING:
+    if after == PaymentStatus.PENDING:
         return (EventKind.PENDING,)
-    if after == S.CHALLENGE:
+    if after == PaymentStatus.CHALLENGE:
         return ()
-    if after == S.DENIED:
+    if after == PaymentStatus.DENIED:
         return (EventKind.DECLINED,)  # not an end: the buyer may retry on the same order
     if after in PAID:
         return () if was_paid else (EventKind.SETTLED,)
-    if after in FAILED_UNPAID or after == S.REVERSED:
+    if after in FAILED_UNPAID or after == PaymentStatus.REVERSED:
         return (EventKind.FAILED,)
     if after in MONEY_RETURNED:
         # A refund seen before its settlement means the settlement happened: say both, in order.

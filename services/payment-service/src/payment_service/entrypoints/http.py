@@ -20,13 +20,13 @@ from ticketing_contracts.internal_payments import (
     check_order_id,
 )
 
-from payment_service.adapters.repository import Payment
 from payment_service.domain.model import PaymentStatus
+from payment_service.domain.payment import Payment
 from payment_service.domain.refunds import Refund
 from payment_service.domain.snap import Customer, Item
-from payment_service.service_layer import notifications, payments, refunds
-from payment_service.service_layer.payments import Gateway, OpenPayment
-from payment_service.wiring import refund_stores
+from payment_service.service_layer import notifications, payments
+from payment_service.service_layer.payments import OpenPayment
+from payment_service.service_layer.ports import PaymentDeps
 
 logger = logging.getLogger(__name__)
 
@@ -68,12 +68,12 @@ TRANSIENT_DB_ERRORS: tuple[type[Exception], ...] = (
 )
 
 
-def gateway(request: Request) -> Gateway:
-    gw: Gateway = request.app.state.gateway
-    return gw
+def payment_deps(request: Request) -> PaymentDeps:
+    deps: PaymentDeps = request.app.state.payment_deps
+    return deps
 
 
-GatewayDep = Annotated[Gateway, Depends(gateway)]
+PaymentDepsDep = Annotated[PaymentDeps, Depends(payment_deps)]
 
 
 # ----- internal: ticket-service opens a payment -----
@@ -130,12 +130,12 @@ OPENED_PAYMENT_LINKS = {
     ),
 )
 async def open_payment(
-    body: OpenPaymentRequest, _caller: ServiceCaller, gw: GatewayDep, response: Response
+    body: OpenPaymentRequest, _caller: ServiceCaller, deps: PaymentDepsDep, response: Response
 ) -> dict[str, Any]:
-    payment, opened = await payments.open_payment(gw, open_payment_command(body))
-    if not opened:
+    result = await payments.open_payment(deps, open_payment_command(body))
+    if not result.opened:
         response.status_code = 200
-    return {"data": _opened(payment).model_dump(mode="json")}
+    return {"data": _opened(result.payment).model_dump(mode="json")}
 
 
 # ----- the seed's public endpoints -----
@@ -193,10 +193,10 @@ MIDTRANS_NOTIFICATION: dict[str, Any] = {
 
 @public.post("/create-snap-token", responses=declare(404, 409, 502, 503))
 async def create_snap_token(
-    body: SnapTokenRequest, user: CurrentUser, gw: GatewayDep
+    body: SnapTokenRequest, user: CurrentUser, deps: PaymentDepsDep
 ) -> dict[str, Any]:
     payment = await payments.snap_token_for_owner(
-        gw,
+        deps,
         order_id=body.order_id,
         amount=int(body.amount),
         caller_id=user.user_id,
@@ -214,48 +214,47 @@ async def create_snap_token(
 
 
 @public.get("/status/{order_id}", responses=declare(502, 503))
-async def payment_status(order_id: str, user: CurrentUser, gw: GatewayDep) -> dict[str, Any]:
+async def payment_status(order_id: str, user: CurrentUser, deps: PaymentDepsDep) -> dict[str, Any]:
     view = await payments.payment_status(
-        gw, order_id=order_id, caller_id=user.user_id, caller_is_admin=user.is_admin
+        deps, order_id=order_id, caller_id=user.user_id, caller_is_admin=user.is_admin
     )
-    p = view.payment
-    declined = p.status is PaymentStatus.DENIED
-    order_refunds = await refunds.refunds_of_order(refund_stores(gw), order_id)
+    payment = view.payment
+    declined = payment.status is PaymentStatus.DENIED
     return {
         "data": {
-            "order_id": p.order_id,
-            "status": str(p.status),
+            "order_id": payment.order_id,
+            "status": str(payment.status),
             # A declined card attempt does not end the order: the buyer may retry in Snap.
             "declined": declined,
             "can_retry": declined,
             "message": DECLINED_MESSAGE if declined else None,
-            "amount": p.amount,
-            "currency": p.currency,
-            "refunded_amount": p.refunded_amount,
-            "transaction_status": p.transaction_status,
-            "fraud_status": p.fraud_status,
-            "payment_type": p.payment_type,
-            "transaction_id": p.transaction_id,
-            "ticket_id": p.ticket_id,
-            "event_id": p.event_id,
-            "expires_at": _iso(p.expires_at),
-            "settled_at": _iso(p.settled_at),
-            "created_at": _iso(p.created_at),
-            "updated_at": _iso(p.updated_at),
+            "amount": payment.amount,
+            "currency": payment.currency,
+            "refunded_amount": payment.refunded_amount,
+            "transaction_status": payment.transaction_status,
+            "fraud_status": payment.fraud_status,
+            "payment_type": payment.payment_type,
+            "transaction_id": payment.transaction_id,
+            "ticket_id": payment.ticket_id,
+            "event_id": payment.event_id,
+            "expires_at": _iso(payment.expires_at),
+            "settled_at": _iso(payment.settled_at),
+            "created_at": _iso(payment.created_at),
+            "updated_at": _iso(payment.updated_at),
             "midtrans": _midtrans_public(view.midtrans),
             # The buyer sees the order's refunds here too (details: /api/payment/refunds/{id}).
-            "refunds": [_order_refund(r) for r in order_refunds],
+            "refunds": [_order_refund(refund) for refund in view.refunds],
         }
     }
 
 
-def _order_refund(r: Refund) -> dict[str, Any]:
+def _order_refund(refund: Refund) -> dict[str, Any]:
     return {
-        "refund_id": str(r.refund_id),
-        "amount": r.amount,
-        "method": str(r.method),
-        "status": str(r.status),
-        "reference": r.payout_reference,
+        "refund_id": str(refund.refund_id),
+        "amount": refund.amount,
+        "method": str(refund.method),
+        "status": str(refund.status),
+        "reference": refund.payout_reference,
     }
 
 

@@ -15,10 +15,9 @@ from servicekit.errors import AppError
 from servicekit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Cursor, decode_cursor, encode_cursor
 
 from payment_service.domain.refunds import BankAccount, Refund, RefundStatus
-from payment_service.entrypoints.http import GatewayDep
+from payment_service.entrypoints.http import PaymentDepsDep
 from payment_service.service_layer import refunds
 from payment_service.service_layer.refunds import RefundCaller
-from payment_service.wiring import refund_stores
 
 
 class RefundCreate(BaseModel):
@@ -75,11 +74,11 @@ admin_refunds = APIRouter(prefix="/api/payment/admin", tags=["admin"])
 
 @admin_refunds.post("/orders/{order_id}/refund", responses=declare(409, 502, 503))
 async def refund_order(
-    order_id: str, body: RefundCreate, user: AdminUser, gw: GatewayDep
+    order_id: str, body: RefundCreate, user: AdminUser, deps: PaymentDepsDep
 ) -> dict[str, Any]:
     refund = await refunds.request_admin_refund(
-        refund_stores(gw),
-        gw.midtrans,
+        deps.refund_works,
+        deps.midtrans,
         order_id=order_id,
         amount=body.amount,
         reason=body.reason,
@@ -102,14 +101,14 @@ buyer_refunds = APIRouter(prefix="/api/payment/refunds", tags=["refunds"])
 @buyer_refunds.get("")
 async def list_refunds(
     user: CurrentUser,
-    gw: GatewayDep,
+    deps: PaymentDepsDep,
     status: RefundStatus | None = None,
     order_id: Annotated[str | None, Query(max_length=50)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> dict[str, Any]:
     rows = await refunds.refunds_page(
-        refund_stores(gw),
+        deps.refund_works,
         _caller(user),
         status=status,
         order_id=order_id,
@@ -126,27 +125,27 @@ async def list_refunds(
 
 
 @buyer_refunds.get("/{refund_id}")
-async def get_refund(refund_id: str, user: CurrentUser, gw: GatewayDep) -> dict[str, Any]:
-    refund = await refunds.refund_for(refund_stores(gw), refund_id, _caller(user))
+async def get_refund(refund_id: str, user: CurrentUser, deps: PaymentDepsDep) -> dict[str, Any]:
+    refund = await refunds.refund_for(deps.refund_works, refund_id, _caller(user))
     return {"data": _public(refund, full_account=user.is_admin)}
 
 
 @buyer_refunds.post("/{refund_id}/bank-account", responses=declare(409))
 async def give_bank_account(
-    refund_id: str, body: BankAccountIn, user: CurrentUser, gw: GatewayDep
+    refund_id: str, body: BankAccountIn, user: CurrentUser, deps: PaymentDepsDep
 ) -> dict[str, Any]:
     """The buyer only (an admin's token sees someone else's refund as 404 here)."""
     account = BankAccount.parse(body.bank_code, body.account_number, body.holder_name)
-    refund = await refunds.give_bank_account(refund_stores(gw), refund_id, user.user_id, account)
+    refund = await refunds.give_bank_account(deps.refund_works, refund_id, user.user_id, account)
     return {"data": _public(refund, full_account=False)}
 
 
 @buyer_refunds.post("/{refund_id}/payout", responses=declare(409))
 async def record_payout(
-    refund_id: str, body: PayoutDone, user: AdminUser, gw: GatewayDep
+    refund_id: str, body: PayoutDone, user: AdminUser, deps: PaymentDepsDep
 ) -> dict[str, Any]:
     refund = await refunds.close_payout(
-        refund_stores(gw), refund_id, reference=body.reference, admin_id=user.user_id
+        deps.refund_works, refund_id, reference=body.reference, admin_id=user.user_id
     )
     return {"data": _public(refund, full_account=True)}
 

@@ -1,8 +1,8 @@
 """Apply one gateway answer to a payment: decide, store, audit and write the events, in one go.
 
 Every source (notification, reconciler, refund, expiry, API) goes through `apply_observation`
-("apply what Midtrans' status API says about an order"), on a connection inside a transaction
-that holds the payment's row lock.
+("apply what Midtrans' status API says about an order"), in a unit of work (`ports.PaymentWork`)
+inside a transaction that holds the payment's row lock.
 
 Every payment.* event is published as v2: it carries the payment's status after the change and
 a per-payment `sequence`, reserved in the same transaction as the outbox rows, so consumers
@@ -10,13 +10,10 @@ apply only newer states whatever order the broker delivers them in.
 """
 
 import logging
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-import asyncpg
 from servicekit.logs import log_fields
-from servicekit.messaging import Outbox
 from ticketing_contracts import (
     EventPayload,
     PaymentDeclined,
@@ -27,8 +24,6 @@ from ticketing_contracts import (
     PaymentSettledV2,
 )
 
-from payment_service.adapters import repository as repo
-from payment_service.adapters.repository import Payment
 from payment_service.domain.gateway import gateway_reason, observation_from, payment_instructions
 from payment_service.domain.model import (
     PAID,
@@ -40,29 +35,11 @@ from payment_service.domain.model import (
     decide,
     is_late_money,
 )
+from payment_service.domain.payment import Payment
 from payment_service.service_layer import refund_progress
-from payment_service.service_layer.refund_progress import RefundStore
+from payment_service.service_layer.ports import PaymentWork
 
 logger = logging.getLogger(__name__)
-
-# The refunds port on the connection and outbox of the observation being applied. Wired by the
-# composition root (`bootstrap`, through `wiring.wire_gateway_sync`): the service layer never
-# builds a concrete store itself.
-RefundStoreOn = Callable[[asyncpg.Connection, Outbox], RefundStore]
-_refund_store_on: RefundStoreOn | None = None
-
-
-def use_refund_store(factory: RefundStoreOn) -> None:
-    """Set the refunds store every observation confirms refunds in (once, at start-up)."""
-    global _refund_store_on  # the composition root's one wiring point
-    _refund_store_on = factory
-
-
-def _refund_store(conn: asyncpg.Connection, outbox: Outbox) -> RefundStore:
-    if _refund_store_on is None:
-        raise RuntimeError("gateway_sync: no refund store wired (wiring.wire_gateway_sync)")
-    return _refund_store_on(conn, outbox)
-
 
 _FAILED_STATUS = {
     PaymentStatus.DENIED: "deny",
@@ -82,8 +59,7 @@ _REFUND_STATUS = {
 
 
 async def apply_gateway_body(
-    conn: asyncpg.Connection,
-    outbox: Outbox,
+    work: PaymentWork,
     payment: Payment,
     body: dict[str, Any],
     *,
@@ -91,8 +67,7 @@ async def apply_gateway_body(
     notification_id: int | None = None,
 ) -> Decision:
     return await apply_observation(
-        conn,
-        outbox,
+        work,
         payment,
         observation_from(body),
         body=body,
@@ -102,8 +77,7 @@ async def apply_gateway_body(
 
 
 async def apply_observation(
-    conn: asyncpg.Connection,
-    outbox: Outbox,
+    work: PaymentWork,
     payment: Payment,
     obs: Observation,
     *,
@@ -111,12 +85,15 @@ async def apply_observation(
     source: str,
     notification_id: int | None = None,
     reason: str | None = None,
+    decision: Decision | None = None,
 ) -> Decision:
-    decision = decide(payment.state, obs)
+    """`decision`: the state machine's answer, when the caller already decided on this payment
+    (under the same row lock); it is never decided twice."""
+    if decision is None:
+        decision = decide(payment.state, obs)
     events: list[str] = []
     if decision.changed:
-        await repo.save_gateway_state(
-            conn,
+        await work.save_gateway_state(
             payment.order_id,
             status=decision.status,
             refunded_amount=decision.refunded_amount,
@@ -127,12 +104,11 @@ async def apply_observation(
             settled=decision.status in PAID,
         )
         if decision.events:
-            last = await repo.advance_event_sequence(conn, payment.order_id, len(decision.events))
+            last = await work.advance_event_sequence(payment.order_id, len(decision.events))
             first = last - len(decision.events) + 1
             for sequence, kind in enumerate(decision.events, start=first):
                 payload = _payload(kind, payment, decision, obs, body, reason, sequence)
-                envelope = await outbox.add(conn, payload)
-                events.append(envelope.event_type)
+                events.append(await work.publish(payload))
         if is_late_money(payment.status, decision.status):
             # Not a conflict any more: the buyer paid, so ticket-service gives the seat back if
             # it is free, else asks for a refund. Logged for a person all the same.
@@ -143,7 +119,7 @@ async def apply_observation(
                 extra=log_fields(order_id=payment.order_id, before=str(payment.status)),
             )
     elif decision.verdict in {Verdict.CONFLICT, Verdict.UNKNOWN_STATUS}:
-        await repo.flag(conn, payment.order_id, f"{source}: {decision.reason}")
+        await work.flag(payment.order_id, f"{source}: {decision.reason}")
         logger.error(
             "gateway answer contradicts the payment; flagged for review",
             extra=log_fields(order_id=payment.order_id, source=source, reason=decision.reason),
@@ -151,7 +127,7 @@ async def apply_observation(
     if decision.changed and decision.status in refund_progress.REFUND_STATUSES:
         # Our refunds this answer confirms, and refunds made elsewhere (the dashboard).
         await refund_progress.settle_from_gateway(
-            _refund_store(conn, outbox),
+            work.refunds(),
             payment,
             status=decision.status,
             refunded_total=decision.refunded_amount,
@@ -159,8 +135,7 @@ async def apply_observation(
         )
     if decision.verdict is Verdict.DUPLICATE and source in _QUIET_SOURCES:
         return decision  # a poll that found nothing new; its call is in gateway_calls
-    await repo.add_transition(
-        conn,
+    await work.add_transition(
         order_id=payment.order_id,
         from_status=str(payment.status),
         to_status=str(decision.status),

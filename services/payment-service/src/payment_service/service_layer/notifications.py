@@ -16,7 +16,8 @@ answers both 503, so Midtrans keeps retrying. Invalid bodies are stored up to a 
 minute; the rest are only counted.
 
 The use case sees its collaborators through the ports below; bootstrap wires PostgreSQL
-(`notification_ledger.PostgresNotificationLedger`), Midtrans and Redis, the unit tests fakes.
+(`notification_ledger.PaymentNotificationLedger` on the PostgreSQL unit of work), Midtrans
+and Redis, the unit tests fakes.
 """
 
 import logging

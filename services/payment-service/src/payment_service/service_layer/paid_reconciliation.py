@@ -15,8 +15,8 @@ from typing import Any, Protocol
 
 from servicekit.logs import log_fields
 
-from payment_service.adapters.midtrans import GatewayAnswer, MidtransError, TransactionNotFound
-from payment_service.adapters.repository import Payment
+from payment_service.domain.gateway_calls import GatewayAnswer, MidtransError, TransactionNotFound
+from payment_service.domain.payment import Payment
 
 logger = logging.getLogger(__name__)
 

@@ -6,19 +6,8 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import asyncpg
-from servicekit.messaging import Outbox
 from servicekit.rate_limit import RateDecision
 
-from payment_service.adapters import repository as repo
-from payment_service.adapters.guards import Guards
-from payment_service.adapters.midtrans import (
-    MidtransClient,
-    MidtransError,
-    MidtransRefused,
-    TransactionNotFound,
-)
-from payment_service.adapters.repository import Payment
 from payment_service.domain.errors import (
     AmountMismatch,
     OrderConflict,
@@ -26,7 +15,10 @@ from payment_service.domain.errors import (
     PaymentNotFound,
     RateLimited,
 )
+from payment_service.domain.gateway_calls import MidtransError, MidtransRefused, TransactionNotFound
 from payment_service.domain.model import Verdict, is_open
+from payment_service.domain.payment import Payment, PaymentRequest
+from payment_service.domain.refunds import Refund
 from payment_service.domain.snap import (
     Customer,
     HoldExpired,
@@ -36,7 +28,8 @@ from payment_service.domain.snap import (
     snap_request,
 )
 from payment_service.service_layer.gateway_sync import apply_gateway_body
-from payment_service.settings import PaymentSettings
+from payment_service.service_layer.ports import PaymentDeps, PaymentWork
+from payment_service.service_layer.refunds import refunds_of_order
 
 logger = logging.getLogger(__name__)
 
@@ -58,74 +51,62 @@ class OpenPayment:
 
 
 @dataclass(frozen=True)
-class Gateway:
-    """What the use cases need from the outside world."""
-
-    pool: asyncpg.Pool
-    midtrans: MidtransClient
-    outbox: Outbox
-    settings: PaymentSettings
-    guards: Guards
+class OpenedPayment:
+    payment: Payment
+    opened: bool  # False: the order's payment was already open (the same answer again)
 
 
-async def open_payment(gw: Gateway, cmd: OpenPayment) -> tuple[Payment, bool]:
-    """The payment of `cmd.order_id` with a Snap token; True if this call opened it.
+async def open_payment(deps: PaymentDeps, cmd: OpenPayment) -> OpenedPayment:
+    """The payment of `cmd.order_id` with a Snap token, and whether this call opened it.
 
     The same order twice returns the same payment: the row is inserted first and locked while
     Midtrans is asked, so concurrent requests wait for the first and find its token.
     """
+    request = _request(cmd)
+    async with deps.works() as work:
+        if await work.payment(cmd.order_id) is None:
+            # Refused before anything is stored: a payment that never existed needs no closing.
+            ensure_session_possible(cmd.expires_at, datetime.now(UTC))
+        await work.insert_new(request)
+        async with work.transaction():
+            payment = await work.payment(cmd.order_id, lock=True)
+            assert payment is not None
+            _check_same_order(payment, cmd)
+            if payment.snap_token is not None:
+                return OpenedPayment(payment, opened=False)
+            if payment.amount != cmd.amount or payment.expires_at != cmd.expires_at:
+                await work.replace_unopened_request(request)
+                payment = await work.payment(cmd.order_id)
+                assert payment is not None
+            failure = await _issue_snap_token(work, deps, payment, reason="payment opened")
+        if failure is not None:
+            await work.record_gateway_call(failure.answer, order_id=cmd.order_id, source="api")
+            raise failure
+        fresh = await work.payment(cmd.order_id)
+    assert fresh is not None
+    return OpenedPayment(fresh, opened=True)
+
+
+def _request(cmd: OpenPayment) -> PaymentRequest:
     customer = {"name": cmd.customer.name, "email": cmd.customer.email, "phone": cmd.customer.phone}
-    items = [asdict(i) for i in cmd.items]
     metadata = {
         **cmd.metadata,
         "ticket_id": cmd.ticket_id,
         "event_id": cmd.event_id,
         "user_id": cmd.user_id,
     }
-    async with gw.pool.acquire() as conn:
-        if await repo.get(conn, cmd.order_id) is None:
-            # Refused before anything is stored: a payment that never existed needs no closing.
-            ensure_session_possible(cmd.expires_at, datetime.now(UTC))
-        await repo.insert_new(
-            conn,
-            order_id=cmd.order_id,
-            amount=cmd.amount,
-            currency=cmd.currency,
-            user_id=cmd.user_id,
-            ticket_id=cmd.ticket_id,
-            event_id=cmd.event_id,
-            customer=customer,
-            items=items,
-            metadata=metadata,
-            expires_at=cmd.expires_at,
-        )
-        async with conn.transaction():
-            payment = await repo.get(conn, cmd.order_id, lock=True)
-            assert payment is not None
-            _check_same_order(payment, cmd)
-            if payment.snap_token is not None:
-                return payment, False
-            if payment.amount != cmd.amount or payment.expires_at != cmd.expires_at:
-                await repo.replace_unopened_request(
-                    conn,
-                    order_id=cmd.order_id,
-                    amount=cmd.amount,
-                    customer=customer,
-                    items=items,
-                    metadata=metadata,
-                    expires_at=cmd.expires_at,
-                )
-                payment = await repo.get(conn, cmd.order_id)
-                assert payment is not None
-            failure = await _issue_snap_token(conn, gw, payment, reason="payment opened")
-        if failure is not None:
-            await repo.record_gateway_call(
-                conn, failure.answer, order_id=cmd.order_id, source="api"
-            )
-            raise failure
-        fresh = await repo.get(conn, cmd.order_id)
-    assert fresh is not None
-    return fresh, True
+    return PaymentRequest(
+        order_id=cmd.order_id,
+        amount=cmd.amount,
+        currency=cmd.currency,
+        user_id=cmd.user_id,
+        ticket_id=cmd.ticket_id,
+        event_id=cmd.event_id,
+        customer=customer,
+        items=[asdict(i) for i in cmd.items],
+        metadata=metadata,
+        expires_at=cmd.expires_at,
+    )
 
 
 def _check_same_order(payment: Payment, cmd: OpenPayment) -> None:
@@ -138,7 +119,7 @@ def _check_same_order(payment: Payment, cmd: OpenPayment) -> None:
 
 
 async def _issue_snap_token(
-    conn: asyncpg.Connection, gw: Gateway, payment: Payment, *, reason: str
+    work: PaymentWork, deps: PaymentDeps, payment: Payment, *, reason: str
 ) -> MidtransError | None:
     """Ask Snap for a session ending with the hold; store the token. Returns Midtrans' refusal.
 
@@ -153,22 +134,20 @@ async def _issue_snap_token(
         items=[Item(**i) for i in payment.items],
         hold_ends_at=payment.expires_at,
         now=now,
-        max_page_minutes=gw.settings.snap_page_max_minutes,
+        max_page_minutes=deps.settings.snap_page_max_minutes,
     )
     try:
-        snap = await gw.midtrans.create_snap_transaction(session.body)
+        snap = await deps.midtrans.create_snap_transaction(session.body)
     except MidtransError as exc:
         return exc
-    await repo.record_gateway_call(conn, snap.answer, order_id=payment.order_id, source="api")
-    await repo.set_snap_token(
-        conn,
+    await work.record_gateway_call(snap.answer, order_id=payment.order_id, source="api")
+    await work.set_snap_token(
         payment.order_id,
         token=snap.token,
         redirect_url=snap.redirect_url,
         token_expires_at=session.token_expires_at,
     )
-    await repo.add_transition(
-        conn,
+    await work.add_transition(
         order_id=payment.order_id,
         from_status=str(payment.status),
         to_status=str(payment.status),
@@ -181,7 +160,7 @@ async def _issue_snap_token(
 
 
 async def snap_token_for_owner(
-    gw: Gateway,
+    deps: PaymentDeps,
     *,
     order_id: str,
     amount: int,
@@ -190,9 +169,9 @@ async def snap_token_for_owner(
     user_id: str | None,
 ) -> Payment:
     """The seed's create-snap-token: the caller's own order, renewed if its page expired."""
-    await _within_limit(gw.guards.snap_token.attempt(caller_id), "create-snap-token")
-    async with gw.pool.acquire() as conn:
-        payment = await repo.get(conn, order_id)
+    await _within_limit(deps.guards.snap_token.attempt(caller_id), "create-snap-token")
+    async with deps.works() as work:
+        payment = await work.payment(order_id)
         if payment is None or payment.user_id != caller_id or (user_id and user_id != caller_id):
             raise PaymentNotFound(f"No payment for order {order_id}.")
         if event_id and event_id != payment.event_id:
@@ -213,8 +192,8 @@ async def snap_token_for_owner(
             now=now,
         ):
             return payment
-        async with conn.transaction():
-            locked = await repo.get(conn, order_id, lock=True)
+        async with work.transaction():
+            locked = await work.payment(order_id, lock=True)
             assert locked is not None
             failure = None
             if needs_new_token(
@@ -223,15 +202,15 @@ async def snap_token_for_owner(
                 hold_ends_at=locked.expires_at,
                 now=datetime.now(UTC),
             ):
-                failure = await _issue_snap_token(conn, gw, locked, reason="page renewed")
+                failure = await _issue_snap_token(work, deps, locked, reason="page renewed")
         if failure is not None:
-            await repo.record_gateway_call(conn, failure.answer, order_id=order_id, source="api")
+            await work.record_gateway_call(failure.answer, order_id=order_id, source="api")
             if _transaction_exists(failure) and payment.snap_token is not None:
                 # The customer already picked a method: Snap keeps that transaction, and the
                 # old token still shows its payment instructions.
                 return payment
             raise failure
-        fresh = await repo.get(conn, order_id)
+        fresh = await work.payment(order_id)
     assert fresh is not None
     return fresh
 
@@ -255,42 +234,51 @@ def _transaction_exists(error: MidtransError) -> bool:
 @dataclass(frozen=True)
 class PaymentView:
     payment: Payment
-    midtrans: dict[str, Any] | None
+    midtrans: dict[str, Any] | None  # Midtrans' live answer (whole: the route filters it)
+    refunds: list[Refund]  # the order's refunds, oldest first
 
 
 async def payment_status(
-    gw: Gateway, *, order_id: str, caller_id: str, caller_is_admin: bool
+    deps: PaymentDeps, *, order_id: str, caller_id: str, caller_is_admin: bool
 ) -> PaymentView:
     """Our state plus Midtrans' live answer, which is also applied (source `api`).
 
     Midtrans' answer is reused for `status_cache_seconds`, so a polling app (or a script) costs
     the merchant at most one status call per order per few seconds.
     """
-    await _within_limit(gw.guards.status.attempt(caller_id), "status")
-    async with gw.pool.acquire() as conn:
-        payment = await repo.get(conn, order_id)
+    await _within_limit(deps.guards.status.attempt(caller_id), "status")
+    payment, live = await _payment_and_live_status(
+        deps, order_id=order_id, caller_id=caller_id, caller_is_admin=caller_is_admin
+    )
+    return PaymentView(payment, live, await refunds_of_order(deps.refund_works, order_id))
+
+
+async def _payment_and_live_status(
+    deps: PaymentDeps, *, order_id: str, caller_id: str, caller_is_admin: bool
+) -> tuple[Payment, dict[str, Any] | None]:
+    async with deps.works() as work:
+        payment = await work.payment(order_id)
         if payment is None or not (caller_is_admin or payment.user_id == caller_id):
             raise PaymentNotFound(f"No payment for order {order_id}.")
-        cached = await gw.guards.status_cache.get(order_id)
+        cached = await deps.guards.status_cache.get(order_id)
         if cached is not None:
-            return PaymentView(payment, cached)
-        live: dict[str, Any] | None = None
+            return payment, cached
         try:
             # By order_id: after a declined card, the retry is a new Midtrans transaction.
-            answer = await gw.midtrans.status(order_id)
-            live = answer.body
+            answer = await deps.midtrans.status(order_id)
         except TransactionNotFound:
-            live = None
+            return payment, None
         except MidtransError as exc:
             logger.warning("live status unavailable for %s: %s", order_id, exc)
-            await repo.record_gateway_call(conn, exc.answer, order_id=order_id, source="api")
-            return PaymentView(payment, None)
-        if live is not None:
-            await gw.guards.status_cache.put(order_id, live)
-            async with conn.transaction():
-                await repo.record_gateway_call(conn, answer, order_id=order_id, source="api")
-                locked = await repo.get(conn, order_id, lock=True)
-                assert locked is not None
-                await apply_gateway_body(conn, gw.outbox, locked, live, source="api")
-            payment = await repo.get(conn, order_id) or payment
-    return PaymentView(payment, live)
+            await work.record_gateway_call(exc.answer, order_id=order_id, source="api")
+            return payment, None
+        live = answer.body
+        if live is None:
+            return payment, None
+        await deps.guards.status_cache.put(order_id, live)
+        async with work.transaction():
+            await work.record_gateway_call(answer, order_id=order_id, source="api")
+            locked = await work.payment(order_id, lock=True)
+            assert locked is not None
+            await apply_gateway_body(work, locked, live, source="api")
+        return await work.payment(order_id) or payment, live

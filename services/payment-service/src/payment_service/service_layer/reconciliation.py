@@ -8,37 +8,34 @@ state machine as notifications, recorded with its source.
 import logging
 from datetime import UTC, datetime, timedelta
 
-import asyncpg
 from servicekit.logs import log_fields
 
-from payment_service.adapters import repository as repo
-from payment_service.adapters.midtrans import (
+from payment_service.domain.gateway import observation_from
+from payment_service.domain.gateway_calls import (
     GatewayAnswer,
     MidtransError,
     MidtransRefused,
     TransactionNotFound,
 )
-from payment_service.adapters.repository import Payment
-from payment_service.domain.gateway import observation_from
 from payment_service.domain.model import Observation, PaymentStatus, is_open
+from payment_service.domain.payment import Payment
 from payment_service.service_layer.gateway_sync import apply_gateway_body, apply_observation
-from payment_service.service_layer.payments import Gateway
+from payment_service.service_layer.ports import PaymentDeps, PaymentWork
 
 logger = logging.getLogger(__name__)
 
 
-async def reconcile_pending(gw: Gateway) -> int:
+async def reconcile_pending(deps: PaymentDeps) -> int:
     """Ask Midtrans about payments that stayed open too long (a notification may be lost)."""
-    settings = gw.settings
-    async with gw.pool.acquire() as conn:
-        order_ids = await repo.claim_for_reconciliation(
-            conn,
+    settings = deps.settings
+    async with deps.works() as work:
+        order_ids = await work.claim_for_reconciliation(
             older_than_seconds=settings.reconcile_pending_after_seconds,
             limit=settings.reconcile_batch_size,
         )
     for order_id in order_ids:
         try:
-            await _reconcile_one(gw, order_id)
+            await _reconcile_one(deps, order_id)
         except MidtransError as exc:
             logger.warning(
                 "reconciler could not reach Midtrans",
@@ -47,27 +44,26 @@ async def reconcile_pending(gw: Gateway) -> int:
     return len(order_ids)
 
 
-async def _reconcile_one(gw: Gateway, order_id: str) -> None:
-    async with gw.pool.acquire() as conn, conn.transaction():
-        payment = await repo.get(conn, order_id, lock=True)
+async def _reconcile_one(deps: PaymentDeps, order_id: str) -> None:
+    async with deps.works() as work, work.transaction():
+        payment = await work.payment(order_id, lock=True)
         if payment is None:
             return
-        answer = await _status(conn, gw, payment, source="reconciler")
+        answer = await _status(work, deps, payment, source="reconciler")
         if answer is None:
-            await _expire_if_session_over(conn, gw, payment, source="reconciler")
+            await _expire_if_session_over(work, deps, payment, source="reconciler")
             return
         assert answer.body is not None
-        await apply_gateway_body(conn, gw.outbox, payment, answer.body, source="reconciler")
+        await apply_gateway_body(work, payment, answer.body, source="reconciler")
 
 
-async def request_close(conn: asyncpg.Connection, order_id: str, *, why: str) -> bool:
+async def request_close(work: PaymentWork, order_id: str, *, why: str) -> bool:
     """Mark an open payment to be expired at Midtrans (the seat was released)."""
-    payment = await repo.get(conn, order_id, lock=True)
+    payment = await work.payment(order_id, lock=True)
     if payment is None or not is_open(payment.status):
         return False
-    await repo.request_close(conn, order_id)
-    await repo.add_transition(
-        conn,
+    await work.request_close(order_id)
+    await work.add_transition(
         order_id=order_id,
         from_status=str(payment.status),
         to_status=str(payment.status),
@@ -78,13 +74,13 @@ async def request_close(conn: asyncpg.Connection, order_id: str, *, why: str) ->
     return True
 
 
-async def close_released_payments(gw: Gateway, retry_seconds: float = 5.0) -> int:
+async def close_released_payments(deps: PaymentDeps, retry_seconds: float = 5.0) -> int:
     """The expiry job: expire (or cancel) at Midtrans what is still open for a released seat."""
-    async with gw.pool.acquire() as conn:
-        order_ids = await repo.claim_closing(conn, limit=20, retry_seconds=retry_seconds)
+    async with deps.works() as work:
+        order_ids = await work.claim_closing(limit=20, retry_seconds=retry_seconds)
     for order_id in order_ids:
         try:
-            await _close_one(gw, order_id)
+            await _close_one(deps, order_id)
         except MidtransError as exc:
             logger.warning(
                 "could not close a payment at Midtrans; will retry",
@@ -93,14 +89,14 @@ async def close_released_payments(gw: Gateway, retry_seconds: float = 5.0) -> in
     return len(order_ids)
 
 
-async def _close_one(gw: Gateway, order_id: str) -> None:
-    async with gw.pool.acquire() as conn, conn.transaction():
-        payment = await repo.get(conn, order_id, lock=True)
+async def _close_one(deps: PaymentDeps, order_id: str) -> None:
+    async with deps.works() as work, work.transaction():
+        payment = await work.payment(order_id, lock=True)
         if payment is None or not is_open(payment.status):
             return
-        answer = await _status(conn, gw, payment, source="expiry")
+        answer = await _status(work, deps, payment, source="expiry")
         if answer is None:
-            await _expire_if_session_over(conn, gw, payment, source="expiry")
+            await _expire_if_session_over(work, deps, payment, source="expiry")
             return
         assert answer.body is not None
         status = observation_from(answer.body)
@@ -108,22 +104,21 @@ async def _close_one(gw: Gateway, order_id: str) -> None:
         if target is not None:
             try:
                 answer = await (
-                    gw.midtrans.expire(order_id)
+                    deps.midtrans.expire(order_id)
                     if target == "expire"
-                    else gw.midtrans.cancel(order_id)
+                    else deps.midtrans.cancel(order_id)
                 )
             except MidtransRefused as exc:
                 # It moved on meanwhile (paid, or expired by Midtrans): take its current state.
-                await repo.record_gateway_call(conn, exc.answer, order_id=order_id, source="expiry")
-                answer = await gw.midtrans.status(order_id)
-            await repo.record_gateway_call(conn, answer, order_id=order_id, source="expiry")
+                await work.record_gateway_call(exc.answer, order_id=order_id, source="expiry")
+                answer = await deps.midtrans.status(order_id)
+            await work.record_gateway_call(answer, order_id=order_id, source="expiry")
         assert answer.body is not None
         if observation_from(answer.body).transaction_status == "deny":
             # The last attempt was declined and the seat is released: the order ends here
             # (Midtrans has nothing left to expire; a later payment would be late money).
             await apply_observation(
-                conn,
-                gw.outbox,
+                work,
                 payment,
                 Observation(transaction_status="expire"),
                 body=answer.body,
@@ -131,7 +126,7 @@ async def _close_one(gw: Gateway, order_id: str) -> None:
                 reason="the seat was released after a declined attempt",
             )
             return
-        await apply_gateway_body(conn, gw.outbox, payment, answer.body, source="expiry")
+        await apply_gateway_body(work, payment, answer.body, source="expiry")
 
 
 def _closing_call(obs: Observation) -> str | None:
@@ -143,7 +138,7 @@ def _closing_call(obs: Observation) -> str | None:
 
 
 async def _status(
-    conn: asyncpg.Connection, gw: Gateway, payment: Payment, *, source: str
+    work: PaymentWork, deps: PaymentDeps, payment: Payment, *, source: str
 ) -> GatewayAnswer | None:
     """Midtrans' status, recorded; None when Midtrans has no transaction for the order.
 
@@ -151,30 +146,29 @@ async def _status(
     has a new Midtrans transaction, and the stored transaction_id may be the declined one.
     """
     try:
-        answer = await gw.midtrans.status(payment.order_id)
+        answer = await deps.midtrans.status(payment.order_id)
     except TransactionNotFound as exc:
-        await repo.record_gateway_call(conn, exc.answer, order_id=payment.order_id, source=source)
+        await work.record_gateway_call(exc.answer, order_id=payment.order_id, source=source)
         return None
     except MidtransError as exc:
-        await repo.record_gateway_call(conn, exc.answer, order_id=payment.order_id, source=source)
+        await work.record_gateway_call(exc.answer, order_id=payment.order_id, source=source)
         raise
-    await repo.record_gateway_call(conn, answer, order_id=payment.order_id, source=source)
+    await work.record_gateway_call(answer, order_id=payment.order_id, source=source)
     return answer
 
 
 async def _expire_if_session_over(
-    conn: asyncpg.Connection, gw: Gateway, payment: Payment, *, source: str
+    work: PaymentWork, deps: PaymentDeps, payment: Payment, *, source: str
 ) -> None:
     """No Midtrans transaction: once the Snap session is surely over, nobody can pay any more."""
-    grace = timedelta(seconds=gw.settings.unpaid_grace_seconds)
+    grace = timedelta(seconds=deps.settings.unpaid_grace_seconds)
     if (
         payment.status is not PaymentStatus.CREATED
         or datetime.now(UTC) < payment.expires_at + grace
     ):
         return
     await apply_observation(
-        conn,
-        gw.outbox,
+        work,
         payment,
         Observation(transaction_status="expire"),
         body=None,

@@ -11,10 +11,10 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any, Protocol
 
-from payment_service.adapters.midtrans import GatewayAnswer
-from payment_service.adapters.repository import Payment
 from payment_service.domain.gateway import refund_key
+from payment_service.domain.gateway_calls import GatewayAnswer
 from payment_service.domain.model import PaymentStatus
+from payment_service.domain.payment import Payment
 from payment_service.domain.refunds import (
     UNFINISHED,
     BankAccount,

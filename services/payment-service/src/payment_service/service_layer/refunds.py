@@ -21,13 +21,6 @@ from typing import Any, Protocol
 
 from servicekit.logs import log_fields
 
-from payment_service.adapters.midtrans import (
-    GatewayAnswer,
-    MidtransError,
-    MidtransRefused,
-    MidtransUnavailable,
-)
-from payment_service.adapters.repository import Payment
 from payment_service.domain.errors import (
     NotRefundable,
     PaymentNotFound,
@@ -35,7 +28,14 @@ from payment_service.domain.errors import (
     RefundNotFound,
 )
 from payment_service.domain.gateway import refund_key
+from payment_service.domain.gateway_calls import (
+    GatewayAnswer,
+    MidtransError,
+    MidtransRefused,
+    MidtransUnavailable,
+)
 from payment_service.domain.model import REFUNDABLE, PaymentStatus
+from payment_service.domain.payment import Payment
 from payment_service.domain.refunds import (
     BankAccount,
     Refund,
