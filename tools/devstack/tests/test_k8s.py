@@ -13,8 +13,8 @@ ROOT = StackConfig.development().repo_root
 K8S = ROOT / "deploy" / "k8s"
 # Settings each service refuses to start with in production while they hold development defaults.
 PRODUCTION_SECRETS = {
-    "ticket-service": {"QR_SIGNING_KEYS"},
-    "payment-service": {"MIDTRANS_SERVER_KEY"},
+    "ticket-service": {"QR_SIGNING_KEYS", "SERVICE_TOKEN_SECRET"},
+    "payment-service": {"MIDTRANS_SERVER_KEY", "SERVICE_TOKEN_SECRET"},
     "notification-gateway": {"FCM_ACCESS_TOKEN"},
 }
 

@@ -27,6 +27,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from servicekit.auth import TokenVerifier
+from servicekit.contract import install_contract
 from servicekit.db import open_pool
 from servicekit.draining import CloseConnectionsWhenDraining
 from servicekit.errors import DomainErrorMap, error_body, install_error_handlers
@@ -36,6 +37,7 @@ from servicekit.logs import configure_logging, register_secret
 from servicekit.messaging import Consumer, InboxConsumer, Outbox, OutboxRelay, declare_topology
 from servicekit.metrics import MetricsMiddleware, ScrapeRefresh, ScrapeTime, metrics_router
 from servicekit.migrations import MigrationsMissing, apply_migrations, missing_migrations
+from servicekit.service_tokens import ServiceTokenVerifier
 from servicekit.settings import ServiceSettings
 
 logger = logging.getLogger(__name__)
@@ -62,6 +64,7 @@ class Runtime:
     redis: aioredis.Redis
     token_verifier: TokenVerifier
     outbox: Outbox
+    service_token_verifier: ServiceTokenVerifier
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     consumers: list[InboxConsumer] = field(default_factory=list)
     draining: bool = False
@@ -89,6 +92,7 @@ def build_app(
     configure_logging(settings.service_name, settings.log_level)
     for secret in (
         settings.jwt_secret,
+        settings.service_token_secret,
         settings.database_url,
         settings.amqp_url,
         settings.redis_url,
@@ -124,6 +128,7 @@ def build_app(
     app.include_router(metrics_router())
     for router in routers:
         app.include_router(router)
+    install_contract(app)
     return app
 
 
@@ -172,6 +177,7 @@ async def _open_runtime(
         redis=redis,
         token_verifier=TokenVerifier(settings),
         outbox=Outbox(producer=settings.service_name),
+        service_token_verifier=ServiceTokenVerifier(settings),
     )
 
 

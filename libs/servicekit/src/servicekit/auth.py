@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import jwt
 from fastapi import Depends, Request
 
+from servicekit.contract import error_statuses
 from servicekit.errors import Forbidden, Unauthorized
 from servicekit.settings import ServiceSettings
 
@@ -83,7 +84,7 @@ def _principal(claims: dict[str, Any]) -> Principal:
 def issue_token(
     settings: ServiceSettings, *, sub: str, roles: Iterable[str], ttl_seconds: int = 12 * 3600
 ) -> str:
-    """An HS256 token the services accept; for development, tests and service-to-service calls."""
+    """An HS256 user token signed with JWT_SECRET; for development and tests."""
     now = int(time.time())
     claims = {
         "sub": sub,
@@ -96,6 +97,7 @@ def issue_token(
     return jwt.encode(claims, settings.jwt_secret.get_secret_value(), algorithm="HS256")
 
 
+@error_statuses(401)
 async def current_principal(request: Request) -> Principal:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
@@ -115,6 +117,7 @@ CurrentUser = Annotated[Principal, Depends(current_principal)]
 def require_roles(*roles: str) -> Any:
     """A dependency admitting callers with any of `roles`."""
 
+    @error_statuses(403)
     async def check(principal: CurrentUser) -> Principal:
         if not principal.has_role(*roles):
             raise Forbidden(f"This needs one of the roles: {', '.join(roles)}.")
@@ -123,5 +126,23 @@ def require_roles(*roles: str) -> Any:
     return Depends(check)
 
 
-ServiceCaller = Annotated[Principal, require_roles("service")]
+@error_statuses(401, 403)
+async def service_caller(request: Request) -> Principal:
+    """Only a service token (SERVICE_TOKEN_SECRET, the internal audience) passes: see
+    `servicekit.service_tokens`. A user's token, whatever its roles, is refused here."""
+    from servicekit.service_tokens import ServiceTokenVerifier
+
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized(
+            "Send 'Authorization: Bearer <service token>'.",
+            code="missing_token",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    verifier: ServiceTokenVerifier = request.app.state.runtime.service_token_verifier
+    return verifier.verify(token.strip())
+
+
+ServiceCaller = Annotated[Principal, Depends(service_caller)]
 AdminUser = Annotated[Principal, require_roles("admin")]

@@ -7,6 +7,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from servicekit.correlation import new_correlation_id, set_correlation_id
 from servicekit.errors import error_body
+from servicekit.json_numbers import body_problem, target_problem
 from servicekit.logs import log_fields
 
 logger = logging.getLogger("servicekit.access")
@@ -43,6 +44,15 @@ class RequestContextMiddleware:
         body, complete = await _read_body(receive, self.max_body_bytes)
         if not complete:
             await _too_large(send, request_id, self.max_body_bytes)
+            return
+        problem = target_problem(
+            scope.get("raw_path") or scope["path"].encode(), scope.get("query_string", b"")
+        )
+        where = "request"
+        if problem is None:
+            problem, where = body_problem(body, headers.get(b"content-type", b"")), "body"
+        if problem is not None:
+            await _refuse(send, request_id, 422, "validation_error", f"{where}: {problem}")
             return
         replayed = False
 
@@ -96,15 +106,19 @@ async def _read_body(receive: Receive, limit: int) -> tuple[bytes, bool]:
 
 
 async def _too_large(send: Send, request_id: str, limit: int) -> None:
+    await _refuse(
+        send, request_id, 413, "payload_too_large", f"The body is larger than {limit} bytes."
+    )
+
+
+async def _refuse(send: Send, request_id: str, status: int, code: str, message: str) -> None:
     import json
 
-    body = json.dumps(
-        error_body("payload_too_large", f"The body is larger than {limit} bytes.")
-    ).encode()
+    body = json.dumps(error_body(code, message)).encode()
     await send(
         {
             "type": "http.response.start",
-            "status": 413,
+            "status": status,
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),

@@ -1,11 +1,13 @@
 """Validated settings from the environment; production refuses development secrets."""
 
-from typing import Literal, Self
+from typing import ClassVar, Literal, Self
 
 from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_JWT_SECRET = "dev-only-jwt-secret-change-me-in-production"  # noqa: S105 - the development default, refused in production
+DEV_SERVICE_TOKEN_SECRET = "dev-only-service-token-secret-change-me"  # noqa: S105 - as above
+MIN_HS256_SECRET_BYTES = 32  # RFC 7518 3.2: a key at least as long as the hash
 
 
 class InsecureSettings(Exception):
@@ -20,6 +22,8 @@ class ServiceSettings(BaseSettings):
     """
 
     model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
+    # A service that signs or accepts service tokens says so; production then needs its key.
+    uses_service_tokens: ClassVar[bool] = False
 
     app_env: Literal["development", "test", "production"] = "development"
     service_name: str = "service"
@@ -38,6 +42,10 @@ class ServiceSettings(BaseSettings):
     jwt_audience: str = "ticketing-api"
     jwt_algorithms: list[str] = ["HS256"]
     jwt_jwks_url: str | None = None
+    # Service-to-service tokens (servicekit.service_tokens): their own key and audience, so
+    # they work whatever the users' identity provider signs with.
+    service_token_secret: SecretStr = SecretStr(DEV_SERVICE_TOKEN_SECRET)
+    service_token_audience: str = "ticketing-internal"  # noqa: S105 - an audience, not a secret
 
     consumer_prefetch: int = 16
     consumer_max_attempts: int = 5
@@ -59,7 +67,20 @@ class ServiceSettings(BaseSettings):
 
     def development_secrets(self) -> dict[str, str]:
         """Setting name -> its development default, refused in production."""
-        return {"jwt_secret": DEV_JWT_SECRET}
+        secrets = {"jwt_secret": DEV_JWT_SECRET}
+        if self.uses_service_tokens:
+            secrets["service_token_secret"] = DEV_SERVICE_TOKEN_SECRET
+        return secrets
+
+    @model_validator(mode="after")
+    def _refuse_weak_keys(self) -> Self:
+        """HS256 next to JWKS means a real deployment in any APP_ENV: its key must be strong."""
+        if self.jwt_jwks_url and "HS256" in self.jwt_algorithms and _short(self.jwt_secret):
+            raise InsecureSettings(
+                f"JWT_SECRET is shorter than {MIN_HS256_SECRET_BYTES} bytes while HS256 is"
+                " accepted next to JWT_JWKS_URL; use a longer secret or drop HS256"
+            )
+        return self
 
     @model_validator(mode="after")
     def _refuse_development_defaults_in_production(self) -> Self:
@@ -70,15 +91,29 @@ class ServiceSettings(BaseSettings):
             for name, dev_value in self.development_secrets().items()
             if _plain(getattr(self, name)) == dev_value
         ]
-        if self.jwt_jwks_url is None and len(_plain(self.jwt_secret)) < 32:
-            offending.append("jwt_secret (shorter than 32 characters)")
+        if "HS256" in self.jwt_algorithms and _short(self.jwt_secret):
+            offending.append(f"jwt_secret (shorter than {MIN_HS256_SECRET_BYTES} bytes)")
         if self.jwt_jwks_url is None and "HS256" not in self.jwt_algorithms:
             offending.append("jwt_jwks_url (needed for RS256)")
+        if self.uses_service_tokens:
+            offending.extend(self._service_key_problems())
         if offending:
             raise InsecureSettings(
                 "APP_ENV=production refuses development values for: " + ", ".join(offending)
             )
         return self
+
+    def _service_key_problems(self) -> list[str]:
+        problems = []
+        if _short(self.service_token_secret):
+            problems.append(f"service_token_secret (shorter than {MIN_HS256_SECRET_BYTES} bytes)")
+        if _plain(self.service_token_secret) == _plain(self.jwt_secret):
+            problems.append("service_token_secret (the same as jwt_secret)")
+        return problems
+
+
+def _short(secret: SecretStr) -> bool:
+    return len(secret.get_secret_value().encode()) < MIN_HS256_SECRET_BYTES
 
 
 def _plain(value: object) -> str:

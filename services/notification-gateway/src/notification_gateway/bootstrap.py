@@ -24,7 +24,7 @@ from notification_gateway.adapters.repository import (
     SqlNotificationLog,
     pooled_delivery_logs,
 )
-from notification_gateway.domain.notifications import DeviceNotFound
+from notification_gateway.domain.notifications import DeviceNotFound, DeviceTokenTaken
 from notification_gateway.entrypoints.consumer import notification_consumer
 from notification_gateway.entrypoints.http import router
 from notification_gateway.entrypoints.jobs import DeliveryJob
@@ -33,7 +33,10 @@ from notification_gateway.service_layer.fanout import StreamHub
 from notification_gateway.service_layer.handlers import RecordingPolicy
 from notification_gateway.settings import NotificationSettings
 
-DOMAIN_ERRORS: DomainErrorMap = {DeviceNotFound: (404, "device_not_found")}
+DOMAIN_ERRORS: DomainErrorMap = {
+    DeviceNotFound: (404, "device_not_found"),
+    DeviceTokenTaken: (409, "device_token_taken"),
+}
 
 
 def create_app(settings: NotificationSettings | None = None) -> FastAPI:

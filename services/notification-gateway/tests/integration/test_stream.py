@@ -91,8 +91,10 @@ async def test_the_stream_needs_a_token_and_a_valid_last_event_id(gateway: Gatew
     assert response.json()["error"]["code"] == "missing_token"
     headers = {**gateway.auth(_user()), "Last-Event-ID": "not-an-id"}
     response = await gateway.client.get("/notifications/stream", headers=headers)
-    assert response.status_code == 400
-    assert response.json()["error"]["code"] == "invalid_last_event_id"
+    # The published pattern refuses it like any other parameter that breaks the schema.
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "validation_error"
+    assert "Last-Event-ID" in response.json()["error"]["message"]
 
 
 async def test_the_list_shows_the_callers_recent_notifications_newest_first(

@@ -124,6 +124,20 @@ def test_the_email_has_text_and_html_and_the_qr_inline_with_user_text_escaped() 
     assert image.get_payload(decode=True).startswith(b"\x89PNG")
 
 
+def test_a_title_with_line_breaks_still_makes_a_valid_email_with_one_subject_line() -> None:
+    title = "Jazz\r\nBcc: everyone@example.id\n\tNight"
+    payload = sample("ticket.activated").model_copy(update={"event_title": title})
+    message = compose(payload, Audience.HOLDER, "id")
+
+    email = render_email(
+        message, language="id", sender="a@b.c", recipient="siti@example.id", message_key="k"
+    )
+
+    assert email["Subject"] == "E-tiket Anda: Jazz Bcc: everyone@example.id Night"
+    assert email["Bcc"] is None
+    assert "\r\nBcc:" not in email.as_string()
+
+
 @pytest.mark.parametrize(
     ("status", "body", "outcome"),
     [

@@ -13,6 +13,7 @@ from notification_gateway.domain.notifications import (
     DeliveryTarget,
     Device,
     DeviceNotFound,
+    DeviceTokenTaken,
     NewNotification,
     Notification,
     Platform,
@@ -43,7 +44,11 @@ class InMemoryNotifications:
     async def set_language(self, *, user_id: str, language: Language) -> None:
         self.languages[user_id] = language
 
-    async def register_device(self, *, user_id: str, token: str, platform: Platform) -> Device:
+    async def register_device(
+        self, *, user_id: str, token: str, platform: Platform
+    ) -> Device | None:
+        if token in self.devices and self.devices[token][0] != user_id:
+            return None
         created = self.devices[token][1].created_at if token in self.devices else T0
         device = Device(token, platform, created, T0)
         self.devices[token] = (user_id, device)
@@ -243,3 +248,19 @@ async def test_a_person_without_a_choice_reads_the_default_language() -> None:
     store = InMemoryNotifications(languages={"user-42": "en"})
     assert await accounts.language_of(store, user_id="user-42", default_language="id") == "en"
     assert await accounts.language_of(store, user_id="user-7", default_language="id") == "id"
+
+
+async def test_another_users_device_token_is_refused_and_stays_with_its_owner() -> None:
+    store = InMemoryNotifications()
+    await accounts.register_device(
+        store, user_id="user-42", token="phone-token-1", platform=Platform.ANDROID
+    )
+    with pytest.raises(DeviceTokenTaken):
+        await accounts.register_device(
+            store, user_id="user-7", token="phone-token-1", platform=Platform.IOS
+        )
+    refreshed = await accounts.register_device(
+        store, user_id="user-42", token="phone-token-1", platform=Platform.IOS
+    )
+    assert refreshed.platform is Platform.IOS
+    assert await store.devices_of("user-7") == []

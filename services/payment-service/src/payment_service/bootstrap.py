@@ -23,7 +23,9 @@ from payment_service.domain.errors import (
     OrderConflict,
     PaymentClosed,
     PaymentNotFound,
+    PayoutConflict,
     RateLimited,
+    RefundNotFound,
     StatusApiUnavailable,
 )
 from payment_service.domain.gateway import (
@@ -32,14 +34,17 @@ from payment_service.domain.gateway import (
     InvalidSignature,
     MalformedNotification,
 )
+from payment_service.domain.refunds import InvalidBankAccount, PartialRefundNotSupported
 from payment_service.domain.snap import HoldExpired
 from payment_service.entrypoints.consumers import ticket_events_consumer
-from payment_service.entrypoints.http import admin, internal, public
+from payment_service.entrypoints.http import internal, public
 from payment_service.entrypoints.jobs import background_jobs
+from payment_service.entrypoints.refunds_http import admin_refunds, buyer_refunds
 from payment_service.service_layer.notification_ledger import PostgresNotificationLedger
 from payment_service.service_layer.notifications import NotificationDeps, NotificationUnconfirmed
 from payment_service.service_layer.payments import Gateway
 from payment_service.settings import PaymentSettings
+from payment_service.wiring import wire_gateway_sync
 
 DOMAIN_ERRORS: dict[type[Exception], tuple[int, str]] = {
     PaymentNotFound: (404, "not_found"),
@@ -58,6 +63,10 @@ DOMAIN_ERRORS: dict[type[Exception], tuple[int, str]] = {
     TransactionNotFound: (502, "midtrans_refused"),
     MidtransUnavailable: (503, "midtrans_unavailable"),
     StatusApiUnavailable: (503, "midtrans_unavailable"),
+    RefundNotFound: (404, "not_found"),
+    PayoutConflict: (409, "payout_conflict"),
+    InvalidBankAccount: (422, "validation_error"),
+    PartialRefundNotSupported: (409, "partial_refund_not_supported"),
 }
 
 
@@ -65,6 +74,8 @@ def create_app(settings: PaymentSettings | None = None) -> FastAPI:
     settings = settings or PaymentSettings()
     register_secret(settings.midtrans_server_key.get_secret_value())
     register_secret(settings.notification_signing_key)
+
+    wire_gateway_sync()
 
     @asynccontextmanager
     async def setup(app: FastAPI, runtime: Runtime) -> AsyncIterator[ServiceParts]:
@@ -105,7 +116,7 @@ def create_app(settings: PaymentSettings | None = None) -> FastAPI:
         )
         try:
             yield ServiceParts(
-                consumers=[ticket_events_consumer()],
+                consumers=[ticket_events_consumer(runtime.outbox)],
                 jobs=background_jobs(gw),
                 metrics=[refresh_payment_figures],
             )
@@ -115,7 +126,7 @@ def create_app(settings: PaymentSettings | None = None) -> FastAPI:
     return build_app(
         settings,
         title="payment-service",
-        routers=[internal, public, admin],
+        routers=[internal, public, admin_refunds, buyer_refunds],
         migrations=Path(__file__).parent / "migrations",
         setup=setup,
         domain_errors=DOMAIN_ERRORS,

@@ -1,6 +1,6 @@
 """payment-service settings: the shared ones plus Midtrans, with development defaults."""
 
-from typing import Self
+from typing import ClassVar, Self
 from urllib.parse import urlsplit
 
 from pydantic import SecretStr, model_validator
@@ -19,6 +19,7 @@ _LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "0.0.0.0"}
 
 
 class PaymentSettings(ServiceSettings):
+    uses_service_tokens: ClassVar[bool] = True  # /internal/payments accepts only them
     service_name: str = "payment-service"
     http_port: int = 8002
     database_url: SecretStr = SecretStr("postgresql://postgres@127.0.0.1:5432/payment_service")
@@ -45,6 +46,10 @@ class PaymentSettings(ServiceSettings):
     reconcile_interval_seconds: float = 30.0
     reconcile_pending_after_seconds: float = 300.0
     reconcile_batch_size: int = 50
+    # Paid payments of upcoming events are asked about again (reversal, chargeback, a refund
+    # made in the dashboard): the job's interval, and how often each payment at most.
+    reconcile_paid_interval_seconds: float = 60.0
+    reconcile_paid_after_seconds: float = 3600.0
     # A payment Midtrans never heard of (the customer never picked a method) is closed this
     # long after its hold ended: the Snap session is over by then.
     unpaid_grace_seconds: float = 120.0

@@ -23,6 +23,7 @@ import httpx
 import pytest
 import pytest_asyncio
 from servicekit.auth import issue_token
+from servicekit.service_tokens import issue_service_token
 from servicekit.settings import ServiceSettings
 from servicekit.testing import ServiceProcess, create_database, free_port, fresh_vhost
 from ticketing_contracts import EXCHANGE, EventPayload, new_event
@@ -70,7 +71,7 @@ class Stack:
 
     @property
     def service_headers(self) -> dict[str, str]:
-        return self.token("ticket-service", "service")
+        return {"Authorization": f"Bearer {issue_service_token(JWT, sub='ticket-service')}"}
 
     # ----- payment-service -----
 
@@ -278,6 +279,7 @@ def service_env(
         "OUTBOX_POLL_SECONDS": "0.05",
         "RECONCILE_INTERVAL_SECONDS": "0.5",
         "RECONCILE_PENDING_AFTER_SECONDS": "2",
+        "RECONCILE_PAID_INTERVAL_SECONDS": "0.5",
         "UNPAID_GRACE_SECONDS": "1",
         "REFUND_INTERVAL_SECONDS": "0.2",
         "CLOSE_INTERVAL_SECONDS": "0.2",

@@ -1,5 +1,7 @@
 """payment-service's /metrics on a running process: refunds, reconciler findings, Midtrans calls."""
 
+import asyncio
+import time
 import uuid
 
 from servicekit.testing import free_port, metric, scrape_metrics
@@ -16,11 +18,18 @@ async def test_an_admin_refund_moves_refunds_by_state_and_the_refund_call(stack)
         headers=stack.token("admin-1", "admin"),
     )
     assert response.status_code == 200, response.text
-    assert response.json()["data"]["status"] == "succeeded"
-    after = await scrape_metrics(stack.service_url)
-    assert metric(after, "payment_refunds", status="succeeded") == (
-        metric(before, "payment_refunds", status="succeeded") + 1
-    )
+    # Midtrans approved it: pending until its final refund notification (payb's refunds).
+    assert response.json()["data"]["status"] == "pending"
+    deadline = time.monotonic() + 10
+    while True:
+        after = await scrape_metrics(stack.service_url)
+        gained = metric(after, "payment_refunds", status="succeeded") - metric(
+            before, "payment_refunds", status="succeeded"
+        )
+        if gained >= 1 or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.1)
+    assert gained == 1
     refund_call = {"operation": "core.refund", "outcome": "ok"}
     assert metric(after, "midtrans_api_requests_total", **refund_call) == (
         metric(before, "midtrans_api_requests_total", **refund_call) + 1

@@ -125,3 +125,14 @@ async def test_every_delivery_order_ends_the_same_with_increasing_sequences(
     last_settled = max(i for i, k in enumerate(kinds) if k == "payment.settled")
     assert "payment.refunded" in kinds[last_settled + 1 :]
     assert "payment.failed" not in kinds
+    # Every dashboard refund is shown as a refund once (payment.refund_updated, v1), each right
+    # after the payment.refunded that found it, in the same one sequence.
+    updates = [m for m in ordered if m["event_type"] == "payment.refund_updated"]
+    assert updates
+    assert all(m["version"] == 1 for m in updates)
+    assert {(m["payload"]["method"], m["payload"]["refund_status"]) for m in updates} == {
+        ("api", "succeeded")
+    }
+    assert sum(m["payload"]["refund_amount"] for m in updates) == 150_000
+    first_refunded = next(m for m in ordered if m["event_type"] == "payment.refunded")
+    assert all(m["payload"]["sequence"] > first_refunded["payload"]["sequence"] for m in updates)

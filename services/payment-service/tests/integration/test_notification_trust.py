@@ -359,6 +359,20 @@ async def test_every_published_event_of_a_payment_is_v2_with_increasing_sequence
         "partially_refunded",
     ]
     assert all(m["version"] == 2 for m in life_of(messages))
+    # The dashboard refund is shown as a refund: payment.refund_updated (v1) takes the next
+    # number of the same sequence, right after the payment.refunded that found it.
+    assert [(m["event_type"], m["payload"]["sequence"]) for m in messages] == [
+        (PENDING, 1),
+        (SETTLED, 2),
+        ("payment.refunded", 3),
+        ("payment.refund_updated", 4),
+    ]
+    update = messages[-1]
+    assert update["version"] == 1
+    assert (update["payload"]["refund_amount"], update["payload"]["refund_status"]) == (
+        50_000,
+        "succeeded",
+    )
 
 
 # ----- 5. limits -----
@@ -497,7 +511,12 @@ async def test_racing_notifications_keep_the_sequence_gap_free(stack) -> None:
     await stack.wait_events(order_id, "payment.refunded")
     await asyncio.sleep(0.3)
     messages = await published(stack, order_id)  # sequences 1..n, gap-free
-    assert [m["event_type"] for m in life_of(messages)] == [SETTLED, "payment.refunded"]
+    # One applied answer: one settlement, one refund, and the dashboard refund shown once.
+    assert [(m["event_type"], m["payload"]["sequence"]) for m in messages] == [
+        (SETTLED, 1),
+        ("payment.refunded", 2),
+        ("payment.refund_updated", 3),
+    ]
 
 
 async def test_the_notification_key_is_separate_from_the_server_key(stack) -> None:

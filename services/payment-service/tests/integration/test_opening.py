@@ -62,11 +62,15 @@ async def test_a_phone_midtrans_would_refuse_is_left_out_rather_than_failing(sta
     assert response.status_code == 201, response.text
 
 
-async def test_opening_needs_the_service_role(stack) -> None:
+async def test_opening_needs_a_service_token(stack) -> None:
+    # A user's token (even one claiming the service role) is not a service token: 401.
     response = await stack.http.post(
-        f"{stack.service_url}/internal/payments", json={}, headers=stack.token("user-1", "user")
+        f"{stack.service_url}/internal/payments",
+        json={},
+        headers=stack.token("user-1", "user", "service"),
     )
-    assert response.status_code == 403
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "invalid_service_token"
     anonymous = await stack.http.post(f"{stack.service_url}/internal/payments", json={})
     assert anonymous.status_code == 401
 

@@ -49,9 +49,14 @@ async def test_an_admin_refund_retried_twice_refunds_once(stack) -> None:
     )
     assert first.status_code == second.status_code == 200, (first.text, second.text)
     assert first.json()["data"]["refund_key"] == second.json()["data"]["refund_key"]
+    assert {first.json()["data"]["status"], second.json()["data"]["status"]} <= {
+        "requested",
+        "pending",
+        "succeeded",
+    }
+    await stack.wait_status(order_id, "refunded")  # Midtrans' final notification
     again = await refund(stack, order_id, body)
     assert again.json()["data"]["status"] == "succeeded"
-    await stack.wait_status(order_id, "refunded")
     assert len(await midtrans_refunds(stack, order_id)) == 1
     await stack.deliveries_settled(order_id)
     events = await stack.wait_events(order_id, REFUNDED)
@@ -82,14 +87,41 @@ async def test_partial_refunds_add_up_to_a_full_refund(stack) -> None:
     assert too_much.status_code == 409
 
 
-async def test_a_refund_midtrans_refuses_is_a_clear_error_and_flags_the_payment(stack) -> None:
+async def test_an_admin_refund_of_a_va_becomes_a_payout(stack) -> None:
     order_id = await settled_order(stack, "bank_transfer")  # Midtrans cannot refund a VA
+    response = await refund(stack, order_id, {"reason": "event cancelled"})
+    assert response.status_code == 200, response.text
+    data = response.json()["data"]
+    assert (data["method"], data["status"]) == ("payout", "awaiting_payout")
+    assert await midtrans_refunds(stack, order_id) == []
+    assert (await stack.payment(order_id))["status"] == "settled"
+
+
+async def test_a_refund_midtrans_refuses_becomes_a_payout_and_flags_the_payment(stack) -> None:
+    order_id = await settled_order(stack, "bank_transfer")
+    # We believe the method is refundable, Midtrans answers 412: the money goes back by hand.
+    await stack.db.execute(
+        "UPDATE payments SET payment_type = 'gopay' WHERE order_id = $1", order_id
+    )
+    response = await refund(stack, order_id, {"reason": "event cancelled"})
+    assert response.status_code == 200, response.text
+    data = response.json()["data"]
+    assert (data["method"], data["status"]) == ("payout", "awaiting_payout")
+    assert "Merchant cannot modify" in data["last_error"]
+    assert (await stack.payment(order_id))["flagged_at"] is not None
+
+
+async def test_a_refund_midtrans_cannot_find_is_a_clear_error_and_flags_the_payment(stack) -> None:
+    order_id = await settled_order(stack, "gopay")
+    await stack.db.execute(
+        "UPDATE payments SET transaction_id = 'not-at-midtrans' WHERE order_id = $1", order_id
+    )
     response = await refund(stack, order_id, {"reason": "event cancelled"})
     assert response.status_code == 502
     assert response.json()["error"]["code"] == "midtrans_refused"
+    assert response.json()["error"]["details"]["refund"]["status"] == "failed"
     payment = await stack.payment(order_id)
-    assert payment["status"] == "settled"
-    assert payment["flagged_at"] is not None
+    assert (payment["status"], payment["flagged_at"] is not None) == ("settled", True)
 
 
 async def test_refunds_need_an_admin_and_a_paid_payment(stack) -> None:

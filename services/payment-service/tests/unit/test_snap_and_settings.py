@@ -70,7 +70,7 @@ def test_development_defaults_point_at_the_local_sandbox() -> None:
     assert settings.http_port == 8002
 
 
-PROD = {"app_env": "production", "jwt_secret": "x" * 40}
+PROD = {"app_env": "production", "jwt_secret": "x" * 40, "service_token_secret": "s" * 40}
 
 
 def test_production_refuses_the_development_server_key() -> None:

@@ -1,12 +1,16 @@
 """ticket-service settings: the shared runtime's plus holds, QR keys, payment-service and limits."""
 
-from pydantic import Field, SecretStr, field_validator
-from servicekit.settings import ServiceSettings
+from typing import ClassVar, Self
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from servicekit.settings import MIN_HS256_SECRET_BYTES, InsecureSettings, ServiceSettings
 
 DEV_QR_SIGNING_KEYS = "dev1:dev-only-qr-signing-key-change-me"
+DEV_QR_SECRET = DEV_QR_SIGNING_KEYS.partition(":")[2].encode()
 
 
 class TicketSettings(ServiceSettings):
+    uses_service_tokens: ClassVar[bool] = True  # it signs them for payment-service
     service_name: str = "ticket-service"
     http_port: int = 8001
     database_url: SecretStr = SecretStr("postgresql://postgres@127.0.0.1:5432/ticket_service")
@@ -42,6 +46,23 @@ class TicketSettings(ServiceSettings):
 
     def development_secrets(self) -> dict[str, str]:
         return {**super().development_secrets(), "qr_signing_keys": DEV_QR_SIGNING_KEYS}
+
+    @model_validator(mode="after")
+    def _refuse_weak_qr_keys_in_production(self) -> Self:
+        """Every key verifies, so one development or short key anywhere in the list is a hole."""
+        if not self.is_production:
+            return self
+        weak = [
+            kid
+            for kid, secret in self.signing_keys
+            if secret == DEV_QR_SECRET or len(secret) < MIN_HS256_SECRET_BYTES
+        ]
+        if weak:
+            raise InsecureSettings(
+                "APP_ENV=production refuses development or short (under"
+                f" {MIN_HS256_SECRET_BYTES} bytes) keys in qr_signing_keys: {', '.join(weak)}"
+            )
+        return self
 
 
 def parse_signing_keys(raw: str) -> list[tuple[str, bytes]]:

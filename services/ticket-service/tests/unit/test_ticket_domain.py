@@ -193,3 +193,28 @@ def test_production_refuses_the_development_qr_key() -> None:
 def test_a_hold_shorter_than_midtrans_minimum_is_refused() -> None:
     with pytest.raises(ValueError, match="hold_minutes"):
         TicketSettings(hold_minutes=0.5)
+
+
+def test_production_refuses_a_development_qr_key_left_in_the_rotation_list() -> None:
+    strong = "k" * 40
+    with pytest.raises(InsecureSettings, match="dev1"):
+        TicketSettings(
+            app_env="production",
+            jwt_secret="x" * 40,
+            service_token_secret="s" * 40,
+            qr_signing_keys=f"live2:{strong},dev1:dev-only-qr-signing-key-change-me",
+        )
+    with pytest.raises(InsecureSettings, match="short"):
+        TicketSettings(
+            app_env="production",
+            jwt_secret="x" * 40,
+            service_token_secret="s" * 40,
+            qr_signing_keys=f"live2:{strong},live1:short",
+        )
+    settings = TicketSettings(
+        app_env="production",
+        jwt_secret="x" * 40,
+        service_token_secret="s" * 40,
+        qr_signing_keys=f"live2:{strong},live1:{'j' * 32}",
+    )
+    assert [kid for kid, _ in settings.signing_keys] == ["live2", "live1"]

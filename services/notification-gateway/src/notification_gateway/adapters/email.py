@@ -33,7 +33,7 @@ def render_email(
     message: Message, *, language: Language, sender: str, recipient: str, message_key: str
 ) -> EmailMessage:
     email = EmailMessage()
-    email["Subject"] = message.title
+    email["Subject"] = one_line(message.title)
     email["From"] = sender
     email["To"] = recipient
     email["Date"] = formatdate(localtime=False)
@@ -58,6 +58,15 @@ def render_email(
             disposition="inline",
         )
     return email
+
+
+def one_line(text: str) -> str:
+    """A header value: control characters (CR/LF above all) become one space, so a title that
+    slipped past the API can neither break the message nor add headers to it."""
+    return " ".join(_CONTROL.sub(" ", text).split())
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 
 
 def _render_text(message: Message, language: Language) -> str:

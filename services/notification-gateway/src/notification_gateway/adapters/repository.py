@@ -72,19 +72,25 @@ class SqlAccounts:
         )
         return [_notification(row) for row in rows]
 
-    async def register_device(self, *, user_id: str, token: str, platform: Platform) -> Device:
+    async def register_device(
+        self, *, user_id: str, token: str, platform: Platform
+    ) -> Device | None:
+        """The caller's device, new or refreshed; None when the token is another user's.
+
+        One statement, so two users racing for one token cannot both win: the loser's conflict
+        finds a row whose owner is not it and updates nothing.
+        """
         row = await self.conn.fetchrow(
             """INSERT INTO devices (token, user_id, platform) VALUES ($1, $2, $3)
                ON CONFLICT (token) DO UPDATE
-                   SET user_id = EXCLUDED.user_id, platform = EXCLUDED.platform,
-                       updated_at = now()
+                   SET platform = EXCLUDED.platform, updated_at = now()
+                   WHERE devices.user_id = EXCLUDED.user_id
                RETURNING token, platform, created_at, updated_at""",
             token,
             user_id,
             platform.value,
         )
-        assert row is not None
-        return _device(row)
+        return _device(row) if row is not None else None
 
     async def remove_device(self, *, user_id: str, token: str) -> bool:
         status: str = await self.conn.execute(

@@ -12,9 +12,9 @@ import redis.asyncio as aioredis
 from redis.typing import KeyT, StreamIdT
 
 from notification_gateway.domain.notifications import JsonObject
-from notification_gateway.domain.stream import STREAM_ID, StreamEntry, id_order
+from notification_gateway.domain.stream import StreamEntry, id_order
 
-__all__ = ["STREAM_ID", "NotificationStream", "StreamEntry", "id_order", "stream_key"]
+__all__ = ["NotificationStream", "StreamEntry", "id_order", "stream_key"]
 
 
 _APPEND_ONCE = """

@@ -105,3 +105,8 @@ class Device:
 class DeviceNotFound(Exception):
     def __init__(self) -> None:
         super().__init__("You have no device with this token.")
+
+
+class DeviceTokenTaken(Exception):
+    def __init__(self) -> None:
+        super().__init__("This device token belongs to another user.")

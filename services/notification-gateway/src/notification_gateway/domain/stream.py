@@ -1,9 +1,6 @@
 """An entry of a person's live stream, and how stream ids compare."""
 
-import re
 from dataclasses import dataclass
-
-STREAM_ID = re.compile(r"^\d{1,20}(-\d{1,20})?$")
 
 
 @dataclass(frozen=True)

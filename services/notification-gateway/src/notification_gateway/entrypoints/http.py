@@ -6,14 +6,14 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from servicekit.auth import CurrentUser
+from servicekit.contract import declare
 from servicekit.db import DbConn
-from servicekit.errors import AppError
 
 from notification_gateway.adapters.repository import SqlAccounts
 from notification_gateway.domain.notifications import Device, Platform
-from notification_gateway.domain.stream import STREAM_ID, StreamEntry
+from notification_gateway.domain.stream import StreamEntry
 from notification_gateway.service_layer import accounts
 from notification_gateway.service_layer.live_stream import StreamSignal, follow_stream
 from notification_gateway.settings import NotificationSettings
@@ -27,14 +27,30 @@ Accounts = Annotated[SqlAccounts, Depends(_accounts)]
 """The caller's notifications, devices and language on this request's connection."""
 
 router = APIRouter(prefix="/notifications", tags=["notifications"])
+# One event of the stream (`_sse`): `data` is the notification as JSON text.
+SERVER_SENT_EVENT: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "string", "pattern": r"^[0-9]+-[0-9]+$"},
+        "event": {"type": "string"},
+        "data": {"type": "string", "contentMediaType": "application/json"},
+        "retry": {"type": "integer"},
+    },
+}
+# The stream's ids, `<ms>-<seq>`; 19 digits each so every match fits Redis' 64-bit parts.
+LAST_EVENT_ID = r"^[0-9]{1,19}(-[0-9]{1,19})?$"
 
 
 class DeviceCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     token: str = Field(min_length=8, max_length=4096, pattern=r"^[A-Za-z0-9_:\-.]+$")
     platform: Literal["android", "ios", "web"] = "android"
 
 
 class PreferencesUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     language: Literal["id", "en"]
 
 
@@ -44,7 +60,8 @@ async def list_notifications(
     user: CurrentUser,
     store: Accounts,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: Annotated[str | None, Query(pattern=r"^\d{1,19}$")] = None,
+    # 18 digits: every match fits PostgreSQL's bigint.
+    cursor: Annotated[str | None, Query(pattern=r"^[0-9]{1,18}$")] = None,
 ) -> dict[str, Any]:
     page = await accounts.notifications_page(
         store, user_id=user.user_id, limit=limit, cursor=cursor
@@ -52,21 +69,23 @@ async def list_notifications(
     return {"data": [n.public() for n in page.notifications], "next_cursor": page.next_cursor}
 
 
-@router.get("/stream", response_class=StreamingResponse)
+@router.get(
+    "/stream",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {"schema": SERVER_SENT_EVENT}}}},
+)
 async def notification_stream(
     request: Request,
     user: CurrentUser,
-    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
-    last_event_id_query: Annotated[str | None, Query(alias="last_event_id")] = None,
+    last_event_id: Annotated[
+        str | None, Header(alias="Last-Event-ID", pattern=LAST_EVENT_ID)
+    ] = None,
+    last_event_id_query: Annotated[
+        str | None, Query(alias="last_event_id", pattern=LAST_EVENT_ID)
+    ] = None,
 ) -> StreamingResponse:
     """Server-sent events of the caller's notifications; resume with `Last-Event-ID`."""
-    resume = last_event_id or last_event_id_query
-    if resume is not None and not STREAM_ID.match(resume):
-        raise AppError(
-            "Last-Event-ID must be an id this stream sent (like 1764558301123-0).",
-            code="invalid_last_event_id",
-            status_code=400,
-        )
+    resume = last_event_id or last_event_id_query  # the pattern admits only stream ids
     settings: NotificationSettings = request.app.state.runtime.settings
     return StreamingResponse(
         _server_sent_events(request, user.user_id, resume, settings),
@@ -102,8 +121,17 @@ def _sse(entry: StreamEntry) -> str:
     return f"id: {entry.id}\nevent: {entry.event}\ndata: {entry.data}\n\n"
 
 
-@router.post("/devices", status_code=201)
+@router.post(
+    "/devices",
+    status_code=201,
+    responses=declare(409, s409="The token is registered to another user."),
+)
 async def register_device(body: DeviceCreate, user: CurrentUser, store: Accounts) -> dict[str, Any]:
+    """Registers (or refreshes) one of the caller's devices; another user's token is refused.
+
+    A phone that changes hands unregisters on sign-out (`DELETE /notifications/devices/...`)
+    first; pushes never go to whoever claims a token last.
+    """
     device = await accounts.register_device(
         store, user_id=user.user_id, token=body.token, platform=Platform(body.platform)
     )

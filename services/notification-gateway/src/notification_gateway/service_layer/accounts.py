@@ -3,7 +3,13 @@
 from dataclasses import dataclass
 
 from notification_gateway.domain.model import Language
-from notification_gateway.domain.notifications import Device, DeviceNotFound, Notification, Platform
+from notification_gateway.domain.notifications import (
+    Device,
+    DeviceNotFound,
+    DeviceTokenTaken,
+    Notification,
+    Platform,
+)
 from notification_gateway.service_layer.ports import Devices, NotificationHistory, Preferences
 
 
@@ -27,8 +33,15 @@ async def notifications_page(
 async def register_device(
     devices: Devices, *, user_id: str, token: str, platform: Platform
 ) -> Device:
-    """A token seen before moves to this user (a phone changes hands)."""
-    return await devices.register_device(user_id=user_id, token=token, platform=platform)
+    """Registers or refreshes one of the caller's devices; another user's token is refused.
+
+    A phone that changes hands unregisters on sign-out first; pushes never go to whoever
+    claims a token last.
+    """
+    device = await devices.register_device(user_id=user_id, token=token, platform=platform)
+    if device is None:
+        raise DeviceTokenTaken()
+    return device
 
 
 async def remove_device(devices: Devices, *, user_id: str, token: str) -> None:

@@ -26,7 +26,10 @@ class Preferences(Protocol):
 
 
 class Devices(Protocol):
-    async def register_device(self, *, user_id: str, token: str, platform: Platform) -> Device: ...
+    async def register_device(
+        self, *, user_id: str, token: str, platform: Platform
+    ) -> Device | None:
+        """The caller's device, new or refreshed; None when the token is another user's."""
 
     async def devices_of(self, user_id: str) -> list[Device]: ...
 

@@ -40,7 +40,7 @@ RECONCILER_FINDINGS = Gauge(
 
 _CORE_PATH = re.compile(r"/v2/[^/]+/(status|cancel|expire|refund)$")
 OPEN_STATUSES = ("created", "pending", "challenge", "denied", "captured")
-REFUND_STATUSES = ("requested", "succeeded", "refused")
+REFUND_STATUSES = ("requested", "pending", "succeeded", "awaiting_payout", "paid_out", "failed")
 
 
 class CountedTransport(httpx.AsyncBaseTransport):

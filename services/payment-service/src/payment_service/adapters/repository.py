@@ -331,96 +331,38 @@ async def claim_closing(conn: asyncpg.Connection, *, limit: int, retry_seconds: 
     return [r["order_id"] for r in rows]
 
 
-# ----- refunds -----
-
-
-@dataclass(frozen=True)
-class Refund:
-    refund_key: str
-    order_id: str
-    amount: int
-    reason: str
-    source: str
-    requested_by: str | None
-    status: str
-    attempts: int
-    last_error: str | None
-    gateway_body: dict[str, Any] | None
-    created_at: datetime
-
-    @classmethod
-    def from_row(cls, row: asyncpg.Record) -> "Refund":
-        return cls(**{name: row[name] for name in cls.__dataclass_fields__})
-
-
-_REFUND_COLUMNS = ", ".join(Refund.__dataclass_fields__)
-
-
-async def add_refund(
+async def claim_paid_for_reconciliation(
     conn: asyncpg.Connection,
     *,
-    refund_key: str,
-    order_id: str,
-    amount: int,
-    reason: str,
-    source: str,
-    requested_by: str | None,
-) -> bool:
-    inserted = await conn.fetchval(
-        """INSERT INTO refunds (refund_key, order_id, amount, reason, source, requested_by)
-           VALUES ($1, $2, $3, $4, $5, $6)
-           ON CONFLICT (refund_key) DO NOTHING RETURNING true""",
-        refund_key,
-        order_id,
-        amount,
-        reason,
-        source,
-        requested_by,
-    )
-    return bool(inserted)
+    every_seconds: float,
+    refunds_every_seconds: float,
+    limit: int,
+) -> list[str]:
+    """Paid payments to ask Midtrans about again (a reversal, chargeback or dashboard refund).
 
-
-async def get_refund(
-    conn: asyncpg.Connection, refund_key: str, *, lock_skip: bool = False
-) -> Refund | None:
-    sql = f"SELECT {_REFUND_COLUMNS} FROM refunds WHERE refund_key = $1"  # noqa: S608
-    row = await conn.fetchrow(sql + (" FOR UPDATE SKIP LOCKED" if lock_skip else ""), refund_key)
-    return None if row is None else Refund.from_row(row)
-
-
-async def due_refunds(conn: asyncpg.Connection, limit: int) -> list[str]:
+    Those of events still to come, each at most once per `every_seconds`; those with a refund
+    waiting for Midtrans' confirmation once per `refunds_every_seconds`. Marks them checked;
+    SKIP LOCKED keeps replicas off each other's rows.
+    """
     rows = await conn.fetch(
-        """SELECT refund_key FROM refunds WHERE status = 'requested' AND next_attempt_at <= now()
-           ORDER BY next_attempt_at LIMIT $1""",
+        """UPDATE payments SET paid_checked_at = now()
+           WHERE order_id IN (
+               SELECT p.order_id FROM payments p
+               WHERE p.status IN ('settled', 'partially_refunded', 'partially_charged_back')
+                 AND ((EXISTS (SELECT 1 FROM refunds r
+                               WHERE r.order_id = p.order_id AND r.status = 'pending')
+                       AND coalesce(p.paid_checked_at, p.updated_at)
+                           < now() - make_interval(secs => $2))
+                      OR ((p.metadata->>'event_starts_at' IS NULL
+                           OR (p.metadata->>'event_starts_at')::timestamptz > now())
+                          AND coalesce(p.paid_checked_at, p.updated_at)
+                              < now() - make_interval(secs => $1)))
+               ORDER BY coalesce(p.paid_checked_at, p.updated_at)
+               LIMIT $3
+               FOR UPDATE SKIP LOCKED)
+           RETURNING order_id""",
+        every_seconds,
+        refunds_every_seconds,
         limit,
     )
-    return [r["refund_key"] for r in rows]
-
-
-async def finish_refund(
-    conn: asyncpg.Connection,
-    refund_key: str,
-    *,
-    status: str,
-    gateway_body: dict[str, Any] | None,
-    error: str | None,
-) -> None:
-    await conn.execute(
-        """UPDATE refunds SET status = $2, gateway_body = coalesce($3, gateway_body),
-                  last_error = $4, attempts = attempts + 1, updated_at = now()
-           WHERE refund_key = $1""",
-        refund_key,
-        status,
-        gateway_body,
-        error,
-    )
-
-
-async def postpone_refund(conn: asyncpg.Connection, refund_key: str, error: str) -> None:
-    await conn.execute(
-        """UPDATE refunds SET attempts = attempts + 1, last_error = $2, updated_at = now(),
-                  next_attempt_at = now() + make_interval(secs => least(300, 2 ^ attempts))
-           WHERE refund_key = $1""",
-        refund_key,
-        error,
-    )
+    return [r["order_id"] for r in rows]

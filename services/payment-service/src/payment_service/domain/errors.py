@@ -21,6 +21,14 @@ class NotRefundable(ValueError):
     """The payment holds no money we could refund."""
 
 
+class RefundNotFound(LookupError):
+    """No refund with this id (or not one the caller may see)."""
+
+
+class PayoutConflict(ValueError):
+    """The payout cannot take this step now (not awaiting one, no bank account, paid already)."""
+
+
 class StatusApiUnavailable(Exception):
     """Midtrans' status API could not answer now (timeout, 5xx, refusal): try again later."""
 

@@ -6,10 +6,11 @@ Midtrans outage never holds the queue.
 """
 
 import logging
+from functools import partial
 
 import asyncpg
 from servicekit.logs import log_fields
-from servicekit.messaging import Consumer
+from servicekit.messaging import Consumer, Outbox
 from ticketing_contracts import (
     EventEnvelope,
     TicketCancelled,
@@ -18,7 +19,9 @@ from ticketing_contracts import (
 )
 from ticketing_contracts.routing import PAYMENT_SERVICE_TICKETS, EventType
 
+from payment_service.adapters import refund_repository as refunds_repo
 from payment_service.adapters import repository as repo
+from payment_service.adapters.refund_store import PgRefundStore
 from payment_service.domain.errors import NotRefundable
 from payment_service.service_layer.reconciliation import request_close
 from payment_service.service_layer.refunds import request_refund
@@ -28,7 +31,10 @@ logger = logging.getLogger(__name__)
 TICKET_REFUND_PURPOSE = "ticket-refund"
 
 
-async def on_refund_requested(conn: asyncpg.Connection, envelope: EventEnvelope) -> None:
+async def on_refund_requested(
+    outbox: Outbox, conn: asyncpg.Connection, envelope: EventEnvelope
+) -> None:
+    """Record the refund (per method: API, cancel or payout); the refund job carries it out."""
     event = TicketRefundRequested.model_validate(envelope.payload)
     fields = log_fields(order_id=event.order_id, ticket_id=event.ticket_id)
     if not event.order_id:
@@ -38,17 +44,19 @@ async def on_refund_requested(conn: asyncpg.Connection, envelope: EventEnvelope)
     if payment is None:
         logger.warning("refund requested for an unknown order", extra=fields)
         return
-    remaining = payment.amount - payment.refunded_amount
+    committed = await refunds_repo.committed_amount(conn, payment.order_id)
+    remaining = payment.amount - payment.refunded_amount - committed
     amount = min(event.amount, remaining) if event.amount > 0 else remaining
     try:
         refund, new = await request_refund(
-            conn,
+            PgRefundStore(conn, outbox),
             payment,
             amount=amount,
             reason=event.reason,
             source=EventType.TICKET_REFUND_REQUESTED,
             purpose=TICKET_REFUND_PURPOSE,
             requested_by="ticket-service",
+            partial_by_payout=True,
         )
     except NotRefundable as exc:
         await repo.flag(conn, payment.order_id, f"refund requested but not possible: {exc}")
@@ -85,12 +93,12 @@ async def on_ticket_cancelled(conn: asyncpg.Connection, envelope: EventEnvelope)
         logger.info("payment to be closed at Midtrans", extra=log_fields(order_id=event.order_id))
 
 
-def ticket_events_consumer() -> Consumer:
+def ticket_events_consumer(outbox: Outbox) -> Consumer:
     return Consumer(
         name="payment-service",
         binding=PAYMENT_SERVICE_TICKETS,
         handlers={
-            EventType.TICKET_REFUND_REQUESTED: on_refund_requested,
+            EventType.TICKET_REFUND_REQUESTED: partial(on_refund_requested, outbox),
             EventType.TICKET_EXPIRED: on_ticket_expired,
             EventType.TICKET_CANCELLED: on_ticket_cancelled,
         },

@@ -1,4 +1,7 @@
-"""HTTP routes: internal opening, the seed's public endpoints, the webhook, admin refunds."""
+"""HTTP routes: internal opening, the seed's public endpoints, the webhook.
+
+Refund routes are in refunds_http.py.
+"""
 
 import logging
 import re
@@ -7,23 +10,19 @@ from typing import Annotated, Any, Self
 
 import asyncpg
 from fastapi import APIRouter, Depends, Request, Response
-from pydantic import (
-    AliasChoices,
-    AwareDatetime,
-    BaseModel,
-    ConfigDict,
-    Field,
-    field_validator,
-    model_validator,
-)
-from servicekit.auth import AdminUser, CurrentUser, ServiceCaller
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
+from servicekit.auth import CurrentUser, ServiceCaller
+from servicekit.contract import declare, merge
 from servicekit.errors import AppError
+from servicekit.fields import AwareDatetime, Email
 
-from payment_service.adapters.repository import Payment, Refund
+from payment_service.adapters.repository import Payment
 from payment_service.domain.model import PaymentStatus
+from payment_service.domain.refunds import Refund
 from payment_service.domain.snap import Customer, Item
 from payment_service.service_layer import notifications, payments, refunds
 from payment_service.service_layer.payments import Gateway, OpenPayment
+from payment_service.wiring import refund_stores
 
 ORDER_ID = re.compile(r"^[A-Za-z0-9\-_~.]{1,50}$")
 logger = logging.getLogger(__name__)
@@ -85,7 +84,7 @@ def _order_id(value: str) -> str:
 
 class CustomerIn(BaseModel):
     name: str = Field(min_length=1, max_length=255)
-    email: str = Field(min_length=3, max_length=255, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    email: Email
     phone: str | None = Field(default=None, max_length=50)
 
 
@@ -107,7 +106,7 @@ class MetadataIn(BaseModel):
 
 
 class PaymentCreate(BaseModel):
-    order_id: str
+    order_id: str = Field(pattern=ORDER_ID.pattern)
     amount: int = Field(gt=0)
     currency: str = "IDR"
     customer: CustomerIn
@@ -156,9 +155,30 @@ def _opened(payment: Payment) -> dict[str, Any]:
 
 
 internal = APIRouter(prefix="/internal", tags=["internal"])
+_ORDER_OF_ANSWER = {"order_id": "$response.body#/data/order_id"}
+OPENED_PAYMENT_LINKS = {
+    "PaymentStatus": {
+        "operationId": "payment_status_api_payment_status__order_id__get",
+        "parameters": _ORDER_OF_ANSWER,
+    },
+    "RefundOrder": {
+        "operationId": "refund_order_api_payment_admin_orders__order_id__refund_post",
+        "parameters": _ORDER_OF_ANSWER,
+    },
+}
+"""What a client can do next with an opened payment (OpenAPI links; the fuzzer follows them)."""
 
 
-@internal.post("/payments", status_code=201)
+@internal.post(
+    "/payments",
+    status_code=201,
+    responses=merge(
+        {201: {"description": "Opened.", "links": OPENED_PAYMENT_LINKS}},
+        {200: {"description": "Already open for this order_id: the same payment."}},
+        {200: {"links": OPENED_PAYMENT_LINKS}},
+        declare(409, 502, 503),
+    ),
+)
 async def open_payment(
     body: PaymentCreate, _caller: ServiceCaller, gw: GatewayDep, response: Response
 ) -> dict[str, Any]:
@@ -181,8 +201,10 @@ class SnapTokenRequest(BaseModel):
     The seed's own sample sends camelCase (`orderId`, `customerName`, ...): both are accepted.
     """
 
-    order_id: str = Field(validation_alias=AliasChoices("order_id", "orderId"))
-    amount: float | int = Field(gt=0)
+    order_id: str = Field(
+        validation_alias=AliasChoices("order_id", "orderId"), pattern=ORDER_ID.pattern
+    )
+    amount: float | int = Field(gt=0, multiple_of=1)
     customer_name: str | None = _either("customer_name", "customerName")
     customer_email: str | None = _either("customer_email", "customerEmail")
     customer_phone: str | None = _either("customer_phone", "customerPhone")
@@ -201,8 +223,25 @@ class SnapTokenRequest(BaseModel):
 
 public = APIRouter(prefix="/api/payment", tags=["payment"])
 
+# What the route reads (domain.gateway.parse_notification); the signature covers the strings.
+MIDTRANS_NOTIFICATION: dict[str, Any] = {
+    "type": "object",
+    "required": ["order_id", "status_code", "gross_amount", "signature_key", "transaction_status"],
+    "properties": {
+        name: {"type": "string"}
+        for name in (
+            "order_id",
+            "status_code",
+            "gross_amount",
+            "signature_key",
+            "transaction_status",
+        )
+    },
+    "additionalProperties": True,
+}
 
-@public.post("/create-snap-token")
+
+@public.post("/create-snap-token", responses=declare(404, 409, 502, 503))
 async def create_snap_token(
     body: SnapTokenRequest, user: CurrentUser, gw: GatewayDep
 ) -> dict[str, Any]:
@@ -224,13 +263,14 @@ async def create_snap_token(
     }
 
 
-@public.get("/status/{order_id}")
+@public.get("/status/{order_id}", responses=declare(502, 503))
 async def payment_status(order_id: str, user: CurrentUser, gw: GatewayDep) -> dict[str, Any]:
     view = await payments.payment_status(
         gw, order_id=order_id, caller_id=user.user_id, caller_is_admin=user.is_admin
     )
     p = view.payment
     declined = p.status is PaymentStatus.DENIED
+    order_refunds = await refunds.refunds_of_order(refund_stores(gw), order_id)
     return {
         "data": {
             "order_id": p.order_id,
@@ -253,7 +293,19 @@ async def payment_status(order_id: str, user: CurrentUser, gw: GatewayDep) -> di
             "created_at": _iso(p.created_at),
             "updated_at": _iso(p.updated_at),
             "midtrans": _midtrans_public(view.midtrans),
+            # The buyer sees the order's refunds here too (details: /api/payment/refunds/{id}).
+            "refunds": [_order_refund(r) for r in order_refunds],
         }
+    }
+
+
+def _order_refund(r: Refund) -> dict[str, Any]:
+    return {
+        "refund_id": str(r.refund_id),
+        "amount": r.amount,
+        "method": str(r.method),
+        "status": str(r.status),
+        "reference": r.payout_reference,
     }
 
 
@@ -263,7 +315,16 @@ def _midtrans_public(body: dict[str, Any] | None) -> dict[str, Any] | None:
     return {name: body[name] for name in MIDTRANS_PUBLIC_FIELDS if name in body}
 
 
-@public.post("/notification")
+@public.post(
+    "/notification",
+    responses=declare(400, 403, 404, 409, 503),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": MIDTRANS_NOTIFICATION}},
+        }
+    },
+)
 async def midtrans_notification(request: Request) -> dict[str, Any]:
     """No JWT: the signature is the authentication. Read as raw bytes, never as a model."""
     raw = await request.body()
@@ -286,54 +347,6 @@ async def midtrans_notification(request: Request) -> dict[str, Any]:
             "status": str(outcome.status),
         }
     }
-
-
-# ----- admin -----
-
-
-class RefundCreate(BaseModel):
-    amount: int | None = Field(default=None, gt=0)
-    reason: str = Field(min_length=1, max_length=255)
-    request_id: str | None = Field(default=None, max_length=100)
-
-
-def _refund(r: Refund) -> dict[str, Any]:
-    return {
-        "refund_key": r.refund_key,
-        "order_id": r.order_id,
-        "amount": r.amount,
-        "reason": r.reason,
-        "status": r.status,
-        "source": r.source,
-        "requested_by": r.requested_by,
-        "last_error": r.last_error,
-        "created_at": r.created_at.isoformat(),
-    }
-
-
-admin = APIRouter(prefix="/api/payment/admin", tags=["admin"])
-
-
-@admin.post("/orders/{order_id}/refund")
-async def refund_order(
-    order_id: str, body: RefundCreate, user: AdminUser, gw: GatewayDep
-) -> dict[str, Any]:
-    refund = await refunds.request_admin_refund(
-        gw,
-        order_id=order_id,
-        amount=body.amount,
-        reason=body.reason,
-        request_id=body.request_id,
-        admin_id=user.user_id,
-    )
-    if refund.status == "refused":
-        raise AppError(
-            refund.last_error or "Midtrans refused the refund.",
-            code="midtrans_refused",
-            status_code=502,
-            details={"refund": _refund(refund)},
-        )
-    return {"data": _refund(refund)}
 
 
 def _iso(value: datetime | None) -> str | None:

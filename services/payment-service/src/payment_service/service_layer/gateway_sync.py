@@ -10,6 +10,7 @@ apply only newer states whatever order the broker delivers them in.
 """
 
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -39,8 +40,29 @@ from payment_service.domain.model import (
     decide,
     is_late_money,
 )
+from payment_service.service_layer import refund_progress
+from payment_service.service_layer.refund_progress import RefundStore
 
 logger = logging.getLogger(__name__)
+
+# The refunds port on the connection and outbox of the observation being applied. Wired by the
+# composition root (`bootstrap`, through `wiring.wire_gateway_sync`): the service layer never
+# builds a concrete store itself.
+RefundStoreOn = Callable[[asyncpg.Connection, Outbox], RefundStore]
+_refund_store_on: RefundStoreOn | None = None
+
+
+def use_refund_store(factory: RefundStoreOn) -> None:
+    """Set the refunds store every observation confirms refunds in (once, at start-up)."""
+    global _refund_store_on  # the composition root's one wiring point
+    _refund_store_on = factory
+
+
+def _refund_store(conn: asyncpg.Connection, outbox: Outbox) -> RefundStore:
+    if _refund_store_on is None:
+        raise RuntimeError("gateway_sync: no refund store wired (wiring.wire_gateway_sync)")
+    return _refund_store_on(conn, outbox)
+
 
 _FAILED_STATUS = {
     PaymentStatus.DENIED: "deny",
@@ -125,6 +147,15 @@ async def apply_observation(
         logger.error(
             "gateway answer contradicts the payment; flagged for review",
             extra=log_fields(order_id=payment.order_id, source=source, reason=decision.reason),
+        )
+    if decision.changed and decision.status in refund_progress.REFUND_STATUSES:
+        # Our refunds this answer confirms, and refunds made elsewhere (the dashboard).
+        await refund_progress.settle_from_gateway(
+            _refund_store(conn, outbox),
+            payment,
+            status=decision.status,
+            refunded_total=decision.refunded_amount,
+            body=body,
         )
     if decision.verdict is Verdict.DUPLICATE and source in _QUIET_SOURCES:
         return decision  # a poll that found nothing new; its call is in gateway_calls

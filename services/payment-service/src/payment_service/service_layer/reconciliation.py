@@ -145,9 +145,13 @@ def _closing_call(obs: Observation) -> str | None:
 async def _status(
     conn: asyncpg.Connection, gw: Gateway, payment: Payment, *, source: str
 ) -> GatewayAnswer | None:
-    """Midtrans' status, recorded; None when Midtrans has no transaction for the order."""
+    """Midtrans' status, recorded; None when Midtrans has no transaction for the order.
+
+    Asked by order_id, as the status endpoint does: after a declined card and a retry the order
+    has a new Midtrans transaction, and the stored transaction_id may be the declined one.
+    """
     try:
-        answer = await gw.midtrans.status(payment.transaction_id or payment.order_id)
+        answer = await gw.midtrans.status(payment.order_id)
     except TransactionNotFound as exc:
         await repo.record_gateway_call(conn, exc.answer, order_id=payment.order_id, source=source)
         return None

@@ -6,8 +6,8 @@ from datetime import datetime
 from typing import Any
 
 import httpx
-from servicekit.auth import issue_token
 from servicekit.logs import log_fields
+from servicekit.service_tokens import issue_service_token
 
 from ticket_service.settings import TicketSettings
 
@@ -55,11 +55,8 @@ class PaymentClient:
 
         now = time.time()
         if now > self._token_expires - 60:
-            self._token = issue_token(
-                self._settings,
-                sub="ticket-service",
-                roles=["service"],
-                ttl_seconds=SERVICE_TOKEN_TTL_SECONDS,
+            self._token = issue_service_token(
+                self._settings, sub="ticket-service", ttl_seconds=SERVICE_TOKEN_TTL_SECONDS
             )
             self._token_expires = now + SERVICE_TOKEN_TTL_SECONDS
         return self._token

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from servicekit.auth import CurrentUser, Principal, require_roles
+from servicekit.contract import declare, merge, replay_responses
 from servicekit.db import DbConn
 from servicekit.errors import DomainErrorMap
 
@@ -42,7 +43,19 @@ DOOR_ERRORS: DomainErrorMap = {
 class CheckInRequest(BaseModel):
     """The seed's `{"attendance_code"}`, or what the scanner read from the QR code."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        # Exactly one of the two names the ticket (null counts as absent), as validated below.
+        json_schema_extra={
+            "oneOf": [
+                {
+                    "required": ["attendance_code"],
+                    "properties": {"attendance_code": {"type": "string"}},
+                },
+                {"required": ["qr_payload"], "properties": {"qr_payload": {"type": "string"}}},
+            ]
+        },
+    )
 
     attendance_code: str | None = Field(default=None, min_length=1, max_length=16)
     qr_payload: str | None = Field(default=None, min_length=1, max_length=512)
@@ -70,7 +83,7 @@ def actor_of(principal: Principal) -> door.Actor:
     return door.Actor(user_id=principal.user_id, is_admin=principal.is_admin)
 
 
-@router.post("/tickets/check-in")
+@router.post("/tickets/check-in", responses=merge(replay_responses(200), declare(404, 409, 422)))
 async def check_in_ticket(
     body: CheckInRequest, principal: HostOrAdmin, conn: DbConn, request: Request, response: Response
 ) -> dict[str, Any]:
@@ -96,7 +109,10 @@ async def check_in_ticket(
 
 @router.get(
     "/tickets/{ticket_id:uuid}/qr",
-    responses={200: {"content": {"image/png": {}, "image/svg+xml": {}, "application/json": {}}}},
+    responses=merge(
+        {200: {"content": {"image/png": {}, "image/svg+xml": {}, "application/json": {}}}},
+        declare(409),
+    ),
 )
 async def ticket_qr(
     ticket_id: UUID,

@@ -8,15 +8,20 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Body, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic.json_schema import SkipJsonSchema
 from servicekit.auth import CurrentUser
+from servicekit.contract import declare, merge
 from servicekit.db import DbConn
+from servicekit.fields import SINGLE_LINE, Email, Trim
 
 from ticket_service.adapters.host_tools_repository import SqlHostToolsRepository
 from ticket_service.entrypoints.http.door import HostOrAdmin, actor_of, door_settings
+from ticket_service.entrypoints.http.links import TICKET_LINKS, linked
 from ticket_service.entrypoints.http.pagination import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
+    Cursor,
     decode_cursor,
     encode_cursor,
 )
@@ -27,34 +32,53 @@ from ticket_service.service_layer.views import ticket_public
 
 router = APIRouter(tags=["host tools"])
 
-EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 TicketStatusName = Literal["pending", "active", "cancelled", "expired", "refunded"]
+HolderName = Annotated[str, StringConstraints(max_length=200, pattern=SINGLE_LINE), Trim]
+HolderPhone = Annotated[
+    str, StringConstraints(min_length=3, max_length=32, pattern=SINGLE_LINE), Trim
+]
 
 
 class ComplimentaryTicketCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid")
 
     event_id: UUID
-    user_id: str = Field(min_length=1, max_length=128, description="The holder's user id")
-    holder_name: str = Field(min_length=1, max_length=200)
-    holder_email: str = Field(pattern=EMAIL, max_length=254)
-    holder_phone: str | None = Field(default=None, min_length=3, max_length=32)
+    user_id: Annotated[str, StringConstraints(max_length=128, pattern=SINGLE_LINE), Trim] = Field(
+        description="The holder's user id"
+    )
+    holder_name: HolderName
+    holder_email: Email
+    holder_phone: HolderPhone | None = None
 
 
 class HolderCorrection(BaseModel):
-    """Only the holder's details can be corrected; status, price and code are not editable."""
+    """Only the holder's details can be corrected; status, price and code are not editable.
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    A field left out stays as it is; name and e-mail cannot be null (a ticket always has a
+    holder), the phone can (null removes it).
+    """
 
-    holder_name: str | None = Field(default=None, min_length=1, max_length=200)
-    holder_email: str | None = Field(default=None, pattern=EMAIL, max_length=254)
-    holder_phone: str | None = Field(default=None, min_length=3, max_length=32)
+    model_config = ConfigDict(extra="forbid")
+
+    # SkipJsonSchema: the schema says string (null is refused below), absent means unchanged.
+    holder_name: HolderName | SkipJsonSchema[None] = None
+    holder_email: Email | SkipJsonSchema[None] = None
+    holder_phone: HolderPhone | None = None
+
+    @field_validator("holder_name", "holder_email", mode="before")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("cannot be null: leave the field out to keep it as it is")
+        return value
 
 
 class CancelRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid")
 
-    reason: str | None = Field(default=None, min_length=1, max_length=500)
+    reason: Annotated[str, StringConstraints(max_length=500, pattern=SINGLE_LINE), Trim] | None = (
+        None
+    )
 
 
 def _repo(conn: Any, request: Request) -> SqlHostToolsRepository:
@@ -73,7 +97,7 @@ async def event_tickets(
     request: Request,
     status: TicketStatusName | None = None,
     checked_in: bool | None = None,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
 ) -> dict[str, Any]:
     page = await host_tools.list_event_tickets(
@@ -95,7 +119,7 @@ async def event_tickets(
     }
 
 
-@router.get("/tickets/by-code/{code}")
+@router.get("/tickets/by-code/{code}", responses=declare(409))
 async def ticket_by_code(
     code: str,
     principal: HostOrAdmin,
@@ -111,7 +135,11 @@ async def ticket_by_code(
     return {"data": _public(row, request)}
 
 
-@router.post("/tickets", status_code=201)
+@router.post(
+    "/tickets",
+    status_code=201,
+    responses=merge(linked(TICKET_LINKS, 201), declare(404, 409, 503)),
+)
 async def issue_complimentary_ticket(
     body: ComplimentaryTicketCreate, principal: HostOrAdmin, conn: DbConn, request: Request
 ) -> dict[str, Any]:
@@ -141,7 +169,7 @@ async def correct_holder(
     return {"data": _public(row, request)}
 
 
-@router.post("/tickets/{ticket_id:uuid}/cancel")
+@router.post("/tickets/{ticket_id:uuid}/cancel", responses=declare(409))
 async def cancel(
     ticket_id: UUID,
     principal: CurrentUser,

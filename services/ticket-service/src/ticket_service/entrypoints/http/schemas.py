@@ -1,42 +1,28 @@
 """Request bodies. Money is integer rupiah: an integral number is accepted, a fraction refused."""
 
 import uuid
-from datetime import datetime
 from typing import Annotated
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
 )
+from servicekit.fields import NO_CONTROL, SINGLE_LINE, AwareDatetime, Email, Trim
 
 from ticket_service.domain.money import to_rupiah
 
-
-def _aware(value: datetime) -> datetime:
-    if value.tzinfo is None:
-        raise ValueError("give a timezone, e.g. 2026-12-31T19:00:00+07:00")
-    return value
-
-
-AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
 Rupiah = Annotated[int, BeforeValidator(to_rupiah)]
 """A whole number of rupiah: 50000 and 50000.0 pass; 50000.5, true and -1 do not."""
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
-Email = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
-]
 
 
 class TicketedEventPut(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    title: Annotated[Text, StringConstraints(max_length=200)]
-    venue: Annotated[Text, StringConstraints(max_length=300)]
+    title: Annotated[str, StringConstraints(max_length=200, pattern=SINGLE_LINE), Trim]
+    venue: Annotated[str, StringConstraints(max_length=300, pattern=SINGLE_LINE), Trim]
     starts_at: AwareDatetime
     price: Rupiah = Field(ge=0, le=1_000_000_000, description="integer rupiah; 0 = free")
     currency: str = Field(default="IDR", pattern="^IDR$")
@@ -52,10 +38,10 @@ class PurchaseRequest(BaseModel):
 
     event_id: uuid.UUID
     user_id: str | None = None
-    customer_name: Annotated[Text, StringConstraints(max_length=100)]
+    customer_name: Annotated[str, StringConstraints(max_length=100, pattern=SINGLE_LINE), Trim]
     customer_email: Email
     customer_phone: (
-        Annotated[str, StringConstraints(strip_whitespace=True, max_length=19)] | None
+        Annotated[str, StringConstraints(max_length=19, pattern=NO_CONTROL), Trim] | None
     ) = None
     amount: Rupiah | None = Field(
         default=None, ge=0, description="integer rupiah, must equal the price"

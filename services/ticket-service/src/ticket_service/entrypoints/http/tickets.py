@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 from servicekit.auth import CurrentUser, Principal
+from servicekit.contract import declare, etag_responses, merge, replay_responses
 from servicekit.db import DbConn
 
 from ticket_service.adapters import repository as repo
@@ -17,9 +18,11 @@ from ticket_service.adapters.rate_limit import PurchaseRateLimiter
 from ticket_service.domain.errors import BuyerMismatch, TicketNotFound, TransactionNotFound
 from ticket_service.domain.tickets import TicketStatus
 from ticket_service.entrypoints.http.caching import etag_json
+from ticket_service.entrypoints.http.links import TICKET_LINKS, linked
 from ticket_service.entrypoints.http.pagination import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
+    Cursor,
     decode_cursor,
     encode_cursor,
 )
@@ -59,7 +62,17 @@ def _may_see(caller: Principal, owner_id: str) -> bool:
     return caller.user_id == owner_id or caller.is_admin
 
 
-@router.post("/tickets/purchase")
+@router.post(
+    "/tickets/purchase",
+    status_code=201,
+    responses=merge(
+        replay_responses(200, 201),
+        linked(TICKET_LINKS, 200, 201),
+        {200: {"description": "A free ticket, active at once (or a replayed answer)."}},
+        {201: {"description": "The seat is held; pay through `payment.redirect_url`."}},
+        declare(403, 404, 409, 422, 429, 502, 503),
+    ),
+)
 async def purchase(
     body: PurchaseRequest,
     request: Request,
@@ -84,13 +97,13 @@ async def purchase(
     return JSONResponse(answer.body, status_code=answer.status_code, headers=headers)
 
 
-@router.get("/tickets/my-tickets")
+@router.get("/tickets/my-tickets", responses=etag_responses())
 async def my_tickets(
     request: Request,
     conn: DbConn,
     caller: CurrentUser,
     limit: Limit = DEFAULT_LIMIT,
-    cursor: str | None = None,
+    cursor: Cursor = None,
     status: TicketStatus | None = None,
 ) -> Response:
     rows = await repo.tickets_of_user(
@@ -108,13 +121,13 @@ async def my_tickets(
     return etag_json(request, {"data": page, "next_cursor": next_cursor})
 
 
-@router.get("/tickets/transactions")
+@router.get("/tickets/transactions", responses=etag_responses())
 async def my_transactions(
     request: Request,
     conn: DbConn,
     caller: CurrentUser,
     limit: Limit = DEFAULT_LIMIT,
-    cursor: str | None = None,
+    cursor: Cursor = None,
 ) -> Response:
     rows = await repo.transactions_of_user(
         conn, caller.user_id, after=decode_cursor(cursor), limit=limit + 1
@@ -128,7 +141,7 @@ async def my_transactions(
     return etag_json(request, {"data": page, "next_cursor": next_cursor})
 
 
-@router.get("/tickets/transactions/{transaction_id:uuid}")
+@router.get("/tickets/transactions/{transaction_id:uuid}", responses=etag_responses())
 async def get_transaction(
     transaction_id: uuid.UUID, request: Request, conn: DbConn, caller: CurrentUser
 ) -> Response:
@@ -138,7 +151,7 @@ async def get_transaction(
     return etag_json(request, {"data": transaction_public(row)})
 
 
-@router.get("/tickets/{ticket_id:uuid}")
+@router.get("/tickets/{ticket_id:uuid}", responses=etag_responses())
 async def get_ticket(
     ticket_id: uuid.UUID, request: Request, conn: DbConn, caller: CurrentUser
 ) -> Response:

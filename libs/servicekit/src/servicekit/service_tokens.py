@@ -1,0 +1,58 @@
+"""Service-to-service tokens: a key of their own, apart from the users' identity provider.
+
+Users' tokens come from the identity provider (RS256 through JWKS in production, or HS256 with
+JWT_SECRET); the services cannot sign those. So a calling service (ticket-service) signs a short
+HS256 token with SERVICE_TOKEN_SECRET, audience `SERVICE_TOKEN_AUDIENCE` and role `service`, and
+the called service accepts it on `/internal/*` only (`auth.ServiceCaller`). Each kind of token
+is refused where the other belongs: a user's token on `/internal/*` (wrong key and audience), a
+service token on a user's route (the user verifier does not know the key or the audience).
+"""
+
+import time
+
+import jwt
+
+from servicekit.auth import Principal, _principal
+from servicekit.errors import Forbidden, Unauthorized
+from servicekit.settings import ServiceSettings
+
+SERVICE_ROLE = "service"
+ALGORITHM = "HS256"
+
+
+def issue_service_token(settings: ServiceSettings, *, sub: str, ttl_seconds: int = 3600) -> str:
+    """A token naming service `sub`, for `/internal/*` routes of the other services."""
+    now = int(time.time())
+    claims = {
+        "sub": sub,
+        "roles": [SERVICE_ROLE],
+        "iss": settings.service_name,
+        "aud": settings.service_token_audience,
+        "iat": now,
+        "exp": now + ttl_seconds,
+    }
+    return jwt.encode(claims, settings.service_token_secret.get_secret_value(), algorithm=ALGORITHM)
+
+
+class ServiceTokenVerifier:
+    def __init__(self, settings: ServiceSettings) -> None:
+        self._secret = settings.service_token_secret.get_secret_value()
+        self._audience = settings.service_token_audience
+
+    def verify(self, token: str) -> Principal:
+        try:
+            claims = jwt.decode(
+                token,
+                key=self._secret,
+                algorithms=[ALGORITHM],
+                audience=self._audience,
+                options={"require": ["exp", "iss", "aud", "sub"]},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise Unauthorized("The service token has expired.", code="token_expired") from exc
+        except jwt.PyJWTError as exc:
+            raise Unauthorized(f"Not a service token: {exc}", code="invalid_service_token") from exc
+        principal = _principal(claims)
+        if not principal.has_role(SERVICE_ROLE):
+            raise Forbidden("This is for services only.", code="not_a_service")
+        return principal
