@@ -2,7 +2,7 @@
 on an in-memory store: the consumer's and the routes' use cases without PostgreSQL."""
 
 import itertools
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from uuid import UUID
@@ -16,6 +16,7 @@ from notification_gateway.domain.notifications import (
     DeviceTokenTaken,
     NewNotification,
     Notification,
+    NotificationContent,
     Platform,
 )
 from notification_gateway.service_layer import accounts
@@ -110,21 +111,9 @@ class InMemoryNotifications:
         return [(target.channel, target.target) for _, target in self.deliveries]
 
 
-def _stored(notification_id: int, n: NewNotification) -> Notification:
-    return Notification(
-        id=notification_id,
-        event_id=n.event_id,
-        event_type=n.event_type,
-        event_version=n.event_version,
-        user_id=n.user_id,
-        audience=n.audience,
-        language=n.language,
-        title=n.title,
-        body=n.body,
-        data=n.data,
-        occurred_at=n.occurred_at,
-        created_at=T0,
-    )
+def _stored(notification_id: int, new: NewNotification) -> Notification:
+    content = {f.name: getattr(new, f.name) for f in fields(NotificationContent)}
+    return Notification(id=notification_id, created_at=T0, **content)
 
 
 def sample(event_type: str, version: int = 1) -> EventEnvelope:

@@ -24,10 +24,9 @@ class Platform(StrEnum):
 
 
 @dataclass(frozen=True)
-class Notification:
+class NotificationContent:
     """What one person is told of one event, in their language."""
 
-    id: int
     event_id: UUID
     event_type: str
     event_version: int
@@ -38,6 +37,20 @@ class Notification:
     body: str
     data: dict[str, str]
     occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class NewNotification(NotificationContent):
+    """A notification to record; the event's payload travels with it for the e-mail."""
+
+    payload: JsonObject
+
+
+@dataclass(frozen=True)
+class Notification(NotificationContent):
+    """A recorded notification, as the list, the stream and the senders see it."""
+
+    id: int
     created_at: datetime
 
     def public(self) -> JsonObject:
@@ -54,23 +67,6 @@ class Notification:
             "occurred_at": self.occurred_at.isoformat(),
             "created_at": self.created_at.isoformat(),
         }
-
-
-@dataclass(frozen=True)
-class NewNotification:
-    """A notification to record; the event's payload travels with it for the e-mail."""
-
-    event_id: UUID
-    event_type: str
-    event_version: int
-    user_id: str
-    audience: Audience
-    language: Language
-    title: str
-    body: str
-    data: dict[str, str]
-    payload: JsonObject
-    occurred_at: datetime
 
 
 @dataclass(frozen=True)
