@@ -6,10 +6,12 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from servicekit.app import Runtime, ServiceParts, build_app
+from servicekit.errors import DomainErrorMap
 from servicekit.jobs import PeriodicJob
+from servicekit.listen import Listener
 from servicekit.logs import register_secret
 
-from notification_gateway.adapters.email import SmtpMailer
+from notification_gateway.adapters.email import SmtpMailer, render_email
 from notification_gateway.adapters.metrics import (
     CountedMailer,
     CountedPush,
@@ -17,6 +19,12 @@ from notification_gateway.adapters.metrics import (
     refresh_delivery_backlog,
 )
 from notification_gateway.adapters.push import FcmClient
+from notification_gateway.adapters.repository import (
+    WAKE_CHANNEL,
+    SqlNotificationLog,
+    pooled_delivery_logs,
+)
+from notification_gateway.domain.notifications import DeviceNotFound, DeviceTokenTaken
 from notification_gateway.entrypoints.consumer import notification_consumer
 from notification_gateway.entrypoints.http import router
 from notification_gateway.entrypoints.jobs import DeliveryJob
@@ -24,6 +32,11 @@ from notification_gateway.service_layer.delivery import DeliveryPolicy, Dispatch
 from notification_gateway.service_layer.fanout import StreamHub
 from notification_gateway.service_layer.handlers import RecordingPolicy
 from notification_gateway.settings import NotificationSettings
+
+DOMAIN_ERRORS: DomainErrorMap = {
+    DeviceNotFound: (404, "device_not_found"),
+    DeviceTokenTaken: (409, "device_token_taken"),
+}
 
 
 def create_app(settings: NotificationSettings | None = None) -> FastAPI:
@@ -51,7 +64,7 @@ def create_app(settings: NotificationSettings | None = None) -> FastAPI:
             else None
         )
         dispatcher = Dispatcher(
-            runtime.pool,
+            pooled_delivery_logs(runtime.pool),
             mailer=CountedMailer(
                 SmtpMailer(
                     host=settings.smtp_host,
@@ -62,6 +75,7 @@ def create_app(settings: NotificationSettings | None = None) -> FastAPI:
                     timeout=settings.smtp_timeout_seconds,
                 )
             ),
+            render_email=render_email,
             push=CountedPush(push) if push is not None else None,
             stream=stream,
             policy=DeliveryPolicy(
@@ -73,23 +87,26 @@ def create_app(settings: NotificationSettings | None = None) -> FastAPI:
                 mail_from=settings.mail_from,
             ),
         )
+        listener = Listener(
+            settings.database_url.get_secret_value(),
+            channel=WAKE_CHANNEL,
+            on_notify=lambda _payload: dispatcher.wake.set(),
+        )
         job = DeliveryJob(
-            dispatcher,
-            dsn=settings.database_url.get_secret_value(),
-            poll_seconds=settings.delivery_poll_seconds,
+            dispatcher, listener=listener, poll_seconds=settings.delivery_poll_seconds
         )
         policy = RecordingPolicy(
             default_language=settings.default_language, push_enabled=push is not None
         )
         try:
             yield ServiceParts(
-                consumers=[notification_consumer(policy)],
+                consumers=[notification_consumer(policy, notification_log=SqlNotificationLog)],
                 jobs=[job.periodic(), PeriodicJob("stream-fanout", 0.0, hub.run_once)],
                 metrics=[refresh_delivery_backlog],
             )
         finally:
             await dispatcher.drain(grace_seconds=5.0)
-            await job.aclose()
+            await listener.aclose()
             if push is not None:
                 await push.aclose()
 
@@ -99,4 +116,5 @@ def create_app(settings: NotificationSettings | None = None) -> FastAPI:
         routers=[router],
         migrations=Path(__file__).parent / "migrations",
         setup=setup,
+        domain_errors=DOMAIN_ERRORS,
     )

@@ -27,9 +27,10 @@ from servicekit.testing import (
     create_database,
     free_port,
     fresh_vhost,
+    publish_envelope,
     wait_until_ready,
 )
-from ticketing_contracts import EXCHANGE, EventEnvelope, TicketActivated, new_event
+from ticketing_contracts import EventEnvelope, TicketActivated, new_event
 
 REDIS_URL = "redis://127.0.0.1:6379/4"
 
@@ -152,19 +153,7 @@ class Gateway:
         return {"Authorization": f"Bearer {self.token(user_id)}"}
 
     async def publish(self, envelope: EventEnvelope) -> None:
-        async with self.amqp.channel(publisher_confirms=True) as channel:
-            exchange = await channel.get_exchange(EXCHANGE, ensure=False)
-            await exchange.publish(
-                aio_pika.Message(
-                    body=envelope.model_dump_json().encode(),
-                    message_id=str(envelope.event_id),
-                    type=envelope.event_type,
-                    content_type="application/json",
-                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-                ),
-                routing_key=envelope.event_type,
-                mandatory=True,
-            )
+        await publish_envelope(self.amqp, envelope)
 
     async def mails_to(self, address: str) -> list[dict[str, Any]]:
         response = await self.sink.get("/messages", params={"to": address})

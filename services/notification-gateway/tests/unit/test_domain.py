@@ -38,7 +38,7 @@ def test_a_delivery_gives_up_at_its_last_attempt() -> None:
 
 
 def test_stream_ids_compare_as_numbers_not_text() -> None:
-    from notification_gateway.adapters.stream import id_order
+    from notification_gateway.domain.stream import id_order
 
     assert id_order("999-5") < id_order("1000-0")
     assert id_order("1000-2") < id_order("1000-10")

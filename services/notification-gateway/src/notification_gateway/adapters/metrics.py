@@ -6,7 +6,6 @@ of deliveries still to send is read from the database at scrape time.
 """
 
 from email.message import EmailMessage
-from typing import Any
 
 import asyncpg
 from prometheus_client import Counter, Gauge
@@ -14,7 +13,8 @@ from servicekit.metrics import set_counts
 
 from notification_gateway.adapters.stream import NotificationStream
 from notification_gateway.domain.model import Channel, Outcome, PermanentFailure, Sent
-from notification_gateway.service_layer.delivery import Mailer, PushSender
+from notification_gateway.domain.notifications import JsonObject
+from notification_gateway.service_layer.ports import Mailer, PushSender
 
 DELIVERY_ATTEMPTS = Counter(
     "notification_delivery_attempts_total",
@@ -68,7 +68,7 @@ class CountedPush:
 
 class CountedStream(NotificationStream):
     async def append(
-        self, *, user_id: str, delivery_id: int, event: str, notification: dict[str, Any]
+        self, *, user_id: str, delivery_id: int, event: str, notification: JsonObject
     ) -> str | None:
         try:
             entry = await super().append(

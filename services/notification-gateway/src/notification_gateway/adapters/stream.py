@@ -6,14 +6,16 @@ sender that retries after a crash does not show it twice). Entry ids are Redis s
 """
 
 import json
-import re
-from dataclasses import dataclass
 from typing import Any
 
 import redis.asyncio as aioredis
 from redis.typing import KeyT, StreamIdT
 
-STREAM_ID = re.compile(r"^\d{1,20}(-\d{1,20})?$")
+from notification_gateway.domain.notifications import JsonObject
+from notification_gateway.domain.stream import StreamEntry, id_order
+
+__all__ = ["NotificationStream", "StreamEntry", "id_order", "stream_key"]
+
 
 _APPEND_ONCE = """
 if redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[4]) then
@@ -35,13 +37,6 @@ def _marker_key(user_id: str, delivery_id: int) -> str:
     return f"notification-gateway:{{{user_id}}}:appended:{delivery_id}"
 
 
-@dataclass(frozen=True)
-class StreamEntry:
-    id: str
-    event: str
-    data: str
-
-
 class NotificationStream:
     def __init__(self, redis: aioredis.Redis, *, maxlen: int, ttl_seconds: int) -> None:
         self._redis = redis
@@ -50,7 +45,7 @@ class NotificationStream:
         self._append = redis.register_script(_APPEND_ONCE)
 
     async def append(
-        self, *, user_id: str, delivery_id: int, event: str, notification: dict[str, Any]
+        self, *, user_id: str, delivery_id: int, event: str, notification: JsonObject
     ) -> str | None:
         """The new entry's id; None when this delivery was appended before."""
         result = await self._append(
@@ -116,9 +111,3 @@ def _stream_batches(reply: Any) -> list[tuple[Any, list[tuple[Any, dict[str, str
         return []
     pairs = reply.items() if isinstance(reply, dict) else reply
     return [(key, [(entry_id, dict(fields)) for entry_id, fields in items]) for key, items in pairs]
-
-
-def id_order(entry_id: str) -> tuple[int, int]:
-    """Stream ids compare as (milliseconds, sequence), not as text."""
-    ms, _, seq = entry_id.partition("-")
-    return int(ms), int(seq or 0)

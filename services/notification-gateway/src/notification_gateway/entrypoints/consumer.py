@@ -1,5 +1,7 @@
 """The event consumer: every notified ticket and payment event goes to `record_notifications`."""
 
+from collections.abc import Callable
+
 import asyncpg
 from servicekit.messaging import Consumer, EventHandler
 from ticketing_contracts import EventEnvelope
@@ -7,13 +9,18 @@ from ticketing_contracts.routing import NOTIFICATION_GATEWAY_ALL
 
 from notification_gateway.service_layer.compose import NOTIFIED_EVENTS
 from notification_gateway.service_layer.handlers import RecordingPolicy, record_notifications
+from notification_gateway.service_layer.ports import NotificationLog
 
 CONSUMER_NAME = "notification-gateway"
 
 
-def notification_consumer(policy: RecordingPolicy) -> Consumer:
+def notification_consumer(
+    policy: RecordingPolicy, *, notification_log: Callable[[asyncpg.Connection], NotificationLog]
+) -> Consumer:
+    """`notification_log` puts the port on the inbox transaction's connection."""
+
     async def on_event(conn: asyncpg.Connection, envelope: EventEnvelope) -> None:
-        await record_notifications(conn, envelope, policy=policy)
+        await record_notifications(notification_log(conn), envelope, policy=policy)
 
     handlers: dict[str, EventHandler] = {model.EVENT_TYPE: on_event for model in NOTIFIED_EVENTS}
     return Consumer(name=CONSUMER_NAME, binding=NOTIFICATION_GATEWAY_ALL, handlers=handlers)

@@ -1,25 +1,30 @@
 """HTTP: the caller's notifications, the live stream (SSE), device tokens and language."""
 
-import asyncio
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from servicekit.auth import CurrentUser
 from servicekit.contract import declare
 from servicekit.db import DbConn
-from servicekit.errors import Conflict, NotFound
 
-from notification_gateway.adapters import repository
-from notification_gateway.adapters.stream import (
-    NotificationStream,
-    StreamEntry,
-    id_order,
-)
-from notification_gateway.service_layer.fanout import StreamHub
+from notification_gateway.adapters.repository import SqlAccounts
+from notification_gateway.domain.notifications import Device, Platform
+from notification_gateway.domain.stream import StreamEntry
+from notification_gateway.service_layer import accounts
+from notification_gateway.service_layer.live_stream import StreamSignal, follow_stream
 from notification_gateway.settings import NotificationSettings
+
+
+def _accounts(conn: DbConn) -> SqlAccounts:
+    return SqlAccounts(conn)
+
+
+Accounts = Annotated[SqlAccounts, Depends(_accounts)]
+"""The caller's notifications, devices and language on this request's connection."""
 
 router = APIRouter(prefix="/notifications", tags=["notifications"])
 # One event of the stream (`_sse`): `data` is the notification as JSON text.
@@ -53,16 +58,15 @@ class PreferencesUpdate(BaseModel):
 @router.get("/", include_in_schema=False)  # the gateway routes /notifications/ (with the slash)
 async def list_notifications(
     user: CurrentUser,
-    conn: DbConn,
+    store: Accounts,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     # 18 digits: every match fits PostgreSQL's bigint.
     cursor: Annotated[str | None, Query(pattern=r"^[0-9]{1,18}$")] = None,
 ) -> dict[str, Any]:
-    rows = await repository.recent_notifications(
-        conn, user_id=user.user_id, limit=limit, before_id=int(cursor) if cursor else None
+    page = await accounts.notifications_page(
+        store, user_id=user.user_id, limit=limit, cursor=cursor
     )
-    next_cursor = str(rows[-1].id) if len(rows) == limit else None
-    return {"data": [row.public() for row in rows], "next_cursor": next_cursor}
+    return {"data": [n.public() for n in page.notifications], "next_cursor": page.next_cursor}
 
 
 @router.get(
@@ -84,46 +88,33 @@ async def notification_stream(
     resume = last_event_id or last_event_id_query  # the pattern admits only stream ids
     settings: NotificationSettings = request.app.state.runtime.settings
     return StreamingResponse(
-        _server_sent_events(
-            request.app.state.stream, request.app.state.hub, user.user_id, resume, settings
-        ),
+        _server_sent_events(request, user.user_id, resume, settings),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache, no-transform", "X-Accel-Buffering": "no"},
     )
 
 
 async def _server_sent_events(
-    stream: NotificationStream,
-    hub: StreamHub,
-    user_id: str,
-    resume_after: str | None,
-    settings: NotificationSettings,
+    request: Request, user_id: str, resume_after: str | None, settings: NotificationSettings
 ) -> AsyncIterator[str]:
-    async with hub.subscribe(user_id) as subscription:
-        # Subscribed first, then read what came before: nothing falls between the two, and
-        # what both deliver is sent once (ids only grow).
-        last = resume_after or await stream.last_id(user_id)
-        yield f"retry: {settings.stream_retry_ms}\n: connected\n\n"
-        while resume_after is not None:
-            missed = await stream.read_after(user_id, last)
-            for entry in missed:
-                last = entry.id
-                yield _sse(entry)
-            if len(missed) < 100:
-                break
-        while not subscription.lagged:
-            try:
-                entry = await asyncio.wait_for(
-                    subscription.entries.get(), timeout=settings.stream_heartbeat_seconds
-                )
-            except TimeoutError:
-                yield ": keep-alive\n\n"  # a comment: keeps proxies and the client's timer happy
-                continue
-            if id_order(entry.id) <= id_order(last):
-                continue
-            last = entry.id
-            yield _sse(entry)
-        # Too far behind: end the response; the client reconnects with Last-Event-ID.
+    entries = follow_stream(
+        request.app.state.stream,
+        request.app.state.hub,
+        user_id=user_id,
+        resume_after=resume_after,
+        heartbeat_seconds=settings.stream_heartbeat_seconds,
+    )
+    # aclosing: a client that goes away unsubscribes now, not when the generator is collected.
+    async with aclosing(entries):
+        async for entry in entries:
+            match entry:
+                case StreamSignal.CONNECTED:
+                    yield f"retry: {settings.stream_retry_ms}\n: connected\n\n"
+                case StreamSignal.KEEP_ALIVE:
+                    # A comment: keeps proxies and the client's timer happy.
+                    yield ": keep-alive\n\n"
+                case StreamEntry():
+                    yield _sse(entry)
 
 
 def _sse(entry: StreamEntry) -> str:
@@ -135,52 +126,51 @@ def _sse(entry: StreamEntry) -> str:
     status_code=201,
     responses=declare(409, s409="The token is registered to another user."),
 )
-async def register_device(body: DeviceCreate, user: CurrentUser, conn: DbConn) -> dict[str, Any]:
+async def register_device(body: DeviceCreate, user: CurrentUser, store: Accounts) -> dict[str, Any]:
     """Registers (or refreshes) one of the caller's devices; another user's token is refused.
 
     A phone that changes hands unregisters on sign-out (`DELETE /notifications/devices/...`)
     first; pushes never go to whoever claims a token last.
     """
-    device = await repository.register_device(
-        conn, user_id=user.user_id, token=body.token, platform=body.platform
+    device = await accounts.register_device(
+        store, user_id=user.user_id, token=body.token, platform=Platform(body.platform)
     )
-    if device is None:
-        raise Conflict("This device token belongs to another user.", code="device_token_taken")
     return {"data": _device(device)}
 
 
 @router.get("/devices")
-async def list_devices(user: CurrentUser, conn: DbConn) -> dict[str, Any]:
-    devices = await repository.devices_of(conn, user.user_id)
+async def list_devices(user: CurrentUser, store: Accounts) -> dict[str, Any]:
+    devices = await store.devices_of(user.user_id)
     return {"data": [_device(d) for d in devices], "next_cursor": None}
 
 
 @router.delete("/devices/{token}", status_code=204)
-async def remove_device(token: str, user: CurrentUser, conn: DbConn) -> Response:
-    if not await repository.remove_device(conn, user_id=user.user_id, token=token):
-        raise NotFound("You have no device with this token.", code="device_not_found")
+async def remove_device(token: str, user: CurrentUser, store: Accounts) -> Response:
+    await accounts.remove_device(store, user_id=user.user_id, token=token)
     return Response(status_code=204)
 
 
 @router.get("/preferences")
-async def get_preferences(request: Request, user: CurrentUser, conn: DbConn) -> dict[str, Any]:
+async def get_preferences(request: Request, user: CurrentUser, store: Accounts) -> dict[str, Any]:
     settings: NotificationSettings = request.app.state.runtime.settings
-    language = await repository.language_of(conn, user.user_id) or settings.default_language
+    language = await accounts.language_of(
+        store, user_id=user.user_id, default_language=settings.default_language
+    )
     return {"data": {"language": language}}
 
 
 @router.put("/preferences")
 async def put_preferences(
-    body: PreferencesUpdate, user: CurrentUser, conn: DbConn
+    body: PreferencesUpdate, user: CurrentUser, store: Accounts
 ) -> dict[str, Any]:
-    await repository.set_language(conn, user_id=user.user_id, language=body.language)
+    await store.set_language(user_id=user.user_id, language=body.language)
     return {"data": {"language": body.language}}
 
 
-def _device(device: dict[str, Any]) -> dict[str, Any]:
+def _device(device: Device) -> dict[str, str]:
     return {
-        "token": device["token"],
-        "platform": device["platform"],
-        "created_at": device["created_at"].isoformat(),
-        "updated_at": device["updated_at"].isoformat(),
+        "token": device.token,
+        "platform": device.platform.value,
+        "created_at": device.created_at.isoformat(),
+        "updated_at": device.updated_at.isoformat(),
     }

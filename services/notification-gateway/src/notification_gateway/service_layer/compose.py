@@ -129,7 +129,7 @@ def public_data(payload: EventPayload) -> dict[str, str]:
 
     The signed QR content stays out: it is the ticket itself and is only drawn in the e-mail.
     """
-    raw: dict[str, Any] = payload.model_dump(mode="json", exclude={"qr_payload"})
+    raw: dict[str, object] = payload.model_dump(mode="json", exclude={"qr_payload"})
     return {key: _as_text(value) for key, value in raw.items() if value is not None}
 
 

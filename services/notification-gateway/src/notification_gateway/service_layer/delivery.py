@@ -10,18 +10,11 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from email.message import EmailMessage
-from typing import Protocol
 
-import asyncpg
 from servicekit.logs import log_fields
 from ticketing_contracts import PAYLOAD_MODELS
 
-from notification_gateway.adapters import repository
-from notification_gateway.adapters.email import render_email
-from notification_gateway.adapters.repository import DueDelivery
-from notification_gateway.adapters.stream import NotificationStream
 from notification_gateway.domain.model import (
-    Audience,
     Channel,
     Outcome,
     PermanentFailure,
@@ -30,17 +23,18 @@ from notification_gateway.domain.model import (
     gives_up,
     retry_delay,
 )
+from notification_gateway.domain.notifications import Delivery
 from notification_gateway.service_layer.compose import compose
+from notification_gateway.service_layer.ports import (
+    DeliveryLog,
+    DeliveryLogs,
+    EmailRenderer,
+    Mailer,
+    PushSender,
+    StreamWriter,
+)
 
 logger = logging.getLogger(__name__)
-
-
-class Mailer(Protocol):
-    async def send(self, email: EmailMessage) -> Outcome: ...
-
-
-class PushSender(Protocol):
-    async def send(self, *, token: str, title: str, body: str, data: dict[str, str]) -> Outcome: ...
 
 
 @dataclass(frozen=True)
@@ -56,15 +50,17 @@ class DeliveryPolicy:
 class Dispatcher:
     def __init__(
         self,
-        pool: asyncpg.Pool,
+        delivery_logs: DeliveryLogs,
         *,
         mailer: Mailer,
+        render_email: EmailRenderer,
         push: PushSender | None,
-        stream: NotificationStream,
+        stream: StreamWriter,
         policy: DeliveryPolicy,
     ) -> None:
-        self._pool = pool
+        self._delivery_logs = delivery_logs
         self._mailer = mailer
+        self._render_email = render_email
         self._push = push
         self._stream = stream
         self._policy = policy
@@ -76,9 +72,9 @@ class Dispatcher:
         free = self._policy.batch_size - len(self._in_flight)
         if free <= 0:
             return 0
-        async with self._pool.acquire() as conn:
-            due = await repository.claim_due_deliveries(
-                conn, limit=free, lease_seconds=self._policy.lease_seconds
+        async with self._delivery_logs() as log:
+            due = await log.claim_due_deliveries(
+                limit=free, lease_seconds=self._policy.lease_seconds
             )
         for delivery in due:
             task = asyncio.create_task(self._deliver(delivery))
@@ -99,7 +95,7 @@ class Dispatcher:
             for task in pending:
                 task.cancel()
 
-    async def _deliver(self, delivery: DueDelivery) -> None:
+    async def _deliver(self, delivery: Delivery) -> None:
         outcome = await self._attempt(delivery)
         fields = log_fields(
             delivery_id=delivery.id,
@@ -108,12 +104,12 @@ class Dispatcher:
             attempt=delivery.attempts,
         )
         try:
-            async with self._pool.acquire() as conn:
-                await self._record(conn, delivery, outcome, fields)
+            async with self._delivery_logs() as log:
+                await self._record(log, delivery, outcome, fields)
         except Exception:
             logger.exception("could not record a delivery outcome; it is retried", extra=fields)
 
-    async def _attempt(self, delivery: DueDelivery) -> Outcome:
+    async def _attempt(self, delivery: Delivery) -> Outcome:
         try:
             match delivery.channel:
                 case Channel.EMAIL:
@@ -128,15 +124,15 @@ class Dispatcher:
             logger.exception("delivery attempt raised", extra=log_fields(delivery_id=delivery.id))
             return TemporaryFailure(f"{type(exc).__name__}: {exc}")
 
-    def _email(self, delivery: DueDelivery) -> EmailMessage:
+    def _email(self, delivery: Delivery) -> EmailMessage:
         notification = delivery.notification
         model = PAYLOAD_MODELS[(notification.event_type, notification.event_version)]
         message = compose(
             model.model_validate(delivery.payload),
-            Audience(delivery.audience),
+            notification.audience,
             notification.language,
         )
-        return render_email(
+        return self._render_email(
             message,
             language=notification.language,
             sender=self._policy.mail_from,
@@ -144,7 +140,7 @@ class Dispatcher:
             message_key=f"{notification.event_id}.{notification.id}",
         )
 
-    async def _send_push(self, delivery: DueDelivery) -> Outcome:
+    async def _send_push(self, delivery: Delivery) -> Outcome:
         if self._push is None:
             return PermanentFailure("push is turned off (FCM_ENDPOINT is empty)")
         notification = delivery.notification
@@ -159,7 +155,7 @@ class Dispatcher:
             },
         )
 
-    async def _append_to_stream(self, delivery: DueDelivery) -> Outcome:
+    async def _append_to_stream(self, delivery: Delivery) -> Outcome:
         notification = delivery.notification
         entry_id = await self._stream.append(
             user_id=notification.user_id,
@@ -171,19 +167,19 @@ class Dispatcher:
 
     async def _record(
         self,
-        conn: asyncpg.Connection,
-        delivery: DueDelivery,
+        log: DeliveryLog,
+        delivery: Delivery,
         outcome: Outcome,
         fields: dict[str, object],
     ) -> None:
         match outcome:
             case Sent():
-                await repository.mark_sent(conn, delivery.id)
+                await log.mark_sent(delivery.id)
                 logger.info("delivered", extra=fields)
             case PermanentFailure(error=error, drop_device=drop):
-                await repository.mark_failed(conn, delivery.id, error)
+                await log.mark_failed(delivery.id, error=error)
                 if drop:
-                    await repository.drop_device(conn, delivery.target)
+                    await log.drop_device(delivery.target)
                 logger.warning(
                     "delivery failed for good%s: %s",
                     "; device token dropped" if drop else "",
@@ -193,8 +189,8 @@ class Dispatcher:
             case TemporaryFailure(error=error) if gives_up(
                 delivery.attempts, self._policy.max_attempts
             ):
-                await repository.mark_failed(
-                    conn, delivery.id, f"gave up after {delivery.attempts} attempts: {error}"
+                await log.mark_failed(
+                    delivery.id, error=f"gave up after {delivery.attempts} attempts: {error}"
                 )
                 logger.error("delivery gave up: %s", error, extra=fields)
             case TemporaryFailure(error=error):
@@ -203,5 +199,5 @@ class Dispatcher:
                     base_seconds=self._policy.retry_base_seconds,
                     max_seconds=self._policy.retry_max_seconds,
                 )
-                await repository.schedule_retry(conn, delivery.id, error, delay)
+                await log.schedule_retry(delivery.id, error=error, delay_seconds=delay)
                 logger.warning("delivery failed; retry in %.1fs: %s", delay, error, extra=fields)

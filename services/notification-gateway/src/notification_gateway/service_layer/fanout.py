@@ -15,7 +15,8 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
-from notification_gateway.adapters.stream import NotificationStream, StreamEntry
+from notification_gateway.domain.stream import StreamEntry
+from notification_gateway.service_layer.ports import StreamReader
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +29,7 @@ class Subscription:
 
 
 class StreamHub:
-    def __init__(self, stream: NotificationStream, *, block_ms: int = 2000) -> None:
+    def __init__(self, stream: StreamReader, *, block_ms: int = 2000) -> None:
         # Well under redis-py's default 5 s socket timeout, which a longer BLOCK would trip.
         self._stream = stream
         self._block_ms = block_ms

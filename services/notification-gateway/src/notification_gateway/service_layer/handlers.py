@@ -6,17 +6,17 @@ the delivery job (`service_layer.delivery`), which the commit wakes through Post
 
 from dataclasses import dataclass
 
-import asyncpg
 from ticketing_contracts import EventEnvelope, parse_payload
 
-from notification_gateway.adapters import repository
 from notification_gateway.domain.model import Channel, Language, Recipient
+from notification_gateway.domain.notifications import DeliveryTarget, NewNotification
 from notification_gateway.service_layer.compose import (
     NOTIFIED_EVENTS,
     compose,
     public_data,
     recipients,
 )
+from notification_gateway.service_layer.ports import NotificationLog
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,7 @@ class RecordingPolicy:
 
 
 async def record_notifications(
-    conn: asyncpg.Connection, envelope: EventEnvelope, *, policy: RecordingPolicy
+    log: NotificationLog, envelope: EventEnvelope, *, policy: RecordingPolicy
 ) -> int:
     """How many deliveries this event added (0 when it told everyone already)."""
     payload = parse_payload(envelope)
@@ -34,53 +34,45 @@ async def record_notifications(
         return 0
     added = 0
     for recipient in recipients(payload):
-        language = await repository.language_of(conn, recipient.user_id) or policy.default_language
+        language = await log.language_of(recipient.user_id) or policy.default_language
         message = compose(payload, recipient.audience, language)
-        notification_id = await repository.add_notification(
-            conn,
-            event_id=envelope.event_id,
-            event_type=envelope.event_type,
-            event_version=envelope.version,
-            user_id=recipient.user_id,
-            audience=recipient.audience.value,
-            language=language,
-            title=message.title,
-            body=message.body,
-            data=public_data(payload),
-            payload=envelope.payload,
-            occurred_at=envelope.occurred_at,
+        notification_id = await log.add_notification(
+            NewNotification(
+                event_id=envelope.event_id,
+                event_type=envelope.event_type,
+                event_version=envelope.version,
+                user_id=recipient.user_id,
+                audience=recipient.audience,
+                language=language,
+                title=message.title,
+                body=message.body,
+                data=public_data(payload),
+                payload=envelope.payload,
+                occurred_at=envelope.occurred_at,
+            )
         )
         if notification_id is None:
             continue
-        added += await _log_deliveries(conn, envelope, recipient, notification_id, policy)
+        for target in await _targets(log, recipient, push_enabled=policy.push_enabled):
+            added += await log.add_delivery(
+                notification_id=notification_id, event_id=envelope.event_id, target=target
+            )
     if added:
-        await repository.wake_senders(conn)
+        await log.wake_senders()
     return added
 
 
-async def _log_deliveries(
-    conn: asyncpg.Connection,
-    envelope: EventEnvelope,
-    recipient: Recipient,
-    notification_id: int,
-    policy: RecordingPolicy,
-) -> int:
-    targets: list[tuple[Channel, str, str | None]] = []
+async def _targets(
+    log: NotificationLog, recipient: Recipient, *, push_enabled: bool
+) -> list[DeliveryTarget]:
+    """Where each of the recipient's channels reaches them: stream, address, every device."""
+    targets: list[DeliveryTarget] = []
     if Channel.STREAM in recipient.channels:
-        targets.append((Channel.STREAM, recipient.user_id, None))
+        targets.append(DeliveryTarget(Channel.STREAM, recipient.user_id))
     if Channel.EMAIL in recipient.channels and recipient.email:
-        targets.append((Channel.EMAIL, recipient.email.strip().lower(), recipient.collapse_key))
-    if Channel.PUSH in recipient.channels and policy.push_enabled:
-        for device in await repository.devices_of(conn, recipient.user_id):
-            targets.append((Channel.PUSH, device["token"], recipient.collapse_key))
-    added = 0
-    for channel, target, collapse_key in targets:
-        added += await repository.add_delivery(
-            conn,
-            notification_id=notification_id,
-            event_id=envelope.event_id,
-            channel=channel,
-            target=target,
-            collapse_key=collapse_key,
-        )
-    return added
+        address = recipient.email.strip().lower()
+        targets.append(DeliveryTarget(Channel.EMAIL, address, recipient.collapse_key))
+    if Channel.PUSH in recipient.channels and push_enabled:
+        for device in await log.devices_of(recipient.user_id):
+            targets.append(DeliveryTarget(Channel.PUSH, device.token, recipient.collapse_key))
+    return targets
