@@ -316,7 +316,9 @@ class World:
         return [type(e).__name__ for e in self.books.events]
 
 
-NOW = datetime.now(UTC)
+def now() -> datetime:
+    """The real clock at the moment of use: the use cases read it too, however late a test runs."""
+    return datetime.now(UTC)
 
 
 def a_payment(order_id: str, **changes: Any) -> Payment:
@@ -330,7 +332,7 @@ def a_payment(order_id: str, **changes: Any) -> Payment:
         customer={"name": "Siti Rahma", "email": "siti@example.id", "phone": None},
         items=[{"id": "ticket", "name": "Jazz", "price": AMOUNT, "quantity": 1}],
         metadata={},
-        expires_at=NOW + timedelta(minutes=15),
+        expires_at=now() + timedelta(minutes=15),
         snap_token=None,
         redirect_url=None,
         snap_token_expires_at=None,
@@ -344,8 +346,8 @@ def a_payment(order_id: str, **changes: Any) -> Payment:
         flagged_at=None,
         flag_reason=None,
         close_requested_at=None,
-        created_at=NOW,
-        updated_at=NOW,
+        created_at=now(),
+        updated_at=now(),
         event_sequence=0,
     )
     return Payment(**{**values, **changes})
@@ -358,7 +360,7 @@ def open_command(order_id: str = "TIX-1", **changes: Any) -> OpenPayment:
         currency="IDR",
         customer=Customer("Siti Rahma", "siti@example.id"),
         items=[Item("ticket", "Jazz", AMOUNT, 1)],
-        expires_at=NOW + timedelta(minutes=15),
+        expires_at=now() + timedelta(minutes=15),
         user_id="buyer-1",
         ticket_id="ticket-1",
         event_id="event-1",
@@ -383,7 +385,7 @@ def ticket_facts() -> dict[str, Any]:
         "holder_name": "Siti Rahma",
         "holder_email": "siti@example.id",
         "event_title": "Jazz",
-        "event_starts_at": NOW + timedelta(days=10),
+        "event_starts_at": now() + timedelta(days=10),
     }
 
 
@@ -430,7 +432,11 @@ def test_the_same_order_with_other_details_is_a_conflict(changes: dict[str, Any]
 def test_a_hold_ending_within_a_minute_opens_nothing() -> None:
     world = World()
     with pytest.raises(HoldExpired):
-        run(payments.open_payment(world.deps, open_command(expires_at=NOW + timedelta(seconds=20))))
+        run(
+            payments.open_payment(
+                world.deps, open_command(expires_at=now() + timedelta(seconds=20))
+            )
+        )
     assert world.books.payments == {}
 
 
@@ -493,14 +499,14 @@ def token_for(world: World, caller_id: str = "buyer-1", amount: int = AMOUNT) ->
 
 def test_the_owner_gets_the_stored_token_while_the_page_stands() -> None:
     world = World()
-    opened(world, snap_token_expires_at=NOW + timedelta(minutes=10))
+    opened(world, snap_token_expires_at=now() + timedelta(minutes=10))
     assert token_for(world).snap_token == "token-0"
     assert world.midtrans.snap_calls == []
 
 
 def test_an_expired_page_is_renewed_and_other_callers_see_nothing() -> None:
     world = World()
-    opened(world, snap_token_expires_at=NOW - timedelta(minutes=1))
+    opened(world, snap_token_expires_at=now() - timedelta(minutes=1))
     assert token_for(world).snap_token == "token-1"
     with pytest.raises(PaymentNotFound):
         token_for(world, caller_id="other")
@@ -510,7 +516,7 @@ def test_an_expired_page_is_renewed_and_other_callers_see_nothing() -> None:
 
 def test_a_customer_who_picked_a_method_keeps_the_old_token() -> None:
     world = World()
-    opened(world, snap_token_expires_at=NOW - timedelta(minutes=1))
+    opened(world, snap_token_expires_at=now() - timedelta(minutes=1))
     refusal = {"error_messages": ["transaction_details.order_id has already been taken"]}
     world.midtrans.snap_failure = MidtransRefused("taken", answer("snap.create", refusal, 400))
     world.midtrans.snap_failure.details.update(refusal)
@@ -589,8 +595,8 @@ def test_the_reconciler_applies_a_lost_settlement() -> None:
 
 def test_the_reconciler_expires_an_unpaid_order_only_after_the_snap_session() -> None:
     world = World()
-    opened(world, expires_at=NOW - timedelta(seconds=30))  # within the grace period
-    opened(world, "TIX-2", expires_at=NOW - timedelta(hours=1))
+    opened(world, expires_at=now() - timedelta(seconds=30))  # within the grace period
+    opened(world, "TIX-2", expires_at=now() - timedelta(hours=1))
     world.books.stale = ["TIX-1", "TIX-2"]
     assert run(reconciliation.reconcile_pending(world.deps)) == 2
     assert world.status("TIX-1") is PaymentStatus.CREATED
@@ -615,7 +621,7 @@ def test_an_expired_ticket_closes_its_pending_transaction_at_midtrans() -> None:
     world = World()
     opened(world, status=PaymentStatus.PENDING)
     world.midtrans.transactions["TIX-1"] = midtrans_says("TIX-1", "pending")
-    expired = TicketExpired(**ticket_facts(), expired_at=NOW)
+    expired = TicketExpired(**ticket_facts(), expired_at=now())
     assert run(ticket_events.ticket_expired(inbox_work(world), expired)) is True
     assert world.books.transitions[-1]["verdict"] == "close_requested"
     assert run(reconciliation.close_released_payments(world.deps)) == 1
@@ -661,7 +667,7 @@ def test_a_cancelled_ticket_of_a_paid_order_closes_nothing() -> None:
     world = World()
     opened(world, status=PaymentStatus.SETTLED)
     cancelled = TicketCancelled(
-        **ticket_facts(), cancelled_at=NOW, cancelled_by="buyer-1", reason="changed plans"
+        **ticket_facts(), cancelled_at=now(), cancelled_by="buyer-1", reason="changed plans"
     )
     assert run(ticket_events.ticket_cancelled(inbox_work(world), cancelled)) is False
     assert world.books.close_requested == set()

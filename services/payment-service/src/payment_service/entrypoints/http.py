@@ -191,7 +191,7 @@ MIDTRANS_NOTIFICATION: dict[str, Any] = {
 }
 
 
-@public.post("/create-snap-token", responses=declare(404, 409, 502, 503))
+@public.post("/create-snap-token", responses=declare(404, 409, 429, 502, 503))
 async def create_snap_token(
     body: SnapTokenRequest, user: CurrentUser, deps: PaymentDepsDep
 ) -> dict[str, Any]:
@@ -213,7 +213,7 @@ async def create_snap_token(
     }
 
 
-@public.get("/status/{order_id}", responses=declare(502, 503))
+@public.get("/status/{order_id}", responses=declare(429, 502, 503))
 async def payment_status(order_id: str, user: CurrentUser, deps: PaymentDepsDep) -> dict[str, Any]:
     view = await payments.payment_status(
         deps, order_id=order_id, caller_id=user.user_id, caller_is_admin=user.is_admin

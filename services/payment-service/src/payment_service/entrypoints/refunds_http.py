@@ -27,9 +27,16 @@ class RefundCreate(BaseModel):
 
 
 class BankAccountIn(BaseModel):
-    bank_code: str = Field(min_length=1, max_length=40)
-    account_number: str = Field(min_length=1, max_length=40)
-    holder_name: str = Field(min_length=1, max_length=120)
+    """As `domain.refunds.BankAccount.parse` accepts it, so what the schema admits is accepted."""
+
+    bank_code: str = Field(pattern=r"^[A-Za-z0-9_]{2,20}$", examples=["bca", "014"])
+    account_number: str = Field(
+        max_length=60, pattern=r"^(?:[ -]*[0-9]){5,20}[ -]*$", examples=["0123456789"]
+    )
+    # Latin letters spelled out: `\w` differs between Python's and pydantic's regex engines.
+    holder_name: str = Field(
+        pattern=r"^[A-Za-zÀ-ÖØ-öø-ÿ](?:[A-Za-zÀ-ÖØ-öø-ÿ0-9 .,'-]{0,98}[A-Za-zÀ-ÖØ-öø-ÿ0-9.,'-])$"
+    )
 
 
 class PayoutDone(BaseModel):
