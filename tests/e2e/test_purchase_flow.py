@@ -357,3 +357,47 @@ async def test_money_after_the_hold_expired_and_the_seat_was_sold_is_refunded(
         assert payment["refunded_amount"] == 90_000
         event = await scenario.event()
         assert (event["sold"], event["available"]) == (1, 0)
+
+
+async def test_a_cancelled_va_ticket_is_refunded_by_payout_the_buyer_follows_on_the_ticket(
+    stack: Any,
+) -> None:
+    """VA money cannot go back by API: the refund becomes a payout an admin closes by hand."""
+    admin = stack.auth(f"admin-{uuid.uuid4()}", ("admin",))
+    async with _gateway(stack) as client:
+        scenario = Buyer(stack, client, price=75_000, capacity=3)
+        await scenario.set_up_event()
+        bought = await scenario.buy()
+        await scenario.pay(bought["payment"]["order_id"])  # bank transfer (BCA VA)
+        await scenario.wait_for_status(bought["id"], "active")
+        cancel = await client.post(
+            f"/tickets/{bought['id']}/cancel",
+            json={"reason": "cannot come"},
+            headers=stack.auth(scenario.user),
+        )
+        assert cancel.status_code == 200, cancel.text
+
+        async def awaiting_payout() -> dict[str, Any] | None:
+            refund: dict[str, Any] | None = (await scenario.ticket(bought["id"]))["refund"]
+            return refund if refund and refund["status"] == "awaiting_payout" else None
+
+        refund = await _eventually(awaiting_payout, "the payout refund on the ticket")
+        assert (refund["method"], refund["amount"]) == ("payout", 75_000)
+        given = await client.post(
+            f"/api/payment/refunds/{refund['id']}/bank-account",
+            json={"bank_code": "bca", "account_number": "1234567890", "holder_name": "Made W"},
+            headers=stack.auth(scenario.user),
+        )
+        assert given.status_code == 200, given.text
+        listed = await client.get("/api/payment/refunds?status=awaiting_payout", headers=admin)
+        assert refund["id"] in [r["refund_id"] for r in listed.json()["data"]]
+        done = await client.post(
+            f"/api/payment/refunds/{refund['id']}/payout",
+            json={"reference": "BCA-TRF-20261205-0042"},
+            headers=admin,
+        )
+        assert done.status_code == 200, done.text
+
+        refunded = await scenario.wait_for_status(bought["id"], "refunded")
+        assert refunded["refund"]["status"] == "paid_out"
+        assert refunded["refund"]["reference"] == "BCA-TRF-20261205-0042"
