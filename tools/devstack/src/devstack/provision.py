@@ -92,10 +92,11 @@ def ensure_vhost(config: StackConfig, *, fresh: bool = False) -> None:
     if fresh:
         # An isolated stack's vhost is named for its run (servicekit.testing.run_vhost_name):
         # fresh means new, and what earlier runs of the same label left is deleted.
-        base = config.vhost.split(RUN_MARK, 1)[0]
-        for stale in earlier_run_vhosts(base, listed.stdout.split()):
-            if stale != config.vhost:
-                _rabbitmqctl("delete_vhost", stale)
+        if RUN_MARK in config.vhost:
+            base = config.vhost.split(RUN_MARK, 1)[0]
+            for stale in earlier_run_vhosts(base, listed.stdout.split()):
+                if stale != config.vhost:
+                    _rabbitmqctl("delete_vhost", stale)
         if config.vhost in listed.stdout.split():
             _rabbitmqctl("delete_vhost", config.vhost)
             listed = _rabbitmqctl("list_vhosts", "name")
