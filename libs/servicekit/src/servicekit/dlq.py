@@ -38,6 +38,8 @@ from aio_pika.abc import (
 )
 from ticketing_contracts import CONSUMER_QUEUES, EXCHANGE, QueueBinding
 
+from servicekit.messaging.consumer import copy_with_headers
+
 DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
 # Headers the consumer or the broker added when the message failed; a replay starts afresh.
 _FAILURE_HEADERS = (
@@ -219,15 +221,7 @@ async def replay(
 def _republished(message: AbstractIncomingMessage) -> aio_pika.Message:
     headers = {k: v for k, v in (message.headers or {}).items() if k not in _FAILURE_HEADERS}
     headers["x-replayed-at"] = datetime.now(UTC).isoformat()
-    return aio_pika.Message(
-        body=message.body,
-        headers=headers,
-        message_id=message.message_id,
-        type=message.type,
-        correlation_id=message.correlation_id,
-        content_type=message.content_type,
-        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-    )
+    return copy_with_headers(message, headers)
 
 
 async def drop(

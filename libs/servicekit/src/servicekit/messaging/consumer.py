@@ -12,6 +12,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import aio_pika
 import asyncpg
@@ -185,15 +186,7 @@ class InboxConsumer:
                 "x-original-routing-key": message.routing_key or "",
             }
         )
-        dead = aio_pika.Message(
-            body=message.body,
-            headers=headers,
-            message_id=message.message_id,
-            type=message.type,
-            correlation_id=message.correlation_id,
-            content_type=message.content_type,
-            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-        )
+        dead = copy_with_headers(message, headers)
         exchange = await self._channel.get_exchange(DEAD_LETTER_EXCHANGE, ensure=False)
         try:
             await exchange.publish(dead, routing_key=self.consumer.binding.queue, mandatory=True)
@@ -203,6 +196,21 @@ class InboxConsumer:
             return "retried"
         await message.ack()
         return "dead_lettered"
+
+
+def copy_with_headers(
+    message: AbstractIncomingMessage, headers: Mapping[str, Any]
+) -> aio_pika.Message:
+    """A persistent copy of a received message, with `headers` instead of its own."""
+    return aio_pika.Message(
+        body=message.body,
+        headers=dict(headers),
+        message_id=message.message_id,
+        type=message.type,
+        correlation_id=message.correlation_id,
+        content_type=message.content_type,
+        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+    )
 
 
 def _delivery_count(message: AbstractIncomingMessage) -> int:
