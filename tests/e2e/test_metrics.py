@@ -31,37 +31,66 @@ async def _eventually(probe: Callable[[], Awaitable[bool]], what: str, timeout: 
         await asyncio.sleep(0.3)
 
 
+async def _hold_a_ticket(
+    stack: Any,
+    gateway: httpx.AsyncClient,
+    *,
+    host: str,
+    user: str,
+    event_id: str,
+    price: int,
+    capacity: int,
+    title: str,
+    venue: str,
+    buyer: str,
+) -> dict[str, Any]:
+    """A host's paid event and one buyer's pending ticket on it, through the gateway."""
+    created = await gateway.put(
+        f"/events/{event_id}",
+        json={
+            "title": title,
+            "venue": venue,
+            "starts_at": (datetime.now(UTC) + timedelta(days=7)).isoformat(),
+            "price": price,
+            "currency": "IDR",
+            "capacity": capacity,
+        },
+        headers=stack.auth(host, ("host",)),
+    )
+    assert created.status_code == 201, created.text
+    bought = await gateway.post(
+        "/tickets/purchase",
+        json={
+            "event_id": event_id,
+            "user_id": user,
+            "customer_name": buyer,
+            "customer_email": f"{buyer.lower()}-{uuid.uuid4().hex[:8]}@example.id",
+            "amount": price,
+        },
+        headers={**stack.auth(user), "Idempotency-Key": str(uuid.uuid4())},
+    )
+    assert bought.status_code == 201, bought.text
+    ticket: dict[str, Any] = bought.json()["data"]
+    return ticket
+
+
 async def test_a_paid_purchase_moves_every_services_figures(stack: Any) -> None:
     host, user = f"host-{uuid.uuid4()}", f"user-{uuid.uuid4()}"
     event_id = str(uuid.uuid4())
     before = await _scrape_all(stack)
     async with httpx.AsyncClient(base_url=stack.gateway_url, timeout=20) as gateway:
-        created = await gateway.put(
-            f"/events/{event_id}",
-            json={
-                "title": "Malam Jazz Metrik",
-                "venue": "Istora Senayan",
-                "starts_at": (datetime.now(UTC) + timedelta(days=7)).isoformat(),
-                "price": 90_000,
-                "currency": "IDR",
-                "capacity": 5,
-            },
-            headers=stack.auth(host, ("host",)),
+        ticket = await _hold_a_ticket(
+            stack,
+            gateway,
+            host=host,
+            user=user,
+            event_id=event_id,
+            price=90_000,
+            capacity=5,
+            title="Malam Jazz Metrik",
+            venue="Istora Senayan",
+            buyer="Siti",
         )
-        assert created.status_code == 201, created.text
-        bought = await gateway.post(
-            "/tickets/purchase",
-            json={
-                "event_id": event_id,
-                "user_id": user,
-                "customer_name": "Siti",
-                "customer_email": f"siti-{uuid.uuid4().hex[:8]}@example.id",
-                "amount": 90_000,
-            },
-            headers={**stack.auth(user), "Idempotency-Key": str(uuid.uuid4())},
-        )
-        assert bought.status_code == 201, bought.text
-        ticket = bought.json()["data"]
         held = await _scrape_all(stack)
 
         async with httpx.AsyncClient(base_url=stack.sandbox_url, timeout=10) as sandbox:
@@ -191,32 +220,19 @@ async def test_an_expired_hold_is_swept_and_counted(stack: Any) -> None:
     event_id = str(uuid.uuid4())
     sweeps = {"service": "ticket-service", "job_name": "expire-unpaid-holds"}
     async with httpx.AsyncClient(base_url=stack.gateway_url, timeout=20) as gateway:
-        created = await gateway.put(
-            f"/events/{event_id}",
-            json={
-                "title": "Hold yang Kedaluwarsa",
-                "venue": "Bandung",
-                "starts_at": (datetime.now(UTC) + timedelta(days=7)).isoformat(),
-                "price": 50_000,
-                "currency": "IDR",
-                "capacity": 1,
-            },
-            headers=stack.auth(host, ("host",)),
+        ticket = await _hold_a_ticket(
+            stack,
+            gateway,
+            host=host,
+            user=user,
+            event_id=event_id,
+            price=50_000,
+            capacity=1,
+            title="Hold yang Kedaluwarsa",
+            venue="Bandung",
+            buyer="Budi",
         )
-        assert created.status_code == 201, created.text
-        bought = await gateway.post(
-            "/tickets/purchase",
-            json={
-                "event_id": event_id,
-                "user_id": user,
-                "customer_name": "Budi",
-                "customer_email": f"budi-{uuid.uuid4().hex[:8]}@example.id",
-                "amount": 50_000,
-            },
-            headers={**stack.auth(user), "Idempotency-Key": str(uuid.uuid4())},
-        )
-        assert bought.status_code == 201, bought.text
-        ticket_id = bought.json()["data"]["id"]
+        ticket_id = ticket["id"]
         held = await scrape_metrics(stack.service_url("ticket-service"))
         assert metric(held, "ticket_holds", state="held") >= 1
 
