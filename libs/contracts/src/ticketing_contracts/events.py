@@ -220,6 +220,126 @@ class PaymentRefundUpdated(_PaymentProgress, _PaymentFacts):
     reference: str | None = Field(default=None, description="the payout's bank reference")
 
 
+# Version 3 of the payment events, and v2 of the ticket events (issue 14: orders). A payment pays
+# for an order of one or more tickets; each event now names the order (`purchase_order_id`, the
+# ticket-service order, distinct from Midtrans' `order_id`) and all of its tickets. `ticket_id`
+# stays, as the order's first ticket, so every older reader keeps working: these versions only
+# add fields to the ones before them.
+
+
+class _OrderFacts(BaseModel):
+    """What an order-aware event adds: the order and every ticket it holds."""
+
+    purchase_order_id: str | None = Field(
+        default=None, description="ticket-service's order id (None for a pre-order payment)"
+    )
+    ticket_ids: list[str] = Field(
+        default_factory=list, description="every ticket of the order, the first one first"
+    )
+
+
+class PaymentPendingV3(_OrderFacts, PaymentPendingV2):
+    VERSION: ClassVar[int] = 3
+
+
+class PaymentSettledV3(_OrderFacts, PaymentSettledV2):
+    VERSION: ClassVar[int] = 3
+
+
+class PaymentFailedV3(_OrderFacts, PaymentFailedV2):
+    VERSION: ClassVar[int] = 3
+
+
+class PaymentRefundedV3(_OrderFacts, PaymentRefundedV2):
+    VERSION: ClassVar[int] = 3
+
+
+class PaymentDeclinedV2(_OrderFacts, PaymentDeclined):
+    VERSION: ClassVar[int] = 2
+
+
+class PaymentRefundUpdatedV2(_OrderFacts, PaymentRefundUpdated):
+    VERSION: ClassVar[int] = 2
+
+    refunded_ticket_ids: list[str] = Field(
+        default_factory=list,
+        description="the tickets this refund pays back (empty: the whole order)",
+    )
+
+
+class _TicketInOrder(BaseModel):
+    """What a v2 ticket event adds: its type and its order."""
+
+    ticket_type_id: str | None = None
+    ticket_type_name: str | None = None
+    purchase_order_id: str | None = None
+    order_size: int = Field(default=1, ge=1, description="tickets in the ticket's order")
+
+
+class TicketActivatedV2(_TicketInOrder, TicketActivated):
+    VERSION: ClassVar[int] = 2
+
+
+class TicketCancelledV2(_TicketInOrder, TicketCancelled):
+    VERSION: ClassVar[int] = 2
+
+
+class TicketExpiredV2(_TicketInOrder, TicketExpired):
+    VERSION: ClassVar[int] = 2
+
+
+class TicketCheckedInV2(_TicketInOrder, TicketCheckedIn):
+    VERSION: ClassVar[int] = 2
+
+
+class TicketRefundRequestedV2(_TicketInOrder, TicketRefundRequested):
+    """`amount` is this ticket's share of what was paid (its price less its share of a discount)."""
+
+    VERSION: ClassVar[int] = 2
+
+
+class OrderTicket(BaseModel):
+    """One e-ticket of an activated order, with what its e-mail needs."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    ticket_id: str
+    attendance_code: str
+    holder_name: str
+    holder_email: str
+    ticket_type_id: str | None = None
+    ticket_type_name: str | None = None
+    price_paid: Rupiah = Field(ge=0)
+    qr_payload: str = Field(description="Signed QR content, as printed on the e-ticket")
+
+
+class OrderActivated(EventPayload):
+    """Every ticket of an order is active (paid, or free): the buyer is told once per order.
+
+    Published after the order's `ticket.activated` events, in the same transaction. The buyer
+    gets one e-mail with every e-ticket; each attendee whose e-mail differs gets their own.
+    """
+
+    EVENT_TYPE: ClassVar[str] = EventType.ORDER_ACTIVATED
+
+    purchase_order_id: str
+    order_id: str | None = Field(default=None, description="Midtrans order id (None when free)")
+    event_id: str
+    user_id: str
+    customer_name: str
+    customer_email: str
+    total: Rupiah = Field(ge=0)
+    discount: Rupiah = Field(default=0, ge=0)
+    currency: str = "IDR"
+    promo_code: str | None = None
+    event_title: str
+    event_starts_at: datetime
+    event_venue: str | None = None
+    host_id: str | None = None
+    activated_at: datetime
+    tickets: list[OrderTicket] = Field(min_length=1)
+
+
 PAYLOAD_MODELS: dict[tuple[str, int], type[EventPayload]] = {
     (model.EVENT_TYPE, model.VERSION): model
     for model in (
@@ -238,5 +358,17 @@ PAYLOAD_MODELS: dict[tuple[str, int], type[EventPayload]] = {
         TicketExpired,
         TicketCheckedIn,
         TicketRefundRequested,
+        PaymentPendingV3,
+        PaymentSettledV3,
+        PaymentFailedV3,
+        PaymentRefundedV3,
+        PaymentDeclinedV2,
+        PaymentRefundUpdatedV2,
+        TicketActivatedV2,
+        TicketCancelledV2,
+        TicketExpiredV2,
+        TicketCheckedInV2,
+        TicketRefundRequestedV2,
+        OrderActivated,
     )
 }

@@ -37,6 +37,8 @@ class PaymentCustomer(BaseModel):
 
 
 class PaymentItem(BaseModel):
+    """One Midtrans `item_details` line: a ticket type, or a discount (a negative price)."""
+
     id: str = Field(min_length=1, max_length=255)
     name: str = Field(min_length=1, max_length=50)
     price: int
@@ -51,6 +53,10 @@ class PaymentMetadata(BaseModel):
     user_id: str = Field(min_length=1)
     event_title: str | None = None
     event_starts_at: AwareDatetime | None = None
+    purchase_order_id: str | None = Field(
+        default=None, description="ticket-service's order; `ticket_id` is its first ticket"
+    )
+    ticket_ids: list[str] = Field(default_factory=list, description="every ticket of the order")
 
 
 class OpenPaymentRequest(BaseModel):

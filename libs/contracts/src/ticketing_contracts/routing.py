@@ -25,6 +25,7 @@ class EventType(StrEnum):
     TICKET_EXPIRED = "ticket.expired"
     TICKET_CHECKED_IN = "ticket.checked_in"
     TICKET_REFUND_REQUESTED = "ticket.refund_requested"
+    ORDER_ACTIVATED = "order.activated"
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ PAYMENT_SERVICE_TICKETS = QueueBinding(
 )
 NOTIFICATION_GATEWAY_ALL = QueueBinding(
     queue="notification-gateway.events",
-    routing_keys=("ticket.*", "payment.*"),
+    routing_keys=("ticket.*", "payment.*", "order.*"),
 )
 
 CONSUMER_QUEUES: tuple[QueueBinding, ...] = (
