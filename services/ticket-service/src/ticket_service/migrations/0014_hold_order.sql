@@ -120,10 +120,10 @@ BEGIN
                 'item', i - 1, 'ticket_type_id', ty.id,
                 'sales_end', coalesce(ty.sales_end, ev.sales_end, ev.starts_at))::text;
         END IF;
-        IF p_quantities[i] > coalesce(ty.max_per_order, p_default_max_per_order) THEN
+        IF p_quantities[i] > coalesce(ty.max_per_order, ev.max_per_order, p_default_max_per_order) THEN
             RAISE EXCEPTION 'too_many_tickets' USING DETAIL = jsonb_build_object(
-                'item', i - 1, 'ticket_type_id', ty.id,
-                'max_per_order', coalesce(ty.max_per_order, p_default_max_per_order))::text;
+                'item', i - 1, 'ticket_type_id', ty.id, 'max_per_order',
+                coalesce(ty.max_per_order, ev.max_per_order, p_default_max_per_order))::text;
         END IF;
         IF p_expected_price IS NOT NULL AND p_expected_price <> ty.price THEN
             RAISE EXCEPTION 'price_mismatch' USING DETAIL = jsonb_build_object(
