@@ -1,4 +1,3 @@
-
 """SQL for orders: the one-statement hold, the order's view, its payment, release and cancel."""
 
 import uuid

@@ -177,7 +177,8 @@ async def take_free_typed_seat(conn: asyncpg.Connection, event_id: str, type_id:
                      AND q.size <= (
                           SELECT count(*) FROM tickets t
                             JOIN quota_ticket_types mine
-                              ON mine.event_id = t.event_id AND mine.ticket_type_id = t.ticket_type_id
+                              ON mine.event_id = t.event_id
+                             AND mine.ticket_type_id = t.ticket_type_id
                            WHERE mine.event_id = $1 AND mine.quota_id = q.id
                              AND t.status IN ('pending', 'active')))
         RETURNING true""",

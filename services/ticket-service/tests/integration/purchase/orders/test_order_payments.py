@@ -113,9 +113,9 @@ async def test_one_ticket_of_a_paid_order_is_checked_in_and_another_cancelled_fo
     event = await setup_sale(stack, types=TYPES)
     await put_promo(stack, event, "TEMAN", amount_off=40_000)
     buyer = f"buyer-{uuid.uuid4()}"
-    data = (
-        await order(stack, event, {"early": 2, "vip": 1}, buyer, promo_code="teman")
-    ).json()["data"]
+    data = (await order(stack, event, {"early": 2, "vip": 1}, buyer, promo_code="teman")).json()[
+        "data"
+    ]
     await stack.publish(settled(data))
 
     async def active() -> bool:

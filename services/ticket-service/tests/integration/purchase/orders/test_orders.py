@@ -140,7 +140,11 @@ async def test_order_limits_per_order_per_type_per_user_and_per_sale_window(stac
     assert too_many.json()["error"]["details"]["max_per_order"] == 4
     vip = await order(stack, event, {"vip": 3})
     assert vip.status_code == 422
-    assert vip.json()["error"]["details"] == {"item": 0, "ticket_type_id": "vip", "max_per_order": 2}
+    assert vip.json()["error"]["details"] == {
+        "item": 0,
+        "ticket_type_id": "vip",
+        "max_per_order": 2,
+    }
     not_open = await order(stack, event, {"late": 1})
     assert not_open.status_code == 409
     assert not_open.json()["error"]["code"] == "sales_not_open"
@@ -236,9 +240,11 @@ async def test_one_settlement_activates_every_ticket_and_announces_the_order_onc
     await stack.publish(settled(data))
 
     async def paid() -> bool:
-        return bool(await stack.pool.fetchval(
-            "SELECT status = 'paid' FROM orders WHERE id = $1", uuid.UUID(data["id"])
-        ))
+        return bool(
+            await stack.pool.fetchval(
+                "SELECT status = 'paid' FROM orders WHERE id = $1", uuid.UUID(data["id"])
+            )
+        )
 
     await stack.eventually(paid)
     statuses = await stack.pool.fetch(
@@ -280,9 +286,11 @@ async def test_cancelling_a_paid_order_cancels_each_ticket_and_refunds_its_share
     await stack.publish(settled(data))
 
     async def active() -> bool:
-        return bool(await stack.pool.fetchval(
-            "SELECT status = 'paid' FROM orders WHERE id = $1", uuid.UUID(data["id"])
-        ))
+        return bool(
+            await stack.pool.fetchval(
+                "SELECT status = 'paid' FROM orders WHERE id = $1", uuid.UUID(data["id"])
+            )
+        )
 
     await stack.eventually(active)
     async with stack.client() as client:
