@@ -5,7 +5,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Response
 from fastapi.responses import JSONResponse
-from servicekit.contract import declare
+from servicekit.contract import declare, merge
 
 from ticket_service import bootstrap
 from ticket_service.domain.orders import PromoCode, PromoCodeTerms, Quota, TicketTypeTerms
@@ -20,7 +20,10 @@ router = APIRouter(tags=["sale setup"])
 Setup = Annotated[SaleSetupRepository, Depends(bootstrap.sale_setup)]
 SetupPathId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 CodePath = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,40}$")]
-PUT_RESPONSES = declare(403, 404, 409, 422)
+PUT_RESPONSES = merge(
+    {200: {"description": "Updated."}, 201: {"description": "Created."}},
+    declare(403, 404, 409, 422),
+)
 
 
 def _answer(put: Put[Any], body: dict[str, Any]) -> Response:
