@@ -50,7 +50,7 @@ BUSINESS_RULES_BEYOND_JSON_SCHEMA = {
     "ticket-service": {
         "PUT /events/{event_id}": "sales_start before sales_end, and both before starts_at",
         "POST /tickets/check-in": "a QR payload must carry our signature (422 invalid_qr_code)",
-        "POST /orders": "one attendee per ticket, each type once, types and promo code of the event",
+        "POST /orders": "one attendee per ticket, each type once, the event's types and promo code",
         "PUT /events/{event_id}/ticket-types/{type_id}": "sales_start before sales_end",
         "PUT /events/{event_id}/quotas/{quota_id}": "the quota's types exist at the event",
         "PUT /events/{event_id}/promo-codes/{code}": "exactly one of percent_off, amount_off",
