@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from ticketing_contracts import TicketRefundRequested, TicketRefundRequestedV2
 
 
@@ -216,10 +217,15 @@ async def test_two_tickets_of_an_order_cancelled_at_once_refund_their_shares_onl
     assert all(m["payload"]["purchase_order_id"] == f"po-{order_id}" for m in refunded)
 
 
-async def test_a_ticket_share_of_a_virtual_account_order_becomes_a_payout_of_that_share(
-    stack,
+@pytest.mark.parametrize(
+    ("payment_type", "extra"),
+    [("bank_transfer", {"bank": "bni"}), ("dana", {})],
+    ids=["virtual account: no API refund", "DANA: full refunds only"],
+)
+async def test_a_ticket_share_becomes_a_payout_of_that_share_where_the_method_needs_it(
+    stack, payment_type: str, extra: dict[str, str]
 ) -> None:
-    order_id = await paid_order(stack, "bank_transfer", bank="bni")
+    order_id = await paid_order(stack, payment_type, **extra)
     await stack.publish(refund_request(order_id, "reg1", SHARES[1], v2=False))  # an old producer
     rows = await wait_refunds(stack, order_id, 1, {"awaiting_payout"})
     assert [(r["amount"], r["method"], list(r["ticket_ids"])) for r in rows] == [
