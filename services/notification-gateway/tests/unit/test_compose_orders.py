@@ -1,6 +1,7 @@
 """Issue 14: an activated order tells the buyer once and each other attendee by e-mail."""
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from notification_gateway.adapters.email import render_email
@@ -11,7 +12,13 @@ from notification_gateway.service_layer.compose import (
     public_data,
     recipients,
 )
-from ticketing_contracts import OrderActivated, TicketActivated, TicketActivatedV2
+from ticketing_contracts import (
+    EventEnvelope,
+    OrderActivated,
+    TicketActivated,
+    TicketActivatedV2,
+    parse_payload,
+)
 
 BUYER = "Siti@Example.id"
 
@@ -136,3 +143,18 @@ def test_the_order_e_mail_carries_one_inline_qr_image_per_ticket() -> None:
     assert all(f"cid:{cid}" in body for cid in cids)
     text = email.get_body(preferencelist=("plain",))
     assert text is not None and "Tiket 4 dari 4" in text.get_content()
+
+
+def test_payment_events_v3_and_refund_updates_v2_read_like_their_first_versions() -> None:
+    samples = Path(__file__).resolve().parents[4] / "libs" / "contracts" / "samples"
+
+    def read(name: str) -> Any:
+        return parse_payload(EventEnvelope.model_validate_json((samples / name).read_text()))
+
+    for kind in ("payment.pending", "payment.failed", "payment.refunded"):
+        old, new = read(f"{kind}.v1.json"), read(f"{kind}.v3.json")
+        assert [r.email for r in recipients(new)] == [r.email for r in recipients(old)], kind
+        title = compose(old, Audience.HOLDER, "id").title
+        assert compose(new, Audience.HOLDER, "id").title == title, kind
+    update = read("payment.refund_updated.v2.json")
+    assert recipients(update) == recipients(read("payment.refund_updated.v1.json"))

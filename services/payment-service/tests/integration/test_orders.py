@@ -246,3 +246,27 @@ async def test_a_refund_for_a_ticket_the_payment_is_not_for_is_flagged_not_paid(
 
     await wait_until(flagged, 10, "the payment flagged")
     assert await refunds_of(stack, order_id) == []
+
+
+async def test_every_ticket_asking_for_the_whole_payment_at_once_never_refunds_more_than_paid(
+    stack,
+) -> None:
+    order_id = await paid_order(stack, "gopay")
+    await asyncio.gather(
+        *(stack.publish(refund_request(order_id, t, TOTAL)) for t in ("vip", "reg1", "reg2"))
+    )
+
+    async def settled_down() -> bool:
+        payment = await stack.payment(order_id)
+        rows = await refunds_of(stack, order_id)
+        return payment["status"] == "refunded" and all(r["status"] == "succeeded" for r in rows)
+
+    await wait_until(settled_down, 15, "the payment refunded")
+    await asyncio.sleep(0.5)  # room for a wrongly recorded extra refund to show up
+    rows = await refunds_of(stack, order_id)
+    assert sum(r["amount"] for r in rows) == TOTAL
+    at_midtrans = (await stack.core("GET", f"/v2/{order_id}/status")).json()
+    assert sum(int(float(r["refund_amount"])) for r in at_midtrans["refunds"]) == TOTAL
+    # The first ticket served took all that was left; the others found nothing and were flagged.
+    assert len(rows) == 1
+    assert (await stack.payment(order_id))["flag_reason"].startswith("refund requested but")
