@@ -147,6 +147,18 @@ def test_item_details_summing_to_gross_amount_with_a_discount_are_accepted(sandb
     assert sandbox.snap(body(item_details=items)).status_code == 201
 
 
+def test_the_order_shows_the_item_lines_it_was_opened_with(sandbox):
+    items = [
+        {"id": "vip", "price": 7000, "quantity": 1, "name": "VIP"},
+        {"id": "reg", "price": 3000, "quantity": 2, "name": "Reguler"},
+        {"id": "promo", "price": -3000, "quantity": 1, "name": "Promo HEMAT"},
+    ]
+    assert sandbox.snap(body("lines-1", item_details=items)).status_code == 201
+    order = sandbox.http.get("/_sandbox/orders/lines-1").json()
+    assert order["item_details"] == items
+    assert order["gross_amount"] == 10000
+
+
 def test_full_request_with_every_optional_part_is_accepted(sandbox):
     payload = body(
         "full-1",

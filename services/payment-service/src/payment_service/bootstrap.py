@@ -19,6 +19,7 @@ from payment_service.adapters.midtrans import (
 )
 from payment_service.domain.errors import (
     AmountMismatch,
+    InvalidOrder,
     NotRefundable,
     OrderConflict,
     PaymentClosed,
@@ -50,6 +51,7 @@ DOMAIN_ERRORS: dict[type[Exception], tuple[int, str]] = {
     PaymentNotFound: (404, "not_found"),
     OrderConflict: (409, "order_conflict"),
     AmountMismatch: (409, "amount_mismatch"),
+    InvalidOrder: (422, "validation_error"),
     PaymentClosed: (409, "payment_closed"),
     HoldExpired: (409, "hold_expired"),
     NotRefundable: (409, "not_refundable"),

@@ -117,7 +117,7 @@ async def test_every_delivery_order_ends_the_same_with_increasing_sequences(
     assert sequences == list(range(1, payment["event_sequence"] + 1))
     # The payment's own life (refund events, payment.refund_updated, share the counter).
     life = [m for m in ordered if m["event_type"] != "payment.refund_updated"]
-    assert all(m["version"] == 2 for m in life if m["event_type"] != "payment.declined")
+    assert all(m["version"] == 3 for m in life if m["event_type"] != "payment.declined")
     kinds = [m["event_type"] for m in life]
     assert kinds.count("payment.settled") == 1
     assert kinds[-1] == "payment.refunded"
@@ -125,11 +125,11 @@ async def test_every_delivery_order_ends_the_same_with_increasing_sequences(
     last_settled = max(i for i, k in enumerate(kinds) if k == "payment.settled")
     assert "payment.refunded" in kinds[last_settled + 1 :]
     assert "payment.failed" not in kinds
-    # Every dashboard refund is shown as a refund once (payment.refund_updated, v1), each right
+    # Every dashboard refund is shown as a refund once (payment.refund_updated, v2), each right
     # after the payment.refunded that found it, in the same one sequence.
     updates = [m for m in ordered if m["event_type"] == "payment.refund_updated"]
     assert updates
-    assert all(m["version"] == 1 for m in updates)
+    assert all(m["version"] == 2 for m in updates)
     assert {(m["payload"]["method"], m["payload"]["refund_status"]) for m in updates} == {
         ("api", "succeeded")
     }

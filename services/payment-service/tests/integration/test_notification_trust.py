@@ -326,7 +326,7 @@ async def test_settlement_after_a_local_expiry_is_late_money_published_as_settle
     await stack.wait_status(order_id, "settled")
     assert [m["event_type"] for m in stack.tap.of(order_id)][:1] == [FAILED]
     settled = (await stack.wait_events(order_id, SETTLED))[0]
-    assert settled["version"] == 2
+    assert settled["version"] == 3
     payload = settled["payload"]
     assert payload["payment_status"] == "settled"
     failed = stack.tap.of(order_id, FAILED)[0]["payload"]
@@ -358,8 +358,8 @@ async def test_every_published_event_of_a_payment_is_v2_with_increasing_sequence
         "settled",
         "partially_refunded",
     ]
-    assert all(m["version"] == 2 for m in life_of(messages))
-    # The dashboard refund is shown as a refund: payment.refund_updated (v1) takes the next
+    assert all(m["version"] == 3 for m in life_of(messages))
+    # The dashboard refund is shown as a refund: payment.refund_updated (v2) takes the next
     # number of the same sequence, right after the payment.refunded that found it.
     assert [(m["event_type"], m["payload"]["sequence"]) for m in messages] == [
         (PENDING, 1),
@@ -368,7 +368,7 @@ async def test_every_published_event_of_a_payment_is_v2_with_increasing_sequence
         ("payment.refund_updated", 4),
     ]
     update = messages[-1]
-    assert update["version"] == 1
+    assert update["version"] == 2
     assert (update["payload"]["refund_amount"], update["payload"]["refund_status"]) == (
         50_000,
         "succeeded",

@@ -478,7 +478,7 @@ def test_the_ledger_decides_a_notification_once_and_audits_that_verdict(
     assert decision.status is PaymentStatus.SETTLED
     assert world.books.notifications[0]["verdict"] == "applied"
     assert world.books.transitions[-1]["notification_id"] == 1
-    assert world.event_types() == ["PaymentSettledV2"]
+    assert world.event_types() == ["PaymentSettledV3"]
 
 
 # ----- the owner's Snap token -----
@@ -554,11 +554,11 @@ def test_the_status_view_applies_midtrans_live_answer_and_caches_it() -> None:
     assert view.payment.status is PaymentStatus.SETTLED
     assert view.midtrans["transaction_status"] == "settlement"
     assert view.refunds == []
-    assert world.event_types() == ["PaymentSettledV2"]
+    assert world.event_types() == ["PaymentSettledV3"]
     assert world.guards.status_cache.bodies["TIX-1"]["transaction_status"] == "settlement"
     world.midtrans.transactions.clear()  # the cached answer is used, Midtrans is not asked
     assert status_view(world).midtrans["transaction_status"] == "settlement"
-    assert world.event_types() == ["PaymentSettledV2"]
+    assert world.event_types() == ["PaymentSettledV3"]
 
 
 def test_the_status_view_without_a_midtrans_transaction_or_reachable_midtrans() -> None:
@@ -589,7 +589,7 @@ def test_the_reconciler_applies_a_lost_settlement() -> None:
     world.midtrans.transactions["TIX-1"] = midtrans_says("TIX-1", "settlement")
     assert run(reconciliation.reconcile_pending(world.deps)) == 1
     assert world.status("TIX-1") is PaymentStatus.SETTLED
-    assert world.event_types() == ["PaymentSettledV2"]
+    assert world.event_types() == ["PaymentSettledV3"]
     assert world.books.transitions[-1]["source"] == "reconciler"
 
 
@@ -601,7 +601,7 @@ def test_the_reconciler_expires_an_unpaid_order_only_after_the_snap_session() ->
     assert run(reconciliation.reconcile_pending(world.deps)) == 2
     assert world.status("TIX-1") is PaymentStatus.CREATED
     assert world.status("TIX-2") is PaymentStatus.EXPIRED
-    assert world.event_types() == ["PaymentFailedV2"]
+    assert world.event_types() == ["PaymentFailedV3"]
 
 
 def test_the_reconciler_survives_a_midtrans_outage() -> None:
@@ -627,7 +627,7 @@ def test_an_expired_ticket_closes_its_pending_transaction_at_midtrans() -> None:
     assert run(reconciliation.close_released_payments(world.deps)) == 1
     assert world.midtrans.closing_calls == [("expire", "TIX-1")]
     assert world.status("TIX-1") is PaymentStatus.EXPIRED
-    assert world.event_types() == ["PaymentFailedV2"]
+    assert world.event_types() == ["PaymentFailedV3"]
 
 
 def test_a_challenged_card_is_cancelled_and_a_declined_order_ends_as_expired() -> None:

@@ -39,6 +39,7 @@ def order_view(sandbox: Sandbox, order: Order) -> dict[str, Any]:
         "order_id": order.order_id,
         "token": order.token,
         "gross_amount": order.gross_amount,
+        "item_details": order.request.get("item_details") or [],
         "enabled_payments": order.enabled_payments,
         "finish_url": order.finish_url,
         "notification_urls": order.notification_urls,

@@ -16,6 +16,7 @@ import aiosmtplib
 
 from notification_gateway.adapters.qr import qr_png
 from notification_gateway.domain.model import (
+    ETicket,
     Language,
     Message,
     Outcome,
@@ -43,20 +44,30 @@ def render_email(
     qr_cid = (
         make_msgid(idstring="qr", domain="notification-gateway") if message.qr_payload else None
     )
+    ticket_cids = [
+        make_msgid(idstring=f"qr{n}", domain="notification-gateway")
+        for n, _ in enumerate(message.tickets, start=1)
+    ]
     email.set_content(_render_text(message, language))
-    email.add_alternative(_render_html(message, language, qr_cid), subtype="html")
+    email.add_alternative(_render_html(message, language, qr_cid, ticket_cids), subtype="html")
     email["Content-Language"] = language  # after set_content, which clears Content-* headers
+    images: list[tuple[str, str, str]] = []  # (QR content, cid, file name)
     if message.qr_payload and qr_cid:
+        images.append((message.qr_payload, qr_cid, "tiket-qr.png"))
+    for n, (ticket, cid) in enumerate(zip(message.tickets, ticket_cids, strict=True), start=1):
+        images.append((ticket.qr_payload, cid, f"tiket-{n}-qr.png"))
+    if images:
         html_part = email.get_body(preferencelist=("html",))
         assert isinstance(html_part, EmailMessage)
-        html_part.add_related(
-            qr_png(message.qr_payload),
-            maintype="image",
-            subtype="png",
-            cid=qr_cid,
-            filename="tiket-qr.png",
-            disposition="inline",
-        )
+        for payload, cid, filename in images:
+            html_part.add_related(
+                qr_png(payload),
+                maintype="image",
+                subtype="png",
+                cid=cid,
+                filename=filename,
+                disposition="inline",
+            )
     return email
 
 
@@ -70,41 +81,71 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 
 
 def _render_text(message: Message, language: Language) -> str:
-    width = max((len(label) for label, _ in message.details), default=0)
     qr = ""
-    if message.qr_payload:
+    if message.qr_payload or message.tickets:
         qr = "\n" + (
             "Kode QR ada di versi HTML e-mail ini."
             if language == "id"
             else "The QR code is in the HTML version of this e-mail."
         )
+    tickets = "".join(
+        f"\n{ticket.heading}\n{_text_rows(ticket.details)}\n" for ticket in message.tickets
+    )
     text = _TEXT.substitute(
         title=message.title,
         greeting=message.greeting,
         paragraphs="\n\n".join(message.paragraphs),
-        details="\n".join(f"{label.ljust(width)}  {value}" for label, value in message.details),
+        details=_text_rows(message.details) + tickets,
         qr=qr,
         footer=message.footer,
     )
     return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
 
 
-def _render_html(message: Message, language: Language, qr_cid: str | None) -> str:
+def _text_rows(rows: tuple[tuple[str, str], ...]) -> str:
+    width = max((len(label) for label, _ in rows), default=0)
+    return "\n".join(f"{label.ljust(width)}  {value}" for label, value in rows)
+
+
+def _html_rows(rows: tuple[tuple[str, str], ...]) -> str:
     esc = html.escape
-    paragraphs = "\n".join(f'<p style="margin:0 0 12px;">{esc(p)}</p>' for p in message.paragraphs)
-    details = "\n".join(
+    return "\n".join(
         '<tr><td style="padding:6px 12px 6px 0;color:#7b8794;white-space:nowrap;">'
         f'{esc(label)}</td><td style="padding:6px 0;font-weight:bold;">{esc(value)}</td></tr>'
-        for label, value in message.details
+        for label, value in rows
     )
-    qr = ""
-    if qr_cid:
-        qr = (
-            '<p style="text-align:center;margin:16px 0;">'
-            f'<img src="cid:{qr_cid.strip("<>")}" alt="{esc(message.qr_caption)}" '
-            'width="240" height="240" style="display:inline-block;"><br>'
-            f'<span style="font-size:12px;color:#7b8794;">{esc(message.qr_caption)}</span></p>'
-        )
+
+
+def _html_qr(cid: str, caption: str) -> str:
+    esc = html.escape
+    return (
+        '<p style="text-align:center;margin:16px 0;">'
+        f'<img src="cid:{cid.strip("<>")}" alt="{esc(caption)}" '
+        'width="240" height="240" style="display:inline-block;"><br>'
+        f'<span style="font-size:12px;color:#7b8794;">{esc(caption)}</span></p>'
+    )
+
+
+def _html_ticket(ticket: ETicket, cid: str) -> str:
+    return (
+        '<div style="border-top:1px solid #e4e7eb;margin:24px 0 0;padding:16px 0 0;">'
+        f'<h2 style="font-size:18px;margin:0 0 8px;">{html.escape(ticket.heading)}</h2>'
+        '<table role="presentation" cellpadding="0" cellspacing="0" '
+        'style="margin:8px 0;border-collapse:collapse;width:100%;">'
+        f"{_html_rows(ticket.details)}</table>{_html_qr(cid, ticket.qr_caption)}</div>"
+    )
+
+
+def _render_html(
+    message: Message, language: Language, qr_cid: str | None, ticket_cids: list[str]
+) -> str:
+    esc = html.escape
+    paragraphs = "\n".join(f'<p style="margin:0 0 12px;">{esc(p)}</p>' for p in message.paragraphs)
+    details = _html_rows(message.details)
+    qr = _html_qr(qr_cid, message.qr_caption) if qr_cid else ""
+    qr += "\n".join(
+        _html_ticket(ticket, cid) for ticket, cid in zip(message.tickets, ticket_cids, strict=True)
+    )
     return _HTML.substitute(
         lang=language,
         title=esc(message.title),

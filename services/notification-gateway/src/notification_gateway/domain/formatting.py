@@ -37,3 +37,16 @@ def wib(moment: datetime, language: Language) -> str:
     if language == "id":
         return f"{day}, {local.day} {month} {local.year} pukul {local:%H.%M} WIB"
     return f"{day}, {local.day} {month} {local.year}, {local:%H:%M} WIB"
+
+
+def say(language: Language, id_text: str, en_text: str) -> str:
+    """The Indonesian or the English wording."""
+    return id_text if language == "id" else en_text
+
+
+def automatic_footer(language: Language) -> str:
+    return say(
+        language,
+        "Pesan ini dikirim otomatis; mohon tidak membalas e-mail ini.",
+        "This message was sent automatically; please do not reply.",
+    )

@@ -33,6 +33,16 @@ class Recipient:
 
 
 @dataclass(frozen=True)
+class ETicket:
+    """One e-ticket inside a message (an order's e-mail holds one per ticket, each with its QR)."""
+
+    heading: str
+    details: tuple[tuple[str, str], ...]
+    qr_payload: str = field(repr=False)
+    qr_caption: str = ""
+
+
+@dataclass(frozen=True)
 class Message:
     """One notification in one language: what the list, the stream, push and e-mail show."""
 
@@ -44,6 +54,7 @@ class Message:
     footer: str = ""
     qr_payload: str | None = field(default=None, repr=False)
     qr_caption: str = ""
+    tickets: tuple[ETicket, ...] = ()
 
 
 @dataclass(frozen=True)

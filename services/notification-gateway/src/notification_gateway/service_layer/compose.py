@@ -10,6 +10,7 @@ from typing import Any
 
 from ticketing_contracts import (
     EventPayload,
+    OrderActivated,
     PaymentDeclined,
     PaymentFailed,
     PaymentInstructions,
@@ -17,13 +18,19 @@ from ticketing_contracts import (
     PaymentRefunded,
     PaymentRefundUpdated,
     TicketActivated,
+    TicketActivatedV2,
     TicketCancelled,
     TicketCheckedIn,
     TicketExpired,
 )
 
-from notification_gateway.domain.formatting import rupiah, wib
+from notification_gateway.domain.formatting import automatic_footer, rupiah, say, wib
 from notification_gateway.domain.model import Audience, Channel, Language, Message, Recipient
+from notification_gateway.service_layer.order_messages import (
+    order_for,
+    order_message,
+    order_recipients,
+)
 
 ALL = frozenset({Channel.EMAIL, Channel.PUSH, Channel.STREAM})
 NO_EMAIL = frozenset({Channel.PUSH, Channel.STREAM})
@@ -38,6 +45,7 @@ NOTIFIED_EVENTS: tuple[type[EventPayload], ...] = (
     TicketCheckedIn,
     PaymentDeclined,
     PaymentRefundUpdated,
+    OrderActivated,
 )
 """v2 payment events are subclasses of their v1 models, so they are notified the same way."""
 
@@ -51,8 +59,17 @@ def _refund_back(order_id: str, amount: int) -> str:
     return f"refund-back:{order_id}:{amount}"
 
 
+def in_an_order(payload: EventPayload) -> bool:
+    """A ticket activated with its order: `order.activated` tells everyone, once per order."""
+    return isinstance(payload, TicketActivatedV2) and payload.purchase_order_id is not None
+
+
 def recipients(payload: EventPayload) -> list[Recipient]:
     match payload:
+        case TicketActivated() if in_an_order(payload):
+            return []
+        case OrderActivated():
+            return order_recipients(payload)
         case TicketActivated() | TicketCancelled():
             holder = [Recipient(payload.user_id, Audience.HOLDER, payload.holder_email, ALL)]
             if (
@@ -115,7 +132,24 @@ def recipients(payload: EventPayload) -> list[Recipient]:
     return []
 
 
-def compose(payload: EventPayload, audience: Audience, language: Language) -> Message:
+def addressed_to(payload: EventPayload, recipient_id: str) -> EventPayload:
+    """The event as this person sees it (an attendee's order holds only their tickets); it is
+    what their notification stores, so the e-mail rendered at send time shows the same."""
+    if isinstance(payload, OrderActivated):
+        return order_for(payload, recipient_id)
+    return payload
+
+
+def compose(
+    payload: EventPayload,
+    audience: Audience,
+    language: Language,
+    *,
+    recipient_id: str | None = None,
+) -> Message:
+    """`recipient_id`: whose notification it is (an order reads differently to an attendee)."""
+    if isinstance(payload, OrderActivated):
+        return order_message(payload, language, recipient_id=recipient_id)
     # Walk the class's ancestry: a v2 model (PaymentSettledV2, ...) reads like its v1 parent.
     for model in type(payload).__mro__:
         writer = _WRITERS.get((model, audience))
@@ -127,10 +161,14 @@ def compose(payload: EventPayload, audience: Audience, language: Language) -> Me
 def public_data(payload: EventPayload) -> dict[str, str]:
     """Ids and facts the app can act on (also FCM `data`, so every value is a string).
 
-    The signed QR content stays out: it is the ticket itself and is only drawn in the e-mail.
+    The signed QR content stays out (an order's tickets' too): it is the ticket itself and is
+    only drawn in the e-mail.
     """
-    raw: dict[str, object] = payload.model_dump(mode="json", exclude={"qr_payload"})
+    raw: dict[str, object] = payload.model_dump(mode="json", exclude=_SECRET_FIELDS)
     return {key: _as_text(value) for key, value in raw.items() if value is not None}
+
+
+_SECRET_FIELDS: dict[str, Any] = {"qr_payload": True, "tickets": {"__all__": {"qr_payload"}}}
 
 
 def _as_text(value: object) -> str:
@@ -145,16 +183,8 @@ def _as_text(value: object) -> str:
     return json.dumps(value, separators=(",", ":"), sort_keys=True)
 
 
-def _t(language: Language, id_text: str, en_text: str) -> str:
-    return id_text if language == "id" else en_text
-
-
-def _footer(language: Language) -> str:
-    return _t(
-        language,
-        "Pesan ini dikirim otomatis; mohon tidak membalas e-mail ini.",
-        "This message was sent automatically; please do not reply.",
-    )
+_t = say
+_footer = automatic_footer
 
 
 def _ticket_details(

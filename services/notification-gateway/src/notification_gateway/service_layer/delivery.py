@@ -131,6 +131,7 @@ class Dispatcher:
             model.model_validate(delivery.payload),
             notification.audience,
             notification.language,
+            recipient_id=notification.user_id,
         )
         return self._render_email(
             message,

@@ -12,6 +12,7 @@ from notification_gateway.domain.model import Channel, Language, Recipient
 from notification_gateway.domain.notifications import DeliveryTarget, NewNotification
 from notification_gateway.service_layer.compose import (
     NOTIFIED_EVENTS,
+    addressed_to,
     compose,
     public_data,
     recipients,
@@ -35,7 +36,8 @@ async def record_notifications(
     added = 0
     for recipient in recipients(payload):
         language = await log.language_of(recipient.user_id) or policy.default_language
-        message = compose(payload, recipient.audience, language)
+        seen = addressed_to(payload, recipient.user_id)
+        message = compose(seen, recipient.audience, language, recipient_id=recipient.user_id)
         notification_id = await log.add_notification(
             NewNotification(
                 event_id=envelope.event_id,
@@ -46,8 +48,8 @@ async def record_notifications(
                 language=language,
                 title=message.title,
                 body=message.body,
-                data=public_data(payload),
-                payload=envelope.payload,
+                data=public_data(seen),
+                payload=envelope.payload if seen is payload else seen.model_dump(mode="json"),
                 occurred_at=envelope.occurred_at,
             )
         )

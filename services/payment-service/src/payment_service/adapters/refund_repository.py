@@ -33,13 +33,15 @@ def _refund(row: asyncpg.Record) -> Refund:
         created_at=row["created_at"],
         updated_at=row["updated_at"],
         finished_at=row["finished_at"],
+        ticket_ids=tuple(row["ticket_ids"]),
     )
 
 
 _SELECT = """SELECT r.refund_id, r.refund_key, r.order_id, p.user_id, r.amount, r.reason,
                     r.source, r.requested_by, r.method, r.status, r.attempts, r.last_error,
                     r.bank_code, r.account_number, r.account_holder, r.payout_reference,
-                    r.paid_out_by, r.paid_out_at, r.created_at, r.updated_at, r.finished_at
+                    r.paid_out_by, r.paid_out_at, r.created_at, r.updated_at, r.finished_at,
+                    r.ticket_ids
              FROM refunds r JOIN payments p ON p.order_id = r.order_id"""
 
 
@@ -55,6 +57,7 @@ async def add(
     method: RefundMethod,
     status: RefundStatus,
     hold_seconds: float = 0.0,
+    ticket_ids: tuple[str, ...] = (),
 ) -> Refund | None:
     """Insert the intent; None if the key exists already (the same request).
 
@@ -63,10 +66,10 @@ async def add(
     """
     inserted = await conn.fetchval(
         """INSERT INTO refunds (refund_key, order_id, amount, reason, source, requested_by,
-                                method, status, finished_at, next_attempt_at)
+                                method, status, finished_at, next_attempt_at, ticket_ids)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8,
                    CASE WHEN $8 = 'succeeded' THEN now() END,
-                   now() + make_interval(secs => $9))
+                   now() + make_interval(secs => $9), $10)
            ON CONFLICT (refund_key) DO NOTHING RETURNING refund_key""",
         refund_key,
         order_id,
@@ -77,6 +80,7 @@ async def add(
         str(method),
         str(status),
         hold_seconds,
+        list(ticket_ids),
     )
     return None if inserted is None else await by_key(conn, refund_key)
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import asyncpg
 from servicekit.messaging import Outbox
-from ticketing_contracts import PaymentRefundUpdated
+from ticketing_contracts import PaymentRefundUpdatedV2
 
 from payment_service.adapters import refund_repository as refunds_repo
 from payment_service.adapters import repository as repo
@@ -18,23 +18,6 @@ from payment_service.domain.gateway_calls import GatewayAnswer
 from payment_service.domain.model import PaymentStatus
 from payment_service.domain.payment import Payment
 from payment_service.domain.refunds import BankAccount, Refund, RefundMethod, RefundStatus
-
-
-def payment_facts(payment: Payment) -> dict[str, Any]:
-    return {
-        "order_id": payment.order_id,
-        "ticket_id": payment.ticket_id,
-        "event_id": payment.event_id,
-        "user_id": payment.user_id,
-        "amount": payment.amount,
-        "currency": payment.currency,
-        "payment_type": payment.payment_type,
-        "transaction_id": payment.transaction_id,
-        "customer_name": payment.customer.get("name", ""),
-        "customer_email": payment.customer.get("email", ""),
-        "event_title": payment.metadata.get("event_title"),
-        "event_starts_at": payment.metadata.get("event_starts_at"),
-    }
 
 
 class PgRefundStore:
@@ -72,6 +55,7 @@ class PgRefundStore:
         method: RefundMethod,
         status: RefundStatus,
         hold_seconds: float = 0.0,
+        ticket_ids: tuple[str, ...] = (),
     ) -> Refund | None:
         return await refunds_repo.add(
             self.conn,
@@ -84,6 +68,7 @@ class PgRefundStore:
             method=method,
             status=status,
             hold_seconds=hold_seconds,
+            ticket_ids=ticket_ids,
         )
 
     async def claim_for_sending(self, refund_key: str, *, lease_seconds: float) -> Refund | None:
@@ -170,8 +155,8 @@ class PgRefundStore:
         sequence = await repo.advance_event_sequence(self.conn, payment.order_id)
         envelope = await self.outbox.add(
             self.conn,
-            PaymentRefundUpdated(
-                **payment_facts(payment),
+            PaymentRefundUpdatedV2(
+                **payment.event_facts(),
                 sequence=sequence,
                 payment_status=str(status),
                 refund_id=str(refund.refund_id),
@@ -180,6 +165,7 @@ class PgRefundStore:
                 refund_status=refund.status.value,
                 reason=refund.reason,
                 reference=refund.payout_reference,
+                refunded_ticket_ids=list(refund.ticket_ids),
             ),
         )
         await repo.add_transition(

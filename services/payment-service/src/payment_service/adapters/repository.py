@@ -14,6 +14,7 @@ from payment_service.domain.payment import PAYMENT_FIELDS, Payment
 def _payment(row: asyncpg.Record) -> Payment:
     values = {name: row[name] for name in PAYMENT_FIELDS}
     values["status"] = PaymentStatus(row["status"])
+    values["ticket_ids"] = tuple(row["ticket_ids"])
     return Payment(**values)
 
 
@@ -39,12 +40,15 @@ async def insert_new(
     items: list[dict[str, Any]],
     metadata: dict[str, Any],
     expires_at: datetime,
+    purchase_order_id: str | None,
+    ticket_ids: tuple[str, ...],
 ) -> bool:
     """Insert the payment unless the order exists; True if this call inserted it."""
     inserted = await conn.fetchval(
         """INSERT INTO payments (order_id, amount, currency, user_id, ticket_id, event_id,
-                                 customer, items, metadata, expires_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                                 customer, items, metadata, expires_at, purchase_order_id,
+                                 ticket_ids)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
            ON CONFLICT (order_id) DO NOTHING RETURNING true""",
         order_id,
         amount,
@@ -56,6 +60,8 @@ async def insert_new(
         items,
         metadata,
         expires_at,
+        purchase_order_id,
+        list(ticket_ids),
     )
     return bool(inserted)
 
@@ -69,11 +75,12 @@ async def replace_unopened_request(
     items: list[dict[str, Any]],
     metadata: dict[str, Any],
     expires_at: datetime,
+    ticket_ids: tuple[str, ...],
 ) -> None:
     """A payment Midtrans never gave a token for may be asked for again with new details."""
     await conn.execute(
         """UPDATE payments SET amount = $2, customer = $3, items = $4, metadata = $5,
-                  expires_at = $6, updated_at = now()
+                  expires_at = $6, ticket_ids = $7, updated_at = now()
            WHERE order_id = $1 AND snap_token IS NULL""",
         order_id,
         amount,
@@ -81,6 +88,7 @@ async def replace_unopened_request(
         items,
         metadata,
         expires_at,
+        list(ticket_ids),
     )
 
 

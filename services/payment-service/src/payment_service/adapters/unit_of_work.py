@@ -32,7 +32,7 @@ class PgPaymentWork:
 
     async def replace_unopened_request(self, request: PaymentRequest) -> None:
         columns = _columns(request)
-        for unchanged in ("currency", "user_id", "ticket_id", "event_id"):
+        for unchanged in ("currency", "user_id", "ticket_id", "event_id", "purchase_order_id"):
             columns.pop(unchanged)
         await repo.replace_unopened_request(self.conn, **columns)
 
@@ -180,4 +180,6 @@ def _columns(request: PaymentRequest) -> dict[str, Any]:
         "items": request.items,
         "metadata": request.metadata,
         "expires_at": request.expires_at,
+        "purchase_order_id": request.purchase_order_id,
+        "ticket_ids": request.ticket_ids,
     }

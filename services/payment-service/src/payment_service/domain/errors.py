@@ -9,6 +9,10 @@ class OrderConflict(ValueError):
     """The same order_id was opened with a different amount or user."""
 
 
+class InvalidOrder(ValueError):
+    """The order's tickets do not make sense (its first ticket is not `ticket_id`, a repeat)."""
+
+
 class AmountMismatch(ValueError):
     """The amount the client sent differs from the order's."""
 

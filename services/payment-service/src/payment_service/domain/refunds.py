@@ -253,6 +253,7 @@ class Refund:
     created_at: datetime
     updated_at: datetime
     finished_at: datetime | None
+    ticket_ids: tuple[str, ...] = ()  # the tickets it pays back (empty: not per ticket)
 
     def known(self) -> KnownRefund:
         return KnownRefund(self.refund_key, self.amount, self.method, self.status)

@@ -91,6 +91,8 @@ def open_payment_command(body: OpenPaymentRequest) -> OpenPayment:
         ticket_id=body.metadata.ticket_id,
         event_id=body.metadata.event_id,
         metadata=body.metadata.model_dump(mode="json"),
+        purchase_order_id=body.metadata.purchase_order_id,
+        ticket_ids=tuple(body.metadata.ticket_ids),
     )
 
 
@@ -236,6 +238,8 @@ async def payment_status(order_id: str, user: CurrentUser, deps: PaymentDepsDep)
             "payment_type": payment.payment_type,
             "transaction_id": payment.transaction_id,
             "ticket_id": payment.ticket_id,
+            "purchase_order_id": payment.purchase_order_id,
+            "ticket_ids": list(payment.tickets),
             "event_id": payment.event_id,
             "expires_at": _iso(payment.expires_at),
             "settled_at": _iso(payment.settled_at),

@@ -73,6 +73,7 @@ def _public(r: Refund, *, full_account: bool) -> dict[str, Any]:
         "created_at": r.created_at.isoformat(),
         "updated_at": r.updated_at.isoformat(),
         "finished_at": _iso(r.finished_at),
+        "ticket_ids": list(r.ticket_ids),
     }
 
 

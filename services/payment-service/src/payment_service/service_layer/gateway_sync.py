@@ -4,9 +4,10 @@ Every source (notification, reconciler, refund, expiry, API) goes through `apply
 ("apply what Midtrans' status API says about an order"), in a unit of work (`ports.PaymentWork`)
 inside a transaction that holds the payment's row lock.
 
-Every payment.* event is published as v2: it carries the payment's status after the change and
-a per-payment `sequence`, reserved in the same transaction as the outbox rows, so consumers
-apply only newer states whatever order the broker delivers them in.
+Every payment.* event is published as v3 (payment.declined as v2): it carries the payment's
+status after the change and a per-payment `sequence`, reserved in the same transaction as the
+outbox rows, so consumers apply only newer states whatever order the broker delivers them in;
+and the order it pays for (`purchase_order_id`, `ticket_ids`).
 """
 
 import logging
@@ -16,12 +17,12 @@ from typing import Any
 from servicekit.logs import log_fields
 from ticketing_contracts import (
     EventPayload,
-    PaymentDeclined,
-    PaymentFailedV2,
+    PaymentDeclinedV2,
+    PaymentFailedV3,
     PaymentInstructions,
-    PaymentPendingV2,
-    PaymentRefundedV2,
-    PaymentSettledV2,
+    PaymentPendingV3,
+    PaymentRefundedV3,
+    PaymentSettledV3,
 )
 
 from payment_service.domain.gateway import gateway_reason, observation_from, payment_instructions
@@ -169,45 +170,36 @@ def _payload(
     sequence: int,
 ) -> EventPayload:
     facts: dict[str, Any] = {
+        **payment.event_facts(),
         "sequence": sequence,
         "payment_status": str(decision.status),
-        "order_id": payment.order_id,
-        "ticket_id": payment.ticket_id,
-        "event_id": payment.event_id,
-        "user_id": payment.user_id,
-        "amount": payment.amount,
-        "currency": payment.currency,
         "payment_type": obs.payment_type or payment.payment_type,
         "transaction_id": obs.transaction_id or payment.transaction_id,
-        "customer_name": payment.customer.get("name", ""),
-        "customer_email": payment.customer.get("email", ""),
-        "event_title": payment.metadata.get("event_title"),
-        "event_starts_at": payment.metadata.get("event_starts_at"),
     }
     if kind is EventKind.PENDING:
         instructions = payment_instructions(body or {})
-        return PaymentPendingV2(
+        return PaymentPendingV3(
             **facts,
             expires_at=payment.expires_at,
             instructions=PaymentInstructions.model_validate(instructions) if instructions else None,
         )
     if kind is EventKind.SETTLED:
-        return PaymentSettledV2(**facts, settled_at=datetime.now(UTC))
+        return PaymentSettledV3(**facts, settled_at=datetime.now(UTC))
     if kind is EventKind.DECLINED:
         declined = reason or gateway_reason(body) or "the payment attempt was declined"
-        return PaymentDeclined(**facts, reason=declined)
+        return PaymentDeclinedV2(**facts, reason=declined)
     if kind is EventKind.FAILED:
         was_paid = payment.status in PAID
         why = reason or gateway_reason(body)
         if decision.status is PaymentStatus.REVERSED or was_paid:
             why = f"reversed after payment: {why or decision.status}"
-        return PaymentFailedV2(
+        return PaymentFailedV3(
             **facts,
             transaction_status=_FAILED_STATUS[decision.status],
             reason=why,
         )
     refund_amount = decision.refunded_amount - payment.refunded_amount
-    return PaymentRefundedV2(
+    return PaymentRefundedV3(
         **facts,
         refund_amount=refund_amount,
         refunded_total=decision.refunded_amount,

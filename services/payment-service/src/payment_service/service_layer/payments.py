@@ -17,7 +17,7 @@ from payment_service.domain.errors import (
 )
 from payment_service.domain.gateway_calls import MidtransError, MidtransRefused, TransactionNotFound
 from payment_service.domain.model import Verdict, is_open
-from payment_service.domain.payment import Payment, PaymentRequest
+from payment_service.domain.payment import Payment, PaymentRequest, order_tickets
 from payment_service.domain.refunds import Refund
 from payment_service.domain.snap import (
     Customer,
@@ -48,6 +48,8 @@ class OpenPayment:
     ticket_id: str
     event_id: str
     metadata: dict[str, Any]
+    purchase_order_id: str | None = None  # ticket-service's order of one or more tickets
+    ticket_ids: tuple[str, ...] = ()  # every ticket of the order, `ticket_id` first
 
 
 @dataclass(frozen=True)
@@ -106,12 +108,19 @@ def _request(cmd: OpenPayment) -> PaymentRequest:
         items=[asdict(i) for i in cmd.items],
         metadata=metadata,
         expires_at=cmd.expires_at,
+        purchase_order_id=cmd.purchase_order_id,
+        ticket_ids=order_tickets(cmd.ticket_id, cmd.ticket_ids),
     )
 
 
 def _check_same_order(payment: Payment, cmd: OpenPayment) -> None:
     if payment.user_id != cmd.user_id or payment.ticket_id != cmd.ticket_id:
         raise OrderConflict(f"Order {cmd.order_id} belongs to another user or ticket.")
+    if payment.purchase_order_id != cmd.purchase_order_id or (
+        payment.snap_token is not None
+        and payment.tickets != order_tickets(cmd.ticket_id, cmd.ticket_ids)
+    ):
+        raise OrderConflict(f"Order {cmd.order_id} pays for another order or other tickets.")
     if payment.snap_token is not None and payment.amount != cmd.amount:
         raise OrderConflict(
             f"Order {cmd.order_id} was opened for {payment.amount} IDR, not {cmd.amount}."

@@ -58,6 +58,7 @@ class RefundStore(Protocol):
         method: RefundMethod,
         status: RefundStatus,
         hold_seconds: float = 0.0,
+        ticket_ids: tuple[str, ...] = (),
     ) -> Refund | None:
         """Insert the intent; None if the key exists (the same request)."""
 

@@ -85,8 +85,12 @@ async def request_refund(
     requested_by: str | None,
     partial_by_payout: bool,
     send_now: bool = False,
+    ticket_ids: tuple[str, ...] = (),
 ) -> tuple[Refund, bool]:
-    """Record the intent (the payment row locked); the same `purpose` is the same refund."""
+    """Record the intent (the payment row locked); the same `purpose` is the same refund.
+
+    `ticket_ids`: the tickets of the order this refund pays back (empty: not per ticket).
+    """
     key = refund_key(payment.order_id, purpose)
     existing = await store.refund(key)
     if existing is not None:
@@ -121,6 +125,7 @@ async def request_refund(
         method=plan.method,
         status=RefundStatus.REQUESTED if by_api else RefundStatus.AWAITING_PAYOUT,
         hold_seconds=SEND_LEASE_SECONDS if send_now else 0.0,
+        ticket_ids=ticket_ids,
     )
     if refund is None:  # cannot happen while the payment's row is locked; be explicit anyway
         raise NotRefundable(f"The refund {key} was recorded meanwhile.")

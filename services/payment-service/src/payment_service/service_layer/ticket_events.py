@@ -12,6 +12,7 @@ from ticketing_contracts import TicketCancelled, TicketExpired, TicketRefundRequ
 from ticketing_contracts.routing import EventType
 
 from payment_service.domain.errors import NotRefundable
+from payment_service.domain.payment import Payment
 from payment_service.service_layer.ports import PaymentWork
 from payment_service.service_layer.reconciliation import request_close
 from payment_service.service_layer.refunds import request_refund
@@ -22,7 +23,12 @@ TICKET_REFUND_PURPOSE = "ticket-refund"
 
 
 async def refund_requested(work: PaymentWork, event: TicketRefundRequested) -> None:
-    """Record the refund (per method: API, cancel or payout); the refund job carries it out."""
+    """Record the refund (per method: API, cancel or payout); the refund job carries it out.
+
+    `amount` is what goes back: the whole payment, or one ticket's share of an order (v2). Each
+    ticket of an order is its own refund (its own key), and all of them together never exceed
+    what was paid: they are decided one at a time under the payment's row lock.
+    """
     fields = log_fields(order_id=event.order_id, ticket_id=event.ticket_id)
     if not event.order_id:
         logger.info("refund requested for a ticket without a payment; nothing to do", extra=fields)
@@ -30,6 +36,10 @@ async def refund_requested(work: PaymentWork, event: TicketRefundRequested) -> N
     payment = await work.payment(event.order_id, lock=True)
     if payment is None:
         logger.warning("refund requested for an unknown order", extra=fields)
+        return
+    if event.ticket_id not in payment.tickets:
+        await work.flag(payment.order_id, f"refund requested for another ticket: {event.ticket_id}")
+        logger.error("refund requested for a ticket the payment is not for; flagged", extra=fields)
         return
     store = work.refunds()
     committed = await store.committed_amount(payment.order_id)
@@ -42,9 +52,10 @@ async def refund_requested(work: PaymentWork, event: TicketRefundRequested) -> N
             amount=amount,
             reason=event.reason,
             source=EventType.TICKET_REFUND_REQUESTED,
-            purpose=TICKET_REFUND_PURPOSE,
+            purpose=ticket_refund_purpose(payment, event.ticket_id),
             requested_by="ticket-service",
             partial_by_payout=True,
+            ticket_ids=(event.ticket_id,),
         )
     except NotRefundable as exc:
         await work.flag(payment.order_id, f"refund requested but not possible: {exc}")
@@ -54,6 +65,17 @@ async def refund_requested(work: PaymentWork, event: TicketRefundRequested) -> N
         "refund recorded" if new else "refund already recorded",
         extra=log_fields(order_id=event.order_id, refund_key=refund.refund_key),
     )
+
+
+def ticket_refund_purpose(payment: Payment, ticket_id: str) -> str:
+    """One refund per ticket: the same ticket asked twice is the same refund.
+
+    A payment for one ticket keeps the key it always had, so a refund recorded before orders
+    existed is still found.
+    """
+    if len(payment.tickets) == 1:
+        return TICKET_REFUND_PURPOSE
+    return f"{TICKET_REFUND_PURPOSE}:{ticket_id}"
 
 
 async def ticket_expired(work: PaymentWork, event: TicketExpired) -> bool:
