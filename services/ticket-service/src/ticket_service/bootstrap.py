@@ -21,6 +21,7 @@ from ticket_service.adapters.rate_limit import PurchaseRateLimiter
 from ticket_service.adapters.readings import SqlTicketReader
 from ticket_service.adapters.ticket_events import OutboxTicketEvents
 from ticket_service.adapters.ticketed_events_repository import SqlTicketedEvents
+from ticket_service.adapters.transfer_repository import SqlTransferRepository
 from ticket_service.domain import errors
 from ticket_service.domain.qr_codes import SigningKeys
 from ticket_service.domain.tickets import IllegalTransition
@@ -57,16 +58,17 @@ def routers() -> list[APIRouter]:
     Every router lists its fixed paths first, and `{ticket_id}` routes use the `uuid` path
     convertor, so a word like `my-tickets` never reaches them whatever the order here.
     """
-    from ticket_service.entrypoints.http import door, events, host_tools, tickets
+    from ticket_service.entrypoints.http import door, events, host_tools, tickets, transfers
 
-    return [events.router, door.router, host_tools.router, tickets.router]
+    return [events.router, door.router, host_tools.router, transfers.router, tickets.router]
 
 
 def door_errors() -> DomainErrorMap:
     """The door's and host tools' refusals (issue 6), kept next to their routes."""
     from ticket_service.entrypoints.http.door import DOOR_ERRORS
+    from ticket_service.entrypoints.http.transfers import TRANSFER_ERRORS
 
-    return DOOR_ERRORS
+    return {**DOOR_ERRORS, **TRANSFER_ERRORS}
 
 
 def create_app(settings: TicketSettings | None = None) -> FastAPI:
@@ -156,3 +158,9 @@ def door_repository(conn: DbConn, request: Request) -> SqlHostToolsRepository:
     runtime: Runtime = request.app.state.runtime
     keys = _settings(request).signing_keys
     return SqlHostToolsRepository(conn, OutboxTicketEvents(conn, runtime.outbox, keys))
+
+
+def transfer_repository(conn: DbConn, request: Request) -> SqlTransferRepository:
+    runtime: Runtime = request.app.state.runtime
+    keys = _settings(request).signing_keys
+    return SqlTransferRepository(conn, OutboxTicketEvents(conn, runtime.outbox, keys))

@@ -31,6 +31,9 @@ class TicketSettings(ServiceSettings):
     purchase_rate_limit: int = 5
     purchase_rate_window_seconds: int = 60
 
+    # How long a transfer offer waits for its receiver (never past the host's deadline).
+    transfer_offer_hours: float = Field(default=72.0, gt=0, le=24 * 30)
+
     # Public path the app uses for a ticket's QR image (served by the door routes).
     qr_url_template: str = "/tickets/{ticket_id}/qr"
 
