@@ -19,6 +19,7 @@ from ticket_service.adapters.purchase_requests import SqlPurchaseAnswers
 from ticket_service.adapters.purchase_store import SqlPurchaseStore
 from ticket_service.adapters.rate_limit import PurchaseRateLimiter
 from ticket_service.adapters.readings import SqlTicketReader
+from ticket_service.adapters.receipt_book import SqlReceiptBook
 from ticket_service.adapters.ticket_events import OutboxTicketEvents
 from ticket_service.adapters.ticketed_events_repository import SqlTicketedEvents
 from ticket_service.adapters.transfer_repository import SqlTransferRepository
@@ -58,17 +59,32 @@ def routers() -> list[APIRouter]:
     Every router lists its fixed paths first, and `{ticket_id}` routes use the `uuid` path
     convertor, so a word like `my-tickets` never reaches them whatever the order here.
     """
-    from ticket_service.entrypoints.http import door, events, host_tools, tickets, transfers
+    from ticket_service.entrypoints.http import (
+        door,
+        events,
+        host_tools,
+        receipts,
+        tickets,
+        transfers,
+    )
 
-    return [events.router, door.router, host_tools.router, transfers.router, tickets.router]
+    return [
+        events.router,
+        door.router,
+        host_tools.router,
+        transfers.router,
+        receipts.router,
+        tickets.router,
+    ]
 
 
 def door_errors() -> DomainErrorMap:
     """The door's and host tools' refusals (issue 6), kept next to their routes."""
     from ticket_service.entrypoints.http.door import DOOR_ERRORS
+    from ticket_service.entrypoints.http.receipts import RECEIPT_ERRORS
     from ticket_service.entrypoints.http.transfers import TRANSFER_ERRORS
 
-    return {**DOOR_ERRORS, **TRANSFER_ERRORS}
+    return {**DOOR_ERRORS, **TRANSFER_ERRORS, **RECEIPT_ERRORS}
 
 
 def create_app(settings: TicketSettings | None = None) -> FastAPI:
@@ -164,3 +180,7 @@ def transfer_repository(conn: DbConn, request: Request) -> SqlTransferRepository
     runtime: Runtime = request.app.state.runtime
     keys = _settings(request).signing_keys
     return SqlTransferRepository(conn, OutboxTicketEvents(conn, runtime.outbox, keys))
+
+
+def receipt_book(conn: DbConn) -> SqlReceiptBook:
+    return SqlReceiptBook(conn)
