@@ -20,6 +20,7 @@ from ticket_service.adapters.purchase_store import SqlPurchaseStore
 from ticket_service.adapters.rate_limit import PurchaseRateLimiter
 from ticket_service.adapters.readings import SqlTicketReader
 from ticket_service.adapters.receipt_book import SqlReceiptBook
+from ticket_service.adapters.sales_ledger import SqlSalesLedger
 from ticket_service.adapters.ticket_events import OutboxTicketEvents
 from ticket_service.adapters.ticketed_events_repository import SqlTicketedEvents
 from ticket_service.adapters.transfer_repository import SqlTransferRepository
@@ -64,6 +65,7 @@ def routers() -> list[APIRouter]:
         events,
         host_tools,
         receipts,
+        sales,
         tickets,
         transfers,
     )
@@ -74,6 +76,7 @@ def routers() -> list[APIRouter]:
         host_tools.router,
         transfers.router,
         receipts.router,
+        sales.router,
         tickets.router,
     ]
 
@@ -184,3 +187,7 @@ def transfer_repository(conn: DbConn, request: Request) -> SqlTransferRepository
 
 def receipt_book(conn: DbConn) -> SqlReceiptBook:
     return SqlReceiptBook(conn)
+
+
+def sales_ledger(conn: DbConn) -> SqlSalesLedger:
+    return SqlSalesLedger(conn)

@@ -1,5 +1,5 @@
-"""Receipts on the real PostgreSQL: gap-free numbers under concurrent payments, JSON and PDF,
-tax lines, and credit notes for refunds.
+"""Receipts and the sales report on the real PostgreSQL: gap-free numbers under concurrent
+payments, JSON and PDF, tax lines, credit notes for refunds, the host's report and its CSV.
 
 Orders are made straight in the database (the shape issue 14's orders leave); each payment runs
 `issue_receipt` in the transaction that marks its order paid, as activation does.
@@ -16,6 +16,7 @@ import asyncpg
 from servicekit.service_tokens import issue_service_token
 from servicekit.testing import database_url
 from ticket_service.adapters.receipt_book import SqlReceiptBook
+from ticket_service.domain.receipts import WIB
 from ticket_service.service_layer.receipts import (
     PlatformRates,
     issue_credit_note,
@@ -39,16 +40,23 @@ async def an_order(
     quantity: int = 2,
     discount: int = 0,
     method: str = "bank_transfer",
+    type_id: str = "default",
+    price: int | None = None,
+    promo_code: str = "HEMAT",
 ) -> dict[str, Any]:
-    """An order of `quantity` active tickets of the event's default type, not yet marked paid."""
+    """An order of `quantity` active tickets of one type, not yet marked paid."""
     order_id = uuid.uuid4()
     buyer = buyer or f"buyer-{uuid.uuid4()}"
-    total = event["price"] * quantity - discount
+    price = event["price"] if price is None else price
+    total = price * quantity - discount
     await door.pool.execute(
-        """INSERT INTO ticket_types (event_id, id, name, price) VALUES ($1, 'default', 'Reguler', $2)
-           ON CONFLICT DO NOTHING""",
+        """INSERT INTO ticket_types (event_id, id, name, price, position)
+           VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING""",
         event["event_id"],
-        event["price"],
+        type_id,
+        "Reguler" if type_id == "default" else type_id.upper(),
+        price,
+        0 if type_id == "default" else 1,
     )
     await door.pool.execute(
         """INSERT INTO orders (id, event_id, buyer_id, status, total, discount, promo_code,
@@ -59,15 +67,15 @@ async def an_order(
         buyer,
         total,
         discount,
-        "HEMAT" if discount else None,
+        promo_code if discount else None,
     )
     for _ in range(quantity):
-        ticket = await door.ticket(event, user_id=buyer)
+        ticket = await door.ticket(event, user_id=buyer, price_paid=total // quantity)
         await door.pool.execute(
-            """UPDATE tickets SET purchase_order_id = $2, ticket_type_id = 'default' WHERE id = $1;
-            """,
+            "UPDATE tickets SET purchase_order_id = $2, ticket_type_id = $3 WHERE id = $1",
             uuid.UUID(ticket["id"]),
             order_id,
+            type_id,
         )
         await door.pool.execute(
             """UPDATE ticket_transactions SET purchase_order_id = $2, payment_method = $3
@@ -76,7 +84,13 @@ async def an_order(
             order_id,
             method,
         )
-    return {"id": str(order_id), "buyer": buyer, "total": total, "host_id": event["host_id"]}
+    return {
+        "id": str(order_id),
+        "buyer": buyer,
+        "total": total,
+        "host_id": event["host_id"],
+        "ticket_id": ticket["id"],
+    }
 
 
 async def pay(conn: asyncpg.Connection, order_id: str, *, roll_back: bool = False) -> int:
@@ -254,3 +268,85 @@ async def test_notification_gateway_fetches_the_pdf_with_its_service_token(door:
     assert as_user.status_code == 401
     assert as_service.status_code == 200
     assert as_service.content.startswith(b"%PDF-")
+
+
+async def test_host_sales_report_by_day_and_type_with_refunds_taxes_and_promo_codes(
+    door: Any,
+) -> None:
+    event = await door.event(price=110_000)
+    regular = await an_order(door, event, quantity=2)
+    vip = await an_order(
+        door, event, quantity=1, type_id="vip", price=220_000, discount=22_000, promo_code="VIP10"
+    )
+    async with door.pool.acquire() as conn:
+        await pay(conn, regular["id"])
+        await pay(conn, vip["id"])
+        async with conn.transaction():
+            # One regular ticket is refunded: its ticket ends refunded, the order gets a note.
+            await conn.execute(
+                "UPDATE tickets SET status = 'refunded', refunded_at = now() WHERE id = $1",
+                uuid.UUID(regular["ticket_id"]),
+            )
+            await issue_credit_note(
+                SqlReceiptBook(conn),
+                order_id=regular["id"],
+                refunded=110_000,
+                refund_key="r-1",
+                now=datetime.now(UTC),
+            )
+    path = f"/events/{event['event_id']}/sales"
+    host = door.auth(event["host_id"], "host")
+    async with door.client() as client:
+        report = await client.get(path, headers=host)
+        exported = await client.get(path + ".csv", headers=host)
+        other_host = await client.get(path, headers=door.auth("another-host", "host"))
+        buyer = await client.get(path, headers=door.auth(regular["buyer"]))
+        unknown = await client.get(f"/events/{uuid.uuid4()}/sales", headers=host)
+    assert report.status_code == 200, report.text
+    data = report.json()["data"]
+    today = datetime.now(UTC).astimezone(WIB).date().isoformat()
+    assert data["rows"] == [
+        {
+            "date": today,
+            "ticket_type_id": "default",
+            "ticket_type_name": "Reguler",
+            "sold": 2,
+            "refunded": 1,
+            "gross": 220_000,
+            "refunds": 110_000,
+            "net": 110_000,
+            "pbjt": 10_000,
+        },
+        {
+            "date": today,
+            "ticket_type_id": "vip",
+            "ticket_type_name": "VIP",
+            "sold": 1,
+            "refunded": 0,
+            "gross": 198_000,
+            "refunds": 0,
+            "net": 198_000,
+            "pbjt": 18_000,
+        },
+    ]
+    assert data["totals"] == {
+        "receipts": 2,
+        "credit_notes": 1,
+        "gross": 418_000,
+        "refunds": 110_000,
+        "net": 308_000,
+        "pbjt": 28_000,
+        "platform_fee": 15_400,  # 11,000 + 9,900 - 5,500
+        "ppn": 1_694,  # 1,210 + 1,089 - 605
+        "host_proceeds": 290_906,
+    }
+    assert data["promo_codes"] == [{"code": "VIP10", "orders": 1, "discount": 22_000}]
+    assert exported.status_code == 200
+    assert exported.headers["content-type"].startswith("text/csv")
+    lines = exported.text.splitlines()
+    assert lines[0] == "date,ticket_type_id,ticket_type_name,sold,refunded,gross,refunds,net,pbjt"
+    assert lines[1] == f"{today},default,Reguler,2,1,220000,110000,110000,10000"
+    assert lines[-1] == "total,,,3,1,418000,110000,308000,28000"
+    assert other_host.status_code == 403
+    assert buyer.status_code == 403
+    assert unknown.status_code == 404
