@@ -242,6 +242,13 @@ class SqlReceiptBook:
         )
         return receipt
 
+    async def purchase_order_of(self, payment_order_id: str) -> str | None:
+        found = await self.conn.fetchval(
+            "SELECT purchase_order_id FROM ticket_transactions WHERE order_id = $1",
+            payment_order_id,
+        )
+        return str(found) if found is not None else None
+
     async def event_tax(self, event_id: str) -> EventTax | None:
         row = await self.conn.fetchrow(
             "SELECT event_id, host_id, pbjt_rate FROM ticketed_events WHERE event_id = $1",

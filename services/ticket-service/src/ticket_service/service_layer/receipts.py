@@ -27,9 +27,6 @@ from ticket_service.domain.receipts import (
     wib_year,
 )
 
-RECEIPTED_STATUSES = frozenset({"paid", "refunded"})
-"""A refunded order keeps its receipt (and gets its credit note)."""
-
 
 class ReceiptBook(Protocol):
     async def paid_order(self, order_id: str) -> PaidOrder | None: ...
@@ -43,6 +40,9 @@ class ReceiptBook(Protocol):
 
     async def insert(self, receipt: Receipt) -> Receipt: ...
 
+    async def purchase_order_of(self, payment_order_id: str) -> str | None:
+        """The order (issue 14) a Midtrans order id pays for; None for a bare ticket."""
+
 
 @dataclass(frozen=True)
 class PlatformRates:
@@ -55,11 +55,16 @@ class PlatformRates:
 async def issue_receipt(
     book: ReceiptBook, *, order_id: str, platform: PlatformRates, now: datetime
 ) -> Receipt:
-    """The order's receipt; issued once (a second call answers the first receipt)."""
+    """The order's receipt; issued once (a second call answers the first receipt).
+
+    The caller is the transaction that marks the order paid.
+    """
     existing = await book.receipt_of(order_id)
     if existing is not None:
         return existing
-    order = await _paid(book, order_id)
+    order = await book.paid_order(order_id)
+    if order is None:
+        raise ReceiptNotFound("No such order.")
     rates = TaxRates(order.pbjt_rate, platform.platform_fee, platform.ppn)
     year = wib_year(order.paid_at)
     number = await book.take_number(order.host_id, year, ReceiptKind.RECEIPT)
@@ -112,6 +117,30 @@ async def issue_credit_note(
 
 
 @dataclass(frozen=True)
+class Bookkeeping:
+    """Receipts kept in step with payments, in the payment event's own transaction."""
+
+    book: ReceiptBook
+    platform: PlatformRates
+
+    async def order_paid(self, payment_order_id: str, *, now: datetime) -> Receipt | None:
+        order_id = await self.book.purchase_order_of(payment_order_id)
+        if order_id is None:
+            return None
+        return await issue_receipt(self.book, order_id=order_id, platform=self.platform, now=now)
+
+    async def money_returned(
+        self, payment_order_id: str, *, amount: int, refund_key: str, now: datetime
+    ) -> Receipt | None:
+        order_id = await self.book.purchase_order_of(payment_order_id)
+        if order_id is None:
+            return None
+        return await issue_credit_note(
+            self.book, order_id=order_id, refunded=amount, refund_key=refund_key, now=now
+        )
+
+
+@dataclass(frozen=True)
 class OrderReceipt:
     receipt: Receipt
     credit_notes: Sequence[Receipt]
@@ -132,15 +161,6 @@ async def order_receipt(book: ReceiptBook, *, order_id: str, actor: Actor) -> Or
 
 def _may_read(order: PaidOrder, actor: Actor) -> bool:
     return actor.user_id == order.buyer_id or actor.runs(order.host_id)
-
-
-async def _paid(book: ReceiptBook, order_id: str) -> PaidOrder:
-    order = await book.paid_order(order_id)
-    if order is None:
-        raise ReceiptNotFound("No such order.")
-    if order.status not in RECEIPTED_STATUSES:
-        raise OrderNotPaid(order.status)
-    return order
 
 
 @dataclass(frozen=True)

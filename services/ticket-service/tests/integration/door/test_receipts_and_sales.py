@@ -84,6 +84,12 @@ async def an_order(
             order_id,
             method,
         )
+    await door.pool.execute(
+        "UPDATE ticket_types SET sold = sold + $3 WHERE event_id = $1 AND id = $2",
+        event["event_id"],
+        type_id,
+        quantity,
+    )
     return {
         "id": str(order_id),
         "buyer": buyer,
