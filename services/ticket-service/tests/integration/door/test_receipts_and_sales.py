@@ -13,6 +13,9 @@ from decimal import Decimal
 from typing import Any
 
 import asyncpg
+import pytest
+from notification_gateway.adapters.receipts import ReceiptFetcher, ReceiptUnavailable
+from notification_gateway.settings import NotificationSettings
 from servicekit.service_tokens import issue_service_token
 from servicekit.testing import database_url
 from ticket_service.adapters.receipt_book import SqlReceiptBook
@@ -356,3 +359,24 @@ async def test_host_sales_report_by_day_and_type_with_refunds_taxes_and_promo_co
     assert other_host.status_code == 403
     assert buyer.status_code == 403
     assert unknown.status_code == 404
+
+
+async def test_the_gateways_fetcher_gets_the_pdf_in_the_buyers_language(door: Any) -> None:
+    event = await door.event()
+    order = await an_order(door, event, quantity=1)
+    async with door.pool.acquire() as conn:
+        await pay(conn, order["id"])
+    fetcher = ReceiptFetcher(NotificationSettings(ticket_service_url=door.url))
+    forged = ReceiptFetcher(
+        NotificationSettings(ticket_service_url=door.url, service_token_secret="x" * 40)
+    )
+    try:
+        pdf = await fetcher.receipt_pdf(order["id"], "en")
+        missing = await fetcher.receipt_pdf(str(uuid.uuid4()), "id")
+        with pytest.raises(ReceiptUnavailable):
+            await forged.receipt_pdf(order["id"], "id")
+    finally:
+        await fetcher.aclose()
+        await forged.aclose()
+    assert pdf is not None and pdf.startswith(b"%PDF-")
+    assert missing is None

@@ -56,9 +56,13 @@ METHODS: dict[str, tuple[str, str]] = {
 class PbjtRatePut(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    pbjt_rate: Decimal = Field(
-        ge=0, le=10, max_digits=4, decimal_places=2, description="Percent, at most 10 (Jakarta)."
+    pbjt_rate: float = Field(
+        strict=True, ge=0, le=10, description="Percent, at most 10 (Jakarta); to 2 decimals."
     )
+
+    @property
+    def rate(self) -> Decimal:
+        return Decimal(str(self.pbjt_rate)).quantize(Decimal("0.01"))
 
 
 def method_label(method: str | None, language: Language) -> str:
@@ -225,6 +229,6 @@ async def put_event_tax(
     event_id: UUID, body: PbjtRatePut, principal: HostOrAdmin, book: Book
 ) -> dict[str, Any]:
     found = await receipts.set_pbjt_rate(
-        book, event_id=str(event_id), actor=actor_of(principal), rate=body.pbjt_rate
+        book, event_id=str(event_id), actor=actor_of(principal), rate=body.rate
     )
     return {"data": tax_public(found)}

@@ -49,11 +49,11 @@ class TransferOffer(BaseModel):
 class TransferPolicyPut(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    allowed: bool
+    allowed: bool = Field(strict=True)
     deadline: AwareDatetime | None = Field(
         default=None, description="Last moment to transfer; null: until the event starts."
     )
-    max_transfers_per_ticket: int = Field(ge=0, le=10)
+    max_transfers_per_ticket: int = Field(strict=True, ge=0, le=10)
 
 
 def _iso(value: datetime | None) -> str | None:
