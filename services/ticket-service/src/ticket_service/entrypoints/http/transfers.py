@@ -8,11 +8,11 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Path, Request
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 from servicekit.auth import CurrentUser
 from servicekit.contract import declare, merge
 from servicekit.errors import DomainErrorMap
-from servicekit.fields import SINGLE_LINE, Email, Trim
+from servicekit.fields import SINGLE_LINE, AwareDatetime, Email, Trim
 
 from ticket_service import bootstrap
 from ticket_service.domain import transfers as rules
@@ -46,6 +46,16 @@ class TransferOffer(BaseModel):
     email: Email
 
 
+def _not_a_boolean(value: object) -> object:
+    """JSON true/false is not a count (pydantic would read it as 1/0)."""
+    if isinstance(value, bool):
+        raise ValueError("a count is a number, not a boolean")
+    return value
+
+
+Count = Annotated[int, BeforeValidator(_not_a_boolean)]
+
+
 class TransferPolicyPut(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -53,7 +63,7 @@ class TransferPolicyPut(BaseModel):
     deadline: AwareDatetime | None = Field(
         default=None, description="Last moment to transfer; null: until the event starts."
     )
-    max_transfers_per_ticket: int = Field(strict=True, ge=0, le=10)
+    max_transfers_per_ticket: Count = Field(ge=0, le=10)
 
 
 def _iso(value: datetime | None) -> str | None:
