@@ -30,6 +30,11 @@ class NotificationSettings(ServiceSettings):
 
     default_language: Literal["id", "en"] = "id"
 
+    # Where the receipt PDF attached to the e-ticket e-mail comes from (issue 16), fetched with a
+    # service token signed with SERVICE_TOKEN_SECRET.
+    ticket_service_url: str = "http://127.0.0.1:8001"
+    receipt_timeout_seconds: float = 10.0
+
     # Deliveries: claimed in batches, retried with exponential backoff up to a number of attempts.
     delivery_poll_seconds: float = 1.0
     delivery_batch_size: int = 50

@@ -24,9 +24,12 @@ from ticket_service.adapters.purchase_requests import SqlPurchaseAnswers
 from ticket_service.adapters.purchase_store import SqlPurchaseStore
 from ticket_service.adapters.rate_limit import PurchaseRateLimiter
 from ticket_service.adapters.readings import SqlTicketReader
+from ticket_service.adapters.receipt_book import SqlReceiptBook
 from ticket_service.adapters.sale_setup_repository import SqlSaleSetup
+from ticket_service.adapters.sales_ledger import SqlSalesLedger
 from ticket_service.adapters.ticket_events import OutboxTicketEvents
 from ticket_service.adapters.ticketed_events_repository import SqlTicketedEvents
+from ticket_service.adapters.transfer_repository import SqlTransferRepository
 from ticket_service.domain import errors, orders
 from ticket_service.domain.qr_codes import SigningKeys
 from ticket_service.domain.tickets import IllegalTransition
@@ -77,8 +80,11 @@ def routers() -> list[APIRouter]:
         events,
         host_tools,
         orders,
+        receipts,
         sale_setup,
+        sales,
         tickets,
+        transfers,
     )
 
     return [
@@ -87,6 +93,9 @@ def routers() -> list[APIRouter]:
         orders.router,
         door.router,
         host_tools.router,
+        transfers.router,
+        receipts.router,
+        sales.router,
         tickets.router,
     ]
 
@@ -94,8 +103,10 @@ def routers() -> list[APIRouter]:
 def door_errors() -> DomainErrorMap:
     """The door's and host tools' refusals (issue 6), kept next to their routes."""
     from ticket_service.entrypoints.http.door import DOOR_ERRORS
+    from ticket_service.entrypoints.http.receipts import RECEIPT_ERRORS
+    from ticket_service.entrypoints.http.transfers import TRANSFER_ERRORS
 
-    return DOOR_ERRORS
+    return {**DOOR_ERRORS, **TRANSFER_ERRORS, **RECEIPT_ERRORS}
 
 
 def create_app(settings: TicketSettings | None = None) -> FastAPI:
@@ -222,3 +233,17 @@ def order_cancellation(conn: DbConn, request: Request) -> SqlOrderCancellation:
 
 def sale_setup(conn: DbConn) -> SqlSaleSetup:
     return SqlSaleSetup(conn)
+
+
+def transfer_repository(conn: DbConn, request: Request) -> SqlTransferRepository:
+    runtime: Runtime = request.app.state.runtime
+    keys = _settings(request).signing_keys
+    return SqlTransferRepository(conn, OutboxTicketEvents(conn, runtime.outbox, keys))
+
+
+def receipt_book(conn: DbConn) -> SqlReceiptBook:
+    return SqlReceiptBook(conn)
+
+
+def sales_ledger(conn: DbConn) -> SqlSalesLedger:
+    return SqlSalesLedger(conn)

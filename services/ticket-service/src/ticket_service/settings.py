@@ -1,5 +1,6 @@
 """ticket-service settings: the shared runtime's plus holds, QR keys, payment-service and limits."""
 
+from decimal import Decimal
 from typing import ClassVar, Self
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -30,6 +31,14 @@ class TicketSettings(ServiceSettings):
     idempotency_key_hours: float = 24.0
     purchase_rate_limit: int = 5
     purchase_rate_window_seconds: int = 60
+
+    # How long a transfer offer waits for its receiver (never past the host's deadline).
+    transfer_offer_hours: float = Field(default=72.0, gt=0, le=24 * 30)
+
+    # Receipts: the platform's fee on each paid order (charged to the host) and the PPN on that
+    # fee, in percent. 11 % is the effective PPN on services since 2025 (12 % of an 11/12 base).
+    platform_fee_percent: Decimal = Field(default=Decimal(5), ge=0, le=100)
+    ppn_rate_percent: Decimal = Field(default=Decimal(11), ge=0, le=99)
 
     # Public path the app uses for a ticket's QR image (served by the door routes).
     qr_url_template: str = "/tickets/{ticket_id}/qr"

@@ -38,6 +38,7 @@ from ticket_service.domain.payments import (
     refund_standing,
 )
 from ticket_service.domain.tickets import TicketStatus, TransactionStatus, check_move
+from ticket_service.service_layer.receipts import Bookkeeping
 
 logger = logging.getLogger(__name__)
 
@@ -116,11 +117,13 @@ async def apply_payment_event(
     *,
     occurred_at: datetime,
     now: datetime,
+    books: Bookkeeping | None = None,
 ) -> Applied:
     """Apply one payment.* event to its order.
 
     `occurred_at` (the envelope's) dates what the event reports (a declined attempt, a refund's
-    update); `now` dates the moves made here (activated_at, cancelled_at, ...).
+    update); `now` dates the moves made here (activated_at, cancelled_at, ...). With `books`, a
+    paid order gets its receipt and money going back its credit note, in this transaction.
     """
     order_id = str(getattr(payload, "order_id", ""))
     order = await repo.lock_order(order_id)
@@ -133,6 +136,10 @@ async def apply_payment_event(
         # The refund shown to the buyer converges on its newest update, even when a newer
         # payment event made this one stale for the ticket.
         await _record_refund(repo, order, payload, occurred_at, progress)
+        returned = money_returned(payload)
+        if books is not None and returned is not None:
+            amount, key = returned
+            await books.money_returned(order.order_id, amount=amount, refund_key=key, now=now)
     if progress is not None:
         if order.is_stale(progress):
             logger.info(
@@ -143,8 +150,21 @@ async def apply_payment_event(
             )
             return Applied.STALE
         await repo.record_progress(order, progress)
-    await _Application(repo, order, now=now, occurred_at=occurred_at).apply(payload)
+    await _Application(repo, order, now=now, occurred_at=occurred_at, books=books).apply(payload)
     return Applied.APPLIED
+
+
+def money_returned(payload: PaymentRefundUpdated | PaymentRefunded) -> tuple[int, str] | None:
+    """How much went back and a key naming that refund once, for its credit note.
+
+    Midtrans reports an API refund (or chargeback) as `payment.refunded`, whose running total
+    names it; a payout (a method Midtrans cannot refund) ends as the refund's `paid_out`.
+    """
+    if isinstance(payload, PaymentRefunded):
+        return payload.refund_amount, f"refunded-total:{payload.refunded_total}"
+    if payload.refund_status == "paid_out":
+        return payload.refund_amount, f"payout:{payload.refund_id}"
+    return None
 
 
 async def _record_refund(
@@ -193,8 +213,10 @@ class _Application:
         *,
         now: datetime,
         occurred_at: datetime,
+        books: Bookkeeping | None = None,
     ) -> None:
         self.repo = repo
+        self.books = books
         self.order = order
         self.now = now
         self.occurred_at = occurred_at
@@ -308,6 +330,9 @@ class _Application:
         await self.transaction(TransactionStatus.COMPLETED, completed_at=completed_at, **payment)
         await self.repo.record_attempt(self.order, PaymentAttempt("paid", None, completed_at))
         await self.repo.announce_activated(self.order, at=self.now)
+        if self.books is not None:
+            # Once per order (the first ticket issues it; the others find it issued).
+            await self.books.order_paid(self.order.order_id, now=self.now)
 
     async def request_refund(self, amount: int, payment: dict[str, Any]) -> None:
         await self.transaction(TransactionStatus.CANCELLED, refund_requested=True, **payment)

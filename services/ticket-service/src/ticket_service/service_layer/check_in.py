@@ -74,8 +74,19 @@ async def check_in(repo: DoorRepository, command: CheckIn, *, verify_qr: QrVerif
         if admitted is None:
             current = await repo.ticket(target.id)
             raise refuse_check_in(current or target)
+        if admitted.attendance_code != target.attendance_code:
+            # A transfer gave the ticket a new code while this scan was on its way: the code or
+            # QR shown is void, and raising here rolls the admission back.
+            raise _void_credential(command)
         await repo.record_checked_in(admitted)
     return Admitted(admitted)
+
+
+def _void_credential(command: CheckIn) -> Exception:
+    """What a code or QR that no longer names the ticket meets (as after a transfer)."""
+    if command.qr_payload is not None:
+        return InvalidQrCode("The QR code does not match the ticket.")
+    return TicketNotFound("No ticket with this code at your events.")
 
 
 async def _identify(repo: DoorRepository, command: CheckIn, verify_qr: QrVerifier) -> DoorTicket:

@@ -1,0 +1,136 @@
+"""A receipt and its credit notes as an A4 PDF (fpdf2), in Indonesian or English."""
+
+from collections.abc import Sequence
+from decimal import Decimal
+
+from fpdf import FPDF
+from servicekit.formatting import Language, rupiah, wib_time
+
+from ticket_service.domain.receipts import Receipt
+
+WORDS: dict[str, tuple[str, str]] = {
+    "title": ("KWITANSI", "RECEIPT"),
+    "number": ("Nomor", "Number"),
+    "issued": ("Tanggal terbit", "Issued"),
+    "host": ("Penyelenggara", "Host"),
+    "event": ("Acara", "Event"),
+    "buyer": ("Pembeli", "Buyer"),
+    "order": ("Nomor pesanan", "Order"),
+    "item": ("Tiket", "Ticket"),
+    "qty": ("Jml", "Qty"),
+    "price": ("Harga", "Price"),
+    "amount": ("Jumlah", "Amount"),
+    "discount": ("Potongan", "Discount"),
+    "total": ("Total dibayar", "Total paid"),
+    "includes": ("Harga sudah termasuk PBJT", "Prices include PBJT"),
+    "pbjt_base": ("Dasar pengenaan PBJT", "PBJT base"),
+    "pbjt": ("PBJT (pajak hiburan)", "PBJT (entertainment tax)"),
+    "fee": ("Biaya platform (ditagihkan ke penyelenggara)", "Platform fee (charged to the host)"),
+    "ppn": ("PPN atas biaya platform", "VAT (PPN) on the platform fee"),
+    "proceeds": ("Diterima penyelenggara", "Host proceeds"),
+    "method": ("Metode pembayaran", "Payment method"),
+    "paid_at": ("Dibayar", "Paid"),
+    "credit_note": ("NOTA KREDIT", "CREDIT NOTE"),
+    "credits": ("atas kwitansi", "for receipt"),
+    "refunded": ("Dikembalikan", "Refunded"),
+}
+
+
+def word(key: str, language: Language) -> str:
+    indonesian, english = WORDS[key]
+    return indonesian if language == "id" else english
+
+
+def _latin1(text: str) -> str:
+    """The PDF's core font is Latin-1: anything else prints as '?' rather than failing."""
+    return text.encode("latin-1", "replace").decode("latin-1")
+
+
+def _rate(rate: Decimal) -> str:
+    return f"{rate.normalize():f} %"
+
+
+class _Page:
+    def __init__(self) -> None:
+        self.pdf = FPDF(format="A4")
+        self.pdf.set_auto_page_break(auto=True, margin=15)
+        self.pdf.add_page()
+
+    def text(self, value: str, *, size: int = 10, bold: bool = False, width: float = 0) -> None:
+        self.pdf.set_font("Helvetica", "B" if bold else "", size)
+        self.pdf.cell(width, 6, _latin1(value), new_x="LMARGIN", new_y="NEXT")
+
+    def pair(self, label: str, value: str, *, bold: bool = False) -> None:
+        self.pdf.set_font("Helvetica", "B" if bold else "", 10)
+        self.pdf.cell(110, 6, _latin1(label))
+        self.pdf.cell(0, 6, _latin1(value), align="R", new_x="LMARGIN", new_y="NEXT")
+
+    def row(self, cells: Sequence[tuple[str, float, str]], *, bold: bool = False) -> None:
+        self.pdf.set_font("Helvetica", "B" if bold else "", 10)
+        for value, width, align in cells:
+            self.pdf.cell(width, 6, _latin1(value), align=align)
+        self.pdf.ln(6)
+
+    def gap(self) -> None:
+        self.pdf.ln(4)
+
+
+def render_receipt_pdf(
+    receipt: Receipt, credit_notes: Sequence[Receipt], *, language: Language, method: str
+) -> bytes:
+    order = receipt.order
+    page = _Page()
+    page.text(word("title", language), size=16, bold=True)
+    page.pair(word("number", language), receipt.label, bold=True)
+    page.pair(word("issued", language), wib_time(receipt.issued_at, language))
+    page.pair(word("order", language), order.order_id)
+    page.pair(word("host", language), receipt.host_id)
+    page.pair(word("event", language), order.event_title)
+    page.pair("", f"{order.event_venue}, {wib_time(order.event_starts_at, language)}")
+    page.pair(word("buyer", language), f"{order.buyer_name} <{order.buyer_email}>")
+    page.gap()
+    page.row(
+        [
+            (word("item", language), 90, "L"),
+            (word("qty", language), 15, "R"),
+            (word("price", language), 40, "R"),
+            (word("amount", language), 0, "R"),
+        ],
+        bold=True,
+    )
+    for item in order.items:
+        page.row(
+            [
+                (item.name, 90, "L"),
+                (str(item.quantity), 15, "R"),
+                (rupiah(item.unit_price), 40, "R"),
+                (rupiah(item.amount), 0, "R"),
+            ]
+        )
+    if order.discount:
+        label = word("discount", language)
+        page.pair(
+            f"{label} ({order.promo_code})" if order.promo_code else label, rupiah(-order.discount)
+        )
+    page.pair(word("total", language), rupiah(receipt.lines.total), bold=True)
+    page.gap()
+    lines, rates = receipt.lines, receipt.rates
+    page.text(f"{word('includes', language)} {_rate(rates.pbjt)}", size=9)
+    page.pair(word("pbjt_base", language), rupiah(lines.pbjt_base))
+    page.pair(f"{word('pbjt', language)} {_rate(rates.pbjt)}", rupiah(lines.pbjt))
+    page.pair(f"{word('fee', language)} {_rate(rates.platform_fee)}", rupiah(lines.platform_fee))
+    page.pair(f"{word('ppn', language)} {_rate(rates.ppn)}", rupiah(lines.ppn))
+    page.pair(word("proceeds", language), rupiah(lines.host_proceeds))
+    page.gap()
+    page.pair(word("method", language), method)
+    page.pair(word("paid_at", language), wib_time(order.paid_at, language))
+    for note in credit_notes:
+        page.gap()
+        page.text(f"{word('credit_note', language)} {note.label}", size=12, bold=True)
+        page.pair(f"{word('credits', language)}", note.credits or receipt.label)
+        page.pair(word("issued", language), wib_time(note.issued_at, language))
+        page.pair(word("refunded", language), rupiah(-note.lines.total), bold=True)
+        page.pair(word("pbjt", language), rupiah(-note.lines.pbjt))
+        page.pair(word("fee", language), rupiah(-note.lines.platform_fee))
+        page.pair(word("ppn", language), rupiah(-note.lines.ppn))
+    return bytes(page.pdf.output())
