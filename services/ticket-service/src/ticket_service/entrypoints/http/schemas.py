@@ -46,3 +46,23 @@ class PurchaseRequest(BaseModel):
     amount: Rupiah | None = Field(
         default=None, ge=0, description="integer rupiah, must equal the price"
     )
+
+
+class WaitlistJoin(BaseModel):
+    """Who waits for how many seats of which type; the name and e-mail go on the order."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ticket_type_id: str = Field(default="default", pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    quantity: int = Field(default=1, ge=1, le=100)
+    customer_name: Annotated[str, StringConstraints(max_length=100, pattern=SINGLE_LINE), Trim]
+    customer_email: Email
+    customer_phone: (
+        Annotated[str, StringConstraints(max_length=19, pattern=NO_CONTROL), Trim] | None
+    ) = None
+
+
+class WaitlistSettingsPut(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    offer_minutes: int = Field(ge=1, le=1440, description="how long an offer holds its seats")
