@@ -56,7 +56,7 @@ class SqlPaymentOutcomes:
         await repository.move_seats(self.conn, event_id, sold=sold, held=held)
 
     async def take_free_seat(self, event_id: str) -> bool:
-        return await repository.take_free_seat(self.conn, event_id)
+        return await repository.take_free_seat(self.conn, event_id, behind_waitlist=True)
 
     async def move_ticket(
         self,

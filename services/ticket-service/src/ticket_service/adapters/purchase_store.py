@@ -11,6 +11,7 @@ from ticket_service.adapters import repository
 from ticket_service.adapters.purchase_requests import SqlPurchaseRequests
 from ticket_service.adapters.ticket_events import OutboxTicketEvents
 from ticket_service.domain.entities import Ticket, TicketedEvent
+from ticket_service.domain.errors import SoldOut
 from ticket_service.domain.purchases import NewTicket
 from ticket_service.domain.tickets import TicketStatus, TransactionStatus, order_id_for
 
@@ -24,7 +25,16 @@ class SqlPurchaseStore(SqlPurchaseRequests):
         return self.conn.transaction()
 
     async def lock_event(self, event_id: str) -> TicketedEvent | None:
-        return await repository.lock_event(self.conn, event_id)
+        event = await repository.lock_event(self.conn, event_id)
+        # The waiting list's guard (issue 16): while anyone waits, seats coming back are theirs
+        # and the type is sold out to everyone else. Under the event lock, as every offer is
+        # made, so a seat freed now cannot slip past the line.
+        if event is not None and await repository.someone_waiting(self.conn, event_id, "default"):
+            raise SoldOut(
+                "This event is sold out; join its waiting list.",
+                details={"capacity": event.capacity, "waitlist": True},
+            )
+        return event
 
     async def seats_of_buyer(self, event_id: str, buyer_id: str) -> int:
         return await repository.count_user_seats(self.conn, event_id, buyer_id)

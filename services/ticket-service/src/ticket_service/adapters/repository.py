@@ -130,15 +130,37 @@ async def move_seats(
     )
 
 
-async def take_free_seat(conn: asyncpg.Connection, event_id: str) -> bool:
-    """Sell one seat only if one is free (after its hold ended); one statement, no race."""
+async def take_free_seat(
+    conn: asyncpg.Connection, event_id: str, *, behind_waitlist: bool = False
+) -> bool:
+    """Sell one seat only if one is free (after its hold ended); one statement, no race.
+
+    `behind_waitlist`: a free seat is not taken while someone waits for the event's default
+    type (a late payment is refunded instead; the seat belongs to the head of the line).
+    """
     taken = await conn.fetchval(
         """UPDATE ticketed_events SET sold = sold + 1, updated_at = now()
             WHERE event_id = $1 AND sold + held < capacity
+              AND NOT ($2::boolean AND EXISTS (
+                  SELECT 1 FROM waitlist_entries w
+                   WHERE w.event_id = $1 AND w.ticket_type_id = 'default'
+                     AND w.status = 'waiting'))
         RETURNING true""",
         event_id,
+        behind_waitlist,
     )
     return bool(taken)
+
+
+async def someone_waiting(conn: asyncpg.Connection, event_id: str, ticket_type_id: str) -> bool:
+    """Anyone on the type's waiting list: then its seats are not on general sale."""
+    waiting = await conn.fetchval(
+        """SELECT EXISTS (SELECT 1 FROM waitlist_entries
+                           WHERE event_id = $1 AND ticket_type_id = $2 AND status = 'waiting')""",
+        event_id,
+        ticket_type_id,
+    )
+    return bool(waiting)
 
 
 async def count_user_seats(conn: asyncpg.Connection, event_id: str, user_id: str) -> int:
