@@ -278,3 +278,95 @@ async def test_a_host_sets_the_offer_time(stack: Any) -> None:
         "SELECT waitlist_offer_minutes FROM ticketed_events WHERE event_id = $1", event["id"]
     )
     assert minutes == 5
+
+
+async def _offered(stack: Any, *, price: int = 150_000) -> tuple[dict[str, Any], str, str]:
+    """A sold-out event whose one seat came back and is offered: (event, user, offer id)."""
+    event, held = await sold_out_event(stack, capacity=1, price=price)
+    (user,) = users(1)
+    assert (await join(stack, event, user)).status_code == 201
+    await end_holds(stack, held)
+
+    async def offer_id() -> str | None:
+        data = (await place(stack, event, user)).json()["data"]
+        return data["offer"]["id"] if data["offer"] else None
+
+    return event, user, await stack.eventually(offer_id)
+
+
+async def _taken_seats(stack: Any, event_id: str) -> int:
+    """What should be held: pending tickets plus open offers' seats."""
+    value = await stack.pool.fetchval(
+        """SELECT (SELECT count(*) FROM tickets WHERE event_id = $1 AND status = 'pending')
+                + (SELECT COALESCE(sum(seats), 0) FROM waitlist_offers
+                    WHERE event_id = $1 AND status = 'open')""",
+        event_id,
+    )
+    return int(value)
+
+
+async def test_accepting_an_offer_turns_its_held_seats_into_a_paid_order(stack: Any) -> None:
+    event, user, offer_id = await _offered(stack)
+    url = f"/waitlist/offers/{offer_id}/accept"
+    async with stack.client() as client:
+        stranger = await client.post(url, headers=stack.auth("someone-else"))
+        assert stranger.status_code == 404
+        assert stranger.json()["error"]["code"] == "offer_not_found"
+
+        accepted = await client.post(url, headers=stack.auth(user))
+        assert accepted.status_code == 201, accepted.text
+        order = accepted.json()["data"]
+        assert await stack.seats(event["id"]) == {"capacity": 1, "sold": 0, "held": 1}
+        assert order["total"] == 150_000 and order["offer"]["status"] == "accepted"
+        (ticket,) = order["tickets"]
+        assert ticket["status"] == "pending" and ticket["holder_email"] == "dewi@example.id"
+        assert order["payment"]["redirect_url"]
+
+        again = await client.post(url, headers=stack.auth(user))
+        assert again.status_code == 200
+        assert again.json()["data"]["purchase_order_id"] == order["purchase_order_id"]
+        assert again.json()["data"]["payment"]["order_id"] == order["payment"]["order_id"]
+
+    async with httpx.AsyncClient(base_url=stack.sandbox_url, timeout=10) as sandbox:
+        paid = await sandbox.post(
+            f"/_sandbox/orders/{order['payment']['order_id']}/pay",
+            json={"payment_type": "qris", "outcome": "settlement"},
+        )
+    assert paid.status_code == 200, paid.text
+
+    async def active() -> bool:
+        return bool(await stack.ticket_status(ticket["id"]) == "active")
+
+    await stack.eventually(active, timeout=15)
+    assert await stack.seats(event["id"]) == {"capacity": 1, "sold": 1, "held": 0}
+    assert (await entry_statuses(stack, event["id"]))[user] == "accepted"
+
+
+async def test_an_offer_past_its_time_cannot_be_accepted(stack: Any) -> None:
+    event, user, offer_id = await _offered(stack)
+    await end_offers(stack, event["id"])
+    async with stack.client() as client:
+        late = await client.post(f"/waitlist/offers/{offer_id}/accept", headers=stack.auth(user))
+    assert late.status_code == 409 and late.json()["error"]["code"] == "offer_not_open"
+
+
+async def test_accepting_races_the_expiry_and_exactly_one_wins(stack: Any) -> None:
+    store = bootstrap.offer_maker_store(stack.pool, Outbox("ticket-service"))
+    outcomes = set()
+    for _ in range(3):
+        event, user, offer_id = await _offered(stack)
+        expires_at = await stack.pool.fetchval(
+            "SELECT expires_at FROM waitlist_offers WHERE id = $1", uuid.UUID(offer_id)
+        )
+        async with stack.client() as client:
+            accepted, _ = await asyncio.gather(
+                client.post(f"/waitlist/offers/{offer_id}/accept", headers=stack.auth(user)),
+                make_offers(store, now=expires_at),  # this clock says the offer's time is up
+            )
+        status = await stack.pool.fetchval(
+            "SELECT status FROM waitlist_offers WHERE id = $1", uuid.UUID(offer_id)
+        )
+        outcomes.add(status)
+        assert (accepted.status_code, status) in {(201, "accepted"), (409, "expired")}
+        assert (await stack.seats(event["id"]))["held"] == await _taken_seats(stack, event["id"])
+    assert outcomes <= {"accepted", "expired"}
