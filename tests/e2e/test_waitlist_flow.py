@@ -12,7 +12,6 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import asyncpg
 import httpx
 
 SETTLE_TIMEOUT = 30.0
@@ -28,22 +27,6 @@ async def _eventually(probe: Callable[[], Awaitable[Any]], what: str) -> Any:
         if time.monotonic() > deadline:
             raise AssertionError(f"{what} did not happen within {SETTLE_TIMEOUT}s")
         await asyncio.sleep(0.2)
-
-
-async def _ensure_default_type(stack: Any, event_id: str) -> None:
-    """The event's default ticket type; issue 14 makes it with the event (a no-op then)."""
-    config = stack.config
-    conn = await asyncpg.connect(config.database_url(config.database_name("ticket-service")))
-    try:
-        await conn.execute(
-            """INSERT INTO ticket_types (event_id, id, name, price)
-               SELECT event_id, 'default', 'Reguler', price FROM ticketed_events
-                WHERE event_id = $1
-               ON CONFLICT DO NOTHING""",
-            event_id,
-        )
-    finally:
-        await conn.close()
 
 
 async def _mail_to(stack: Any, address: str, needle: str) -> list[dict[str, Any]]:
@@ -90,7 +73,6 @@ async def test_a_cancelled_seat_of_a_sold_out_event_goes_to_the_first_waiting_us
             headers=stack.auth(host, ("host",)),
         )
         assert created.status_code == 201, created.text
-        await _ensure_default_type(stack, event_id)
 
         # The one seat is sold.
         bought = await client.post(

@@ -15,10 +15,16 @@ from servicekit.messaging import Outbox
 from ticket_service.adapters.connections import per_connection
 from ticket_service.adapters.holds_repository import SqlHoldsRepository
 from ticket_service.adapters.host_tools_repository import SqlHostToolsRepository
+from ticket_service.adapters.orders_repository import (
+    SqlOrderCancellation,
+    SqlOrderReader,
+    SqlOrderStore,
+)
 from ticket_service.adapters.purchase_requests import SqlPurchaseAnswers
 from ticket_service.adapters.purchase_store import SqlPurchaseStore
 from ticket_service.adapters.rate_limit import PurchaseRateLimiter
 from ticket_service.adapters.readings import SqlTicketReader
+from ticket_service.adapters.sale_setup_repository import SqlSaleSetup
 from ticket_service.adapters.ticket_events import OutboxTicketEvents
 from ticket_service.adapters.ticketed_events_repository import SqlTicketedEvents
 from ticket_service.adapters.waitlist_repository import (
@@ -26,11 +32,12 @@ from ticket_service.adapters.waitlist_repository import (
     SqlOfferMaker,
     SqlWaitlist,
 )
-from ticket_service.domain import errors
+from ticket_service.domain import errors, orders
 from ticket_service.domain.qr_codes import SigningKeys
 from ticket_service.domain.tickets import IllegalTransition
 from ticket_service.service_layer.holds import HoldsRepository
 from ticket_service.service_layer.offer_acceptance import AcceptanceDeps, OfferAcceptanceStore
+from ticket_service.service_layer.ordering import OrderDeps, OrderStore
 from ticket_service.service_layer.purchase import PurchaseDeps, PurchaseStore
 from ticket_service.service_layer.waitlist_offers import OfferMakerRepository, OfferMakerStore
 from ticket_service.settings import TicketSettings
@@ -55,6 +62,14 @@ DOMAIN_ERRORS: DomainErrorMap = {
     errors.PaymentRefused: (502, "payment_refused"),
     errors.AttendanceCodesExhausted: (503, "attendance_codes_exhausted"),
     IllegalTransition: (409, "illegal_transition"),
+    orders.OrderNotFound: (404, "order_not_found"),
+    orders.TicketTypeNotFound: (422, "ticket_type_not_found"),
+    orders.TooManyTickets: (422, "too_many_tickets"),
+    orders.InvalidOrder: (422, "invalid_order"),
+    orders.InvalidPromoCode: (422, "invalid_promo_code"),
+    orders.PromoCodeUsedUp: (409, "promo_code_used_up"),
+    orders.OrderNotCancellable: (409, "order_not_cancellable"),
+    orders.InvalidSaleSetup: (422, "invalid_sale_setup"),
 }
 
 
@@ -64,9 +79,25 @@ def routers() -> list[APIRouter]:
     Every router lists its fixed paths first, and `{ticket_id}` routes use the `uuid` path
     convertor, so a word like `my-tickets` never reaches them whatever the order here.
     """
-    from ticket_service.entrypoints.http import door, events, host_tools, tickets, waitlist
+    from ticket_service.entrypoints.http import (
+        door,
+        events,
+        host_tools,
+        orders,
+        sale_setup,
+        tickets,
+        waitlist,
+    )
 
-    return [events.router, door.router, host_tools.router, tickets.router, waitlist.router]
+    return [
+        events.router,
+        sale_setup.router,
+        orders.router,
+        door.router,
+        host_tools.router,
+        tickets.router,
+        waitlist.router,
+    ]
 
 
 def door_errors() -> DomainErrorMap:
@@ -141,11 +172,7 @@ def purchase_deps(request: Request) -> PurchaseDeps:
     return PurchaseDeps(
         store=per_connection(runtime.pool, store),
         payments=request.app.state.payments,
-        limiter=PurchaseRateLimiter(
-            runtime.redis,
-            limit=settings.purchase_rate_limit,
-            window_seconds=settings.purchase_rate_window_seconds,
-        ),
+        limiter=_limiter(request),
         hold_minutes=settings.hold_minutes,
     )
 
@@ -177,6 +204,47 @@ def door_repository(conn: DbConn, request: Request) -> SqlHostToolsRepository:
     runtime: Runtime = request.app.state.runtime
     keys = _settings(request).signing_keys
     return SqlHostToolsRepository(conn, OutboxTicketEvents(conn, runtime.outbox, keys))
+
+
+def _limiter(request: Request) -> PurchaseRateLimiter:
+    runtime: Runtime = request.app.state.runtime
+    settings = _settings(request)
+    return PurchaseRateLimiter(
+        runtime.redis,
+        limit=settings.purchase_rate_limit,
+        window_seconds=settings.purchase_rate_window_seconds,
+    )
+
+
+def order_deps(request: Request) -> OrderDeps:
+    """Orders share the purchase's rate limit (one count per buyer) and hold time."""
+    runtime: Runtime = request.app.state.runtime
+    settings = _settings(request)
+    keys = settings.signing_keys
+
+    def store(conn: asyncpg.Connection) -> OrderStore:
+        events = OutboxTicketEvents(conn, runtime.outbox, keys)
+        return SqlOrderStore(conn, events, hold_minutes=settings.hold_minutes)
+
+    return OrderDeps(
+        store=per_connection(runtime.pool, store),
+        payments=request.app.state.payments,
+        limiter=_limiter(request),
+    )
+
+
+def order_reader(conn: DbConn) -> SqlOrderReader:
+    return SqlOrderReader(conn)
+
+
+def order_cancellation(conn: DbConn, request: Request) -> SqlOrderCancellation:
+    runtime: Runtime = request.app.state.runtime
+    keys = _settings(request).signing_keys
+    return SqlOrderCancellation(conn, OutboxTicketEvents(conn, runtime.outbox, keys))
+
+
+def sale_setup(conn: DbConn) -> SqlSaleSetup:
+    return SqlSaleSetup(conn)
 
 
 def waitlist_repository(conn: DbConn) -> SqlWaitlist:

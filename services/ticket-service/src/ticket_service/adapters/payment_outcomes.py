@@ -1,5 +1,6 @@
 """SQL for applying payment events: the locked order, its progress, attempt, refund and moves."""
 
+import dataclasses
 import uuid
 from collections.abc import Mapping
 from datetime import datetime
@@ -11,7 +12,13 @@ from servicekit.messaging import Outbox
 from ticket_service.adapters import repository
 from ticket_service.adapters.ticket_events import OutboxTicketEvents
 from ticket_service.domain.entities import Ticket
-from ticket_service.domain.payments import Order, PaymentAttempt, Progress, Refund
+from ticket_service.domain.payments import (
+    Order,
+    OrderedTicket,
+    PaymentAttempt,
+    Progress,
+    Refund,
+)
 from ticket_service.domain.qr_codes import SigningKeys
 from ticket_service.domain.tickets import TicketStatus, TransactionStatus
 
@@ -44,19 +51,52 @@ class SqlPaymentOutcomes:
         row = await self.conn.fetchrow(
             """SELECT x.order_id, t.id AS ticket_id, t.status AS ticket_status, t.event_id,
                       t.cancel_reason, x.id AS transaction_id, x.status AS transaction_status,
-                      x.amount, x.refund_requested_at, x.payment_sequence, x.refund_sequence
+                      x.amount, x.refund_requested_at, x.payment_sequence, x.refund_sequence,
+                      x.purchase_order_id
                  FROM ticket_transactions x JOIN tickets t ON t.id = x.ticket_id
                 WHERE x.order_id = $1
                 FOR UPDATE OF t, x""",
             order_id,
         )
-        return order_entity(row) if row else None
+        if row is None:
+            return None
+        order = order_entity(row)
+        # Every ticket the payment pays for, locked in id order like every other ticket path.
+        tickets = await self.conn.fetch(
+            """SELECT id, status, cancel_reason, refund_requested_at, price_paid, ticket_type_id
+                 FROM tickets
+                WHERE CASE WHEN $2::uuid IS NULL THEN id = $1 ELSE purchase_order_id = $2 END
+                ORDER BY id <> $1, id
+                FOR UPDATE""",
+            row["ticket_id"],
+            row["purchase_order_id"],
+        )
+        first_refund = row["refund_requested_at"] is not None
+        return dataclasses.replace(
+            order,
+            tickets=tuple(
+                OrderedTicket(
+                    ticket_id=str(t["id"]),
+                    status=TicketStatus(t["status"]),
+                    cancel_reason=t["cancel_reason"],
+                    refund_requested=t["refund_requested_at"] is not None
+                    or (t["id"] == row["ticket_id"] and first_refund),
+                    share=t["price_paid"],
+                    ticket_type_id=t["ticket_type_id"],
+                )
+                for t in tickets
+            ),
+        )
 
     async def move_seats(self, event_id: str, *, sold: int = 0, held: int = 0) -> None:
+        """The event's counters; the type's and quotas' follow the ticket's move (0013)."""
         await repository.move_seats(self.conn, event_id, sold=sold, held=held)
 
-    async def take_free_seat(self, event_id: str) -> bool:
-        return await repository.take_free_seat(self.conn, event_id, behind_waitlist=True)
+    async def take_free_seat(self, event_id: str, *, ticket_type_id: str | None = None) -> bool:
+        """A seat of the event and, for a typed ticket, of its type and every quota of it."""
+        if ticket_type_id is None:
+            return await repository.take_free_seat(self.conn, event_id)
+        return await repository.take_free_typed_seat(self.conn, event_id, ticket_type_id)
 
     async def move_ticket(
         self,
@@ -99,6 +139,12 @@ class SqlPaymentOutcomes:
             gateway_report=gateway_report,
             refund_requested=refund_requested,
         )
+        if refund_requested:
+            await self.conn.execute(
+                """UPDATE tickets SET refund_requested_at = coalesce(refund_requested_at, now())
+                    WHERE id = $1""",
+                uuid.UUID(order.ticket_id),
+            )
 
     async def record_progress(self, order: Order, progress: Progress) -> None:
         await self.conn.execute(

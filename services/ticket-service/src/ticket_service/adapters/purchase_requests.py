@@ -8,7 +8,7 @@ from servicekit.idempotency import KeyRecord, StoredAnswer
 
 from ticket_service.domain.purchases import PurchaseRequest
 
-_FIND = """SELECT request_hash, ticket_id, response_status, response_body
+_FIND = """SELECT request_hash, ticket_id, response_status, response_body, purchase_order_id
              FROM purchase_requests WHERE user_id = $1 AND idempotency_key = $2"""
 
 
@@ -22,11 +22,12 @@ class SqlPurchaseRequests:
         row = await self.conn.fetchrow(_FIND, buyer_id, key)
         if row is None:
             return None
-        ticket_id = row["ticket_id"]
+        ticket_id, order_id = row["ticket_id"], row["purchase_order_id"]
         return PurchaseRequest(
             fingerprint=row["request_hash"],
             ticket_id=str(ticket_id) if ticket_id is not None else None,
             answered=row["response_body"] is not None,
+            order_id=str(order_id) if order_id is not None else None,
         )
 
     async def claim_request(self, buyer_id: str, key: str, fingerprint: str) -> bool:

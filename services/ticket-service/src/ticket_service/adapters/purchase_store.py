@@ -8,12 +8,14 @@ import asyncpg
 from ticketing_contracts.internal_payments import OpenedPayment
 
 from ticket_service.adapters import repository
+from ticket_service.adapters.orders_repository import hold_order, tickets_of_order
 from ticket_service.adapters.purchase_requests import SqlPurchaseRequests
 from ticket_service.adapters.ticket_events import OutboxTicketEvents
 from ticket_service.domain.entities import Ticket, TicketedEvent
-from ticket_service.domain.errors import SoldOut
+from ticket_service.domain.orders import DEFAULT_TYPE_ID, OrderItem
 from ticket_service.domain.purchases import NewTicket
-from ticket_service.domain.tickets import TicketStatus, TransactionStatus, order_id_for
+from ticket_service.domain.tickets import TicketStatus
+from ticket_service.service_layer.ordering import Held, PlaceOrder
 
 
 class SqlPurchaseStore(SqlPurchaseRequests):
@@ -25,51 +27,29 @@ class SqlPurchaseStore(SqlPurchaseRequests):
         return self.conn.transaction()
 
     async def lock_event(self, event_id: str) -> TicketedEvent | None:
-        event = await repository.lock_event(self.conn, event_id)
-        # The waiting list's guard (issue 16): while anyone waits, seats coming back are theirs
-        # and the type is sold out to everyone else. Under the event lock, as every offer is
-        # made, so a seat freed now cannot slip past the line.
-        if event is not None and await repository.someone_waiting(self.conn, event_id, "default"):
-            raise SoldOut(
-                "This event is sold out; join its waiting list.",
-                details={"capacity": event.capacity, "waitlist": True},
-            )
-        return event
+        return await repository.lock_event(self.conn, event_id)
 
     async def seats_of_buyer(self, event_id: str, buyer_id: str) -> int:
         return await repository.count_user_seats(self.conn, event_id, buyer_id)
 
     async def hold_seat(self, new: NewTicket) -> Ticket:
-        event, free = new.event, new.event.is_free
-        await repository.move_seats(
-            self.conn, event.id, sold=1 if free else 0, held=0 if free else 1
+        """The seed's purchase is an order of one ticket of the default type: the same hold."""
+        minutes = (
+            (new.hold_expires_at - new.now).total_seconds() / 60 if new.hold_expires_at else 15.0
         )
-        ticket_id = await repository.insert_ticket(
-            self.conn,
-            event_id=event.id,
-            user_id=new.buyer_id,
-            price=event.price,
-            currency=event.currency,
-            status=TicketStatus.ACTIVE if free else TicketStatus.PENDING,
-            holder_name=new.holder_name,
-            holder_email=new.holder_email,
-            holder_phone=new.holder_phone,
-            hold_expires_at=new.hold_expires_at,
-            now=new.now,
+        order = PlaceOrder(
+            buyer_id=new.buyer_id,
+            event_id=new.event.id,
+            items=(OrderItem(DEFAULT_TYPE_ID, 1),),
+            attendees=(),
+            customer_name=new.holder_name,
+            customer_email=new.holder_email,
+            customer_phone=new.holder_phone,
         )
-        await repository.insert_transaction(
-            self.conn,
-            ticket_id=ticket_id,
-            user_id=new.buyer_id,
-            event_id=event.id,
-            order_id=order_id_for(str(ticket_id)),
-            amount=event.price,
-            currency=event.currency,
-            status=TransactionStatus.COMPLETED if free else TransactionStatus.PENDING,
-            payment_method="free" if free else None,
-            now=new.now,
-        )
-        return await self._existing(ticket_id)
+        held = await hold_order(self.conn, order, now=new.now, hold_minutes=minutes)
+        assert isinstance(held, Held)  # no Idempotency-Key goes in: the use case keeps it
+        tickets = await tickets_of_order(self.conn, held.order_id)
+        return tickets[0]
 
     async def ticket(self, ticket_id: str) -> Ticket | None:
         return await repository.ticket_view(self.conn, uuid.UUID(ticket_id))

@@ -20,7 +20,7 @@ from ticket_service.domain.errors import AttendanceCodesExhausted
 MAX_CODE_DRAWS = 25
 
 EVENT_COLUMNS = """event_id, host_id, title, venue, starts_at, price, currency, capacity, sold,
-    held, sales_start, sales_end, max_per_user, created_at, updated_at"""
+    held, sales_start, sales_end, max_per_user, max_per_order, created_at, updated_at"""
 
 TICKET_VIEW = """
 SELECT t.id, t.user_id, t.event_id, t.attendance_code, t.price_paid, t.currency, t.status,
@@ -34,10 +34,21 @@ SELECT t.id, t.user_id, t.event_id, t.attendance_code, t.price_paid, t.currency,
        x.snap_token, x.redirect_url, x.payment_expires_at,
        x.last_attempt_result, x.last_attempt_reason, x.last_attempt_at,
        x.refund_id, x.refund_amount, x.refund_method, x.refund_status, x.refund_reason,
-       x.refund_reference, x.refund_updated_at
+       x.refund_reference, x.refund_updated_at,
+       t.ticket_type_id, ty.name AS ticket_type_name, t.purchase_order_id,
+       CASE WHEN t.purchase_order_id IS NULL THEN 1 ELSE
+            (SELECT count(*) FROM tickets o WHERE o.purchase_order_id = t.purchase_order_id)
+       END AS order_size
   FROM tickets t
   JOIN ticketed_events e ON e.event_id = t.event_id
-  LEFT JOIN ticket_transactions x ON x.ticket_id = t.id
+  LEFT JOIN ticket_types ty ON ty.event_id = t.event_id AND ty.id = t.ticket_type_id
+  LEFT JOIN LATERAL (
+       -- An order's one transaction (keyed by its first ticket) is every ticket's of the order.
+       SELECT * FROM ticket_transactions x0 WHERE x0.purchase_order_id = t.purchase_order_id
+       UNION ALL
+       SELECT * FROM ticket_transactions x1
+        WHERE t.purchase_order_id IS NULL AND x1.ticket_id = t.id
+       LIMIT 1) x ON true
 """
 
 TRANSACTION_COLUMNS = """id, ticket_id, user_id, event_id, order_id, amount, currency, status,
@@ -68,7 +79,7 @@ async def get_event(conn: asyncpg.Connection, event_id: str) -> TicketedEvent | 
 
 
 def _terms(terms: EventTerms) -> tuple[Any, ...]:
-    """$3..$11 of the event statements below."""
+    """$3..$12 of the event statements below."""
     return (
         terms.title,
         terms.venue,
@@ -79,6 +90,7 @@ def _terms(terms: EventTerms) -> tuple[Any, ...]:
         terms.sales_start,
         terms.sales_end,
         terms.max_per_user,
+        terms.max_per_order,
     )
 
 
@@ -88,8 +100,8 @@ async def insert_event(
     """Create the event; None when it already exists (a concurrent create won)."""
     row = await conn.fetchrow(
         f"""INSERT INTO ticketed_events (event_id, host_id, title, venue, starts_at, price,
-                currency, capacity, sales_start, sales_end, max_per_user)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                currency, capacity, sales_start, sales_end, max_per_user, max_per_order)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
             ON CONFLICT (event_id) DO NOTHING
             RETURNING {EVENT_COLUMNS}""",
         event_id,
@@ -106,7 +118,7 @@ async def update_event(
         f"""UPDATE ticketed_events
                SET host_id = $2, title = $3, venue = $4, starts_at = $5, price = $6,
                    currency = $7, capacity = $8, sales_start = $9, sales_end = $10,
-                   max_per_user = $11, updated_at = now()
+                   max_per_user = $11, max_per_order = $12, updated_at = now()
              WHERE event_id = $1
          RETURNING {EVENT_COLUMNS}""",
         event_id,
@@ -130,37 +142,43 @@ async def move_seats(
     )
 
 
-async def take_free_seat(
-    conn: asyncpg.Connection, event_id: str, *, behind_waitlist: bool = False
-) -> bool:
-    """Sell one seat only if one is free (after its hold ended); one statement, no race.
-
-    `behind_waitlist`: a free seat is not taken while someone waits for the event's default
-    type (a late payment is refunded instead; the seat belongs to the head of the line).
-    """
+async def take_free_seat(conn: asyncpg.Connection, event_id: str) -> bool:
+    """Sell one seat only if one is free (after its hold ended); one statement, no race."""
     taken = await conn.fetchval(
         """UPDATE ticketed_events SET sold = sold + 1, updated_at = now()
             WHERE event_id = $1 AND sold + held < capacity
-              AND NOT ($2::boolean AND EXISTS (
-                  SELECT 1 FROM waitlist_entries w
-                   WHERE w.event_id = $1 AND w.ticket_type_id = 'default'
-                     AND w.status = 'waiting'))
         RETURNING true""",
         event_id,
-        behind_waitlist,
     )
     return bool(taken)
 
 
-async def someone_waiting(conn: asyncpg.Connection, event_id: str, ticket_type_id: str) -> bool:
-    """Anyone on the type's waiting list: then its seats are not on general sale."""
-    waiting = await conn.fetchval(
-        """SELECT EXISTS (SELECT 1 FROM waitlist_entries
-                           WHERE event_id = $1 AND ticket_type_id = $2 AND status = 'waiting')""",
+async def take_free_typed_seat(conn: asyncpg.Connection, event_id: str, type_id: str) -> bool:
+    """One more seat of the event only if the event, the type and each of its quotas have room.
+
+    The event row is taken first (its lock), then the type and its quotas are checked; the
+    type's and quotas' counters follow the ticket's move at commit (migration 0013). While
+    anyone waits for the type (issue 16) its free seats are theirs: a late payment is refunded.
+    """
+    taken = await conn.fetchval(
+        """UPDATE ticketed_events e SET sold = sold + 1, updated_at = now()
+            WHERE e.event_id = $1 AND e.sold + e.held < e.capacity
+              AND NOT EXISTS (SELECT 1 FROM waitlist_entries w
+                               WHERE w.event_id = $1 AND w.ticket_type_id = $2
+                                 AND w.status = 'waiting')
+              AND EXISTS (SELECT 1 FROM ticket_types ty
+                           WHERE ty.event_id = $1 AND ty.id = $2
+                             AND (ty.capacity IS NULL OR ty.sold + ty.held < ty.capacity))
+              AND NOT EXISTS (SELECT 1 FROM quotas q
+                                JOIN quota_ticket_types qt
+                                  ON qt.event_id = q.event_id AND qt.quota_id = q.id
+                               WHERE qt.event_id = $1 AND qt.ticket_type_id = $2
+                                 AND q.sold + q.held >= q.size)
+        RETURNING true""",
         event_id,
-        ticket_type_id,
+        type_id,
     )
-    return bool(waiting)
+    return bool(taken)
 
 
 async def count_user_seats(conn: asyncpg.Connection, event_id: str, user_id: str) -> int:

@@ -32,6 +32,7 @@ def ticketed_event(row: Record) -> TicketedEvent:
         sales_start=row["sales_start"],
         sales_end=row["sales_end"],
         max_per_user=row["max_per_user"],
+        max_per_order=row["max_per_order"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
     )
@@ -103,7 +104,15 @@ def ticket(row: Record) -> Ticket:
         payment_link=link,
         last_payment_attempt=last_payment_attempt(row),
         refund=refund(row),
+        ticket_type_id=row["ticket_type_id"],
+        ticket_type_name=row["ticket_type_name"],
+        purchase_order_id=_str_or_none(row["purchase_order_id"]),
+        order_size=row["order_size"],
     )
+
+
+def _str_or_none(value: Any) -> str | None:
+    return None if value is None else str(value)
 
 
 def tickets(rows: list[Record]) -> list[Ticket]:

@@ -1,18 +1,23 @@
-"""The ticket.* integration events, built from a ticket entity and written to the outbox."""
+"""The ticket.* and order.* integration events, built from entities and written to the outbox."""
 
+import uuid
 from datetime import datetime
 from typing import Any
 
 import asyncpg
 from servicekit.messaging import Outbox
 from ticketing_contracts import (
-    TicketActivated,
-    TicketCancelled,
-    TicketCheckedIn,
-    TicketExpired,
-    TicketRefundRequested,
+    OrderActivated,
+    OrderTicket,
+    TicketActivatedV2,
+    TicketCancelledV2,
+    TicketCheckedInV2,
+    TicketExpiredV2,
+    TicketRefundRequestedV2,
 )
 
+from ticket_service.adapters import rows
+from ticket_service.adapters.repository import TICKET_VIEW
 from ticket_service.domain.entities import Ticket
 from ticket_service.domain.qr_codes import SigningKeys, sign_qr_payload
 
@@ -30,7 +35,22 @@ def _facts(ticket: Ticket) -> dict[str, Any]:
         "event_starts_at": ticket.event.starts_at,
         "event_venue": ticket.event.venue,
         "host_id": ticket.event.host_id,
+        "ticket_type_id": ticket.ticket_type_id,
+        "ticket_type_name": ticket.ticket_type_name,
+        "purchase_order_id": ticket.purchase_order_id,
+        "order_size": ticket.order_size,
     }
+
+
+# The order's last held ticket just turned active: claim the order's one announcement.
+_CLAIM_ORDER = """
+UPDATE orders o SET announced_at = now()
+ WHERE o.id = $1 AND o.announced_at IS NULL
+   AND NOT EXISTS (SELECT 1 FROM tickets WHERE purchase_order_id = o.id AND status = 'pending')
+   AND EXISTS (SELECT 1 FROM tickets WHERE purchase_order_id = o.id AND status = 'active')
+RETURNING o.id, o.payment_order_id, o.event_id, o.buyer_id, o.customer_name, o.customer_email,
+          o.total, o.discount, o.currency, o.promo_code
+"""
 
 
 class OutboxTicketEvents:
@@ -42,8 +62,9 @@ class OutboxTicketEvents:
         self.keys = keys
 
     async def activated(self, ticket: Ticket, *, at: datetime) -> None:
+        """`ticket.activated`; and `order.activated` once the whole order is active."""
         qr = sign_qr_payload(ticket.id, ticket.attendance_code, self.keys)
-        payload = TicketActivated(
+        payload = TicketActivatedV2(
             **_facts(ticket),
             price_paid=ticket.price_paid,
             currency=ticket.currency,
@@ -51,23 +72,76 @@ class OutboxTicketEvents:
             qr_payload=qr,
         )
         await self.outbox.add(self.conn, payload)
+        if ticket.purchase_order_id is not None:
+            await self._order_activated(ticket, at=at)
+
+    async def _order_activated(self, ticket: Ticket, *, at: datetime) -> None:
+        order = await self.conn.fetchrow(_CLAIM_ORDER, uuid.UUID(ticket.purchase_order_id))
+        if order is None:
+            return
+        found = await self.conn.fetch(
+            TICKET_VIEW
+            + " WHERE t.purchase_order_id = $1 AND t.status = 'active'"
+            + " ORDER BY t.id <> x.ticket_id, t.ticket_type_id, t.id",
+            order["id"],
+        )
+        tickets = [
+            OrderTicket(
+                ticket_id=t.id,
+                attendance_code=t.attendance_code,
+                holder_name=t.holder_name,
+                holder_email=t.holder_email,
+                ticket_type_id=t.ticket_type_id,
+                ticket_type_name=t.ticket_type_name,
+                price_paid=t.price_paid,
+                qr_payload=sign_qr_payload(t.id, t.attendance_code, self.keys),
+            )
+            for t in rows.tickets(list(found))
+        ]
+        payload = OrderActivated(
+            purchase_order_id=str(order["id"]),
+            order_id=order["payment_order_id"],
+            event_id=order["event_id"],
+            user_id=order["buyer_id"],
+            customer_name=order["customer_name"],
+            customer_email=order["customer_email"],
+            total=order["total"],
+            discount=order["discount"],
+            currency=order["currency"],
+            promo_code=order["promo_code"],
+            event_title=ticket.event.title,
+            event_starts_at=ticket.event.starts_at,
+            event_venue=ticket.event.venue,
+            host_id=ticket.event.host_id,
+            activated_at=at,
+            tickets=tickets,
+        )
+        await self.outbox.add(self.conn, payload)
 
     async def cancelled(self, ticket: Ticket, *, at: datetime, by: str, reason: str) -> None:
-        payload = TicketCancelled(**_facts(ticket), cancelled_at=at, cancelled_by=by, reason=reason)
+        payload = TicketCancelledV2(
+            **_facts(ticket), cancelled_at=at, cancelled_by=by, reason=reason
+        )
         await self.outbox.add(self.conn, payload)
 
     async def expired(self, ticket: Ticket, *, at: datetime) -> None:
-        await self.outbox.add(self.conn, TicketExpired(**_facts(ticket), expired_at=at))
+        await self.outbox.add(self.conn, TicketExpiredV2(**_facts(ticket), expired_at=at))
 
     async def refund_requested(self, ticket: Ticket, *, amount: int, reason: str) -> None:
-        payload = TicketRefundRequested(
+        """`amount` is the ticket's share of what its order paid."""
+        await self.conn.execute(
+            """UPDATE tickets SET refund_requested_at = coalesce(refund_requested_at, now())
+                WHERE id = $1""",
+            uuid.UUID(ticket.id),
+        )
+        payload = TicketRefundRequestedV2(
             **_facts(ticket), amount=amount, currency=ticket.currency, reason=reason
         )
         await self.outbox.add(self.conn, payload)
 
     async def checked_in(self, ticket: Ticket) -> None:
         """Written by the door (issue 6) in the check-in's own transaction."""
-        payload = TicketCheckedIn(
+        payload = TicketCheckedInV2(
             **_facts(ticket), checked_in_at=ticket.checked_in_at, checked_in_by=ticket.checked_in_by
         )
         await self.outbox.add(self.conn, payload)

@@ -383,6 +383,8 @@ class SqlOfferAcceptance:
             uuid.UUID(offer.entry_id),
         )
         assert entry is not None
+        # The general-sale guard (migration 0050) lets these tickets take the offer's seats.
+        await self.conn.execute("SELECT set_config('ticketing.waitlist_handover', 'on', true)")
         free = offer.price == 0
         order_id = uuid.uuid4()
         await self.conn.execute(

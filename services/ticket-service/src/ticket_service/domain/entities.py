@@ -22,6 +22,7 @@ class EventTerms:
     sales_start: datetime | None
     sales_end: datetime | None
     max_per_user: int | None
+    max_per_order: int | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -98,6 +99,10 @@ class Ticket:
     payment_link: PaymentLink | None
     last_payment_attempt: PaymentAttempt | None
     refund: Refund | None
+    ticket_type_id: str | None = None
+    ticket_type_name: str | None = None
+    purchase_order_id: str | None = None
+    order_size: int = 1
 
     @property
     def pending_payment(self) -> PaymentLink | None:

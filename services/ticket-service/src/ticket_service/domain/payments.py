@@ -1,6 +1,6 @@
 """An order as payment events see it: where its payment stands, its last attempt and its refund."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
@@ -72,8 +72,25 @@ class Refund:
 
 
 @dataclass(frozen=True)
+class OrderedTicket:
+    """One ticket of a payment's order, as a payment event moves it."""
+
+    ticket_id: str
+    status: TicketStatus
+    cancel_reason: str | None
+    refund_requested: bool
+    share: int
+    """What the ticket paid: its price less its share of the order's discount."""
+    ticket_type_id: str | None = None
+
+
+@dataclass(frozen=True)
 class Order:
-    """A ticket and its transaction, locked for the handler's transaction."""
+    """A payment's order: its transaction and (`ticket_*`) the ticket being moved, all locked.
+
+    `tickets` lists every ticket the payment pays for (empty: the order is its one ticket);
+    every rule applies to each of them in turn.
+    """
 
     order_id: str
     ticket_id: str
@@ -86,6 +103,18 @@ class Order:
     cancel_reason: str | None
     payment_sequence: int | None
     refund_sequence: int | None
+    tickets: tuple[OrderedTicket, ...] = ()
+    ticket_type_id: str | None = None
+
+    def for_ticket(self, ticket: OrderedTicket) -> "Order":
+        return replace(
+            self,
+            ticket_id=ticket.ticket_id,
+            ticket_status=ticket.status,
+            cancel_reason=ticket.cancel_reason,
+            refund_requested=ticket.refund_requested,
+            ticket_type_id=ticket.ticket_type_id,
+        )
 
     def is_stale(self, progress: Progress) -> bool:
         """An event not newer than the newest applied one changes nothing."""

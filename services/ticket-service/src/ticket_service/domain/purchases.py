@@ -13,6 +13,7 @@ class PurchaseRequest:
     fingerprint: str
     ticket_id: str | None
     answered: bool
+    order_id: str | None = None
 
 
 @dataclass(frozen=True)

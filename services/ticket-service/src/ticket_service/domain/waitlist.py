@@ -110,10 +110,6 @@ class TypeOnSale:
     someone_waiting: bool
 
 
-class TicketTypeNotFound(TicketingRefusal):
-    pass
-
-
 class AlreadyWaiting(TicketingRefusal):
     pass
 

@@ -76,3 +76,26 @@ CREATE TRIGGER waitlist_type_seats_came_back
     WHEN (NEW.sold + NEW.held < OLD.sold + OLD.held
           OR NEW.capacity IS DISTINCT FROM OLD.capacity)
     EXECUTE FUNCTION waitlist_seats_came_back();
+
+-- The guard of general sale: while anyone waits for a type, no order takes a seat of it (the
+-- seats coming back are the line's). An order's tickets are inserted under the event's row lock
+-- (hold_order takes it first), the lock every offer is made under, so a seat freed now cannot
+-- slip past the line. Accepting an offer sets `ticketing.waitlist_handover` for its transaction:
+-- its tickets take the seats the offer already holds.
+CREATE FUNCTION waitlist_guards_general_sale() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF current_setting('ticketing.waitlist_handover', true) IS DISTINCT FROM 'on'
+       AND EXISTS (SELECT 1 FROM waitlist_entries w
+                    WHERE w.event_id = NEW.event_id AND w.ticket_type_id = NEW.ticket_type_id
+                      AND w.status = 'waiting') THEN
+        RAISE EXCEPTION 'sold_out' USING DETAIL = jsonb_build_object(
+            'ticket_type_id', NEW.ticket_type_id, 'available', 0, 'waitlist', true)::text;
+    END IF;
+    RETURN NEW;
+END $$;
+
+CREATE TRIGGER waitlist_guards_general_sale
+    BEFORE INSERT ON tickets
+    FOR EACH ROW
+    WHEN (NEW.purchase_order_id IS NOT NULL AND NEW.status IN ('pending', 'active'))
+    EXECUTE FUNCTION waitlist_guards_general_sale();

@@ -54,8 +54,8 @@ class PaymentOutcomesRepository(Protocol):
 
     async def move_seats(self, event_id: str, *, sold: int = 0, held: int = 0) -> None: ...
 
-    async def take_free_seat(self, event_id: str) -> bool:
-        """Sell one seat only if one is free, in one statement."""
+    async def take_free_seat(self, event_id: str, *, ticket_type_id: str | None = None) -> bool:
+        """Sell one seat only if the event, the type and its quotas have one, in one statement."""
 
     async def move_ticket(
         self,
@@ -199,8 +199,20 @@ class _Application:
         self.now = now
         self.occurred_at = occurred_at
         self.fields = log_fields(order_id=order.order_id, ticket_id=order.ticket_id)
+        self.share: int | None = None  # the current ticket's part of the amount (None: all)
 
     async def apply(self, payload: EventPayload) -> None:
+        """Every ticket the payment pays for, in turn; the transaction's state carries over."""
+        if not self.order.tickets:
+            await self.apply_to_ticket(payload)
+            return
+        for ticket in self.order.tickets:
+            self.order = self.order.for_ticket(ticket)
+            self.share = ticket.share
+            self.fields = log_fields(order_id=self.order.order_id, ticket_id=ticket.ticket_id)
+            await self.apply_to_ticket(payload)
+
+    async def apply_to_ticket(self, payload: EventPayload) -> None:
         match payload:
             case PaymentSettled():
                 await self.paid(payload, payload.settled_at, {"settled": _settled_report(payload)})
@@ -252,7 +264,7 @@ class _Application:
     ) -> None:
         """The money is ours: activate, take a seat back, or ask for the money to go back."""
         status = self.order.ticket_status
-        if facts.amount != self.order.amount:
+        if facts.amount != self.order.amount and self.order.ticket_id == self._first_ticket:
             logger.error("paid amount differs from the order's", extra=self.fields)
         payment = {
             "payment_method": facts.payment_type,
@@ -263,18 +275,33 @@ class _Application:
             await self.repo.move_seats(self.order.event_id, sold=1, held=-1)
             await self.activate(completed_at, payment)
         elif status is TicketStatus.EXPIRED:
-            if await self.repo.take_free_seat(self.order.event_id):
+            if await self._take_free_seat():
                 logger.info("late payment took a free seat back", extra=self.fields)
                 await self.activate(completed_at, payment)
             else:
                 logger.warning("late payment, event sold out: refund requested", extra=self.fields)
                 await self.cancel(LATE_PAYMENT_SOLD_OUT)
-                await self.request_refund(facts.amount, payment)
+                await self.request_refund(self._part_of(facts.amount), payment)
         elif status is TicketStatus.CANCELLED and not self.order.refund_requested:
             # Paid for a ticket cancelled meanwhile (by its holder, the host, or a failure).
-            await self.request_refund(facts.amount, payment)
+            await self.request_refund(self._part_of(facts.amount), payment)
         else:
             logger.info("a payment changes nothing for a %s ticket", status, extra=self.fields)
+
+    @property
+    def _first_ticket(self) -> str:
+        return self.order.tickets[0].ticket_id if self.order.tickets else self.order.ticket_id
+
+    def _part_of(self, amount: int) -> int:
+        """What goes back for the current ticket: its share, or all of a one-ticket payment."""
+        return amount if self.share is None or len(self.order.tickets) <= 1 else self.share
+
+    async def _take_free_seat(self) -> bool:
+        if self.order.ticket_type_id is None:
+            return await self.repo.take_free_seat(self.order.event_id)
+        return await self.repo.take_free_seat(
+            self.order.event_id, ticket_type_id=self.order.ticket_type_id
+        )
 
     async def activate(self, completed_at: datetime, payment: dict[str, Any]) -> None:
         await self.move(TicketStatus.ACTIVE)

@@ -276,6 +276,8 @@ def payment_request(ticket: Ticket, cmd: PurchaseTicket) -> OpenPaymentRequest:
             user_id=ticket.user_id,
             event_title=ticket.event.title,
             event_starts_at=ticket.event.starts_at,
+            purchase_order_id=ticket.purchase_order_id,
+            ticket_ids=[ticket.id],
         ),
     )
 

@@ -4,12 +4,12 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from ticket_service.domain.errors import EventNotFound, NotEventHost
+from ticket_service.domain.orders import TicketTypeNotFound
 from ticket_service.domain.waitlist import (
     AlreadyWaiting,
     NewEntry,
     NotWaiting,
     Place,
-    TicketTypeNotFound,
     TypeOnSale,
     WaitlistEntry,
     check_quantity,

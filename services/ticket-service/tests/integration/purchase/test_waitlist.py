@@ -13,22 +13,11 @@ from ticket_service.service_layer.waitlist_offers import make_offers
 # --- helpers ---------------------------------------------------------------------------------
 
 
-async def default_type(stack: Any, event_id: str) -> None:
-    """The event's default ticket type (issue 14 makes it with the event; a no-op then)."""
-    await stack.pool.execute(
-        """INSERT INTO ticket_types (event_id, id, name, price)
-           SELECT event_id, 'default', 'Reguler', price FROM ticketed_events WHERE event_id = $1
-           ON CONFLICT DO NOTHING""",
-        event_id,
-    )
-
-
 async def sold_out_event(
     stack: Any, *, capacity: int, price: int = 50_000
 ) -> tuple[dict[str, Any], list[str]]:
     """An event whose every seat is held by a pending purchase; the held tickets' ids."""
     event = await stack.put_event(price=price, capacity=capacity)
-    await default_type(stack, event["id"])
     held = []
     for _ in range(capacity):
         response = await stack.buy(event)
@@ -115,7 +104,6 @@ def users(n: int) -> list[str]:
 
 async def test_the_list_is_for_a_sold_out_type_one_place_per_user(stack: Any) -> None:
     event = await stack.put_event(capacity=1)
-    await default_type(stack, event["id"])
     first, second = users(2)
 
     early = await join(stack, event, first)
@@ -140,7 +128,7 @@ async def test_the_list_is_for_a_sold_out_type_one_place_per_user(stack: Any) ->
     assert (await join(stack, event, "x", quantity=11)).status_code == 422
     assert (await join(stack, event, "x", quantity=0)).status_code == 422
     unknown = await join(stack, event, "x", ticket_type_id="vip")
-    assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "ticket_type_not_found"
+    assert unknown.status_code == 422 and unknown.json()["error"]["code"] == "ticket_type_not_found"
     async with stack.client() as client:
         anonymous = await client.post(f"/events/{event['id']}/waitlist", json={"quantity": 1})
         assert anonymous.status_code == 401

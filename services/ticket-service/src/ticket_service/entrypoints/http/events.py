@@ -10,12 +10,14 @@ from servicekit.auth import CurrentUser, Principal, require_roles
 from servicekit.contract import declare, etag_responses, merge
 
 from ticket_service import bootstrap
+from ticket_service.domain.door import Actor
 from ticket_service.domain.entities import EventTerms
 from ticket_service.entrypoints.http.caching import etag_json
 from ticket_service.entrypoints.http.links import EVENT_LINKS, linked
 from ticket_service.entrypoints.http.rendering import event_public
 from ticket_service.entrypoints.http.schemas import TicketedEventPut
 from ticket_service.service_layer import views
+from ticket_service.service_layer.sale_setup import SaleSetupRepository
 from ticket_service.service_layer.ticketed_events import (
     PutTicketedEvent,
     TicketedEventRepository,
@@ -26,6 +28,7 @@ router = APIRouter(tags=["events"])
 
 Events = Annotated[TicketedEventRepository, Depends(bootstrap.ticketed_events)]
 Reader = Annotated[views.TicketReader, Depends(bootstrap.ticket_reader)]
+Setup = Annotated[SaleSetupRepository, Depends(bootstrap.sale_setup)]
 
 
 @router.put(
@@ -60,7 +63,14 @@ async def put_event(
 
 @router.get("/events/{event_id:uuid}", responses=etag_responses())
 async def get_event(
-    event_id: uuid.UUID, request: Request, reader: Reader, _caller: CurrentUser
+    event_id: uuid.UUID, request: Request, reader: Reader, setup: Setup, caller: CurrentUser
 ) -> Response:
+    """The event and its ticket types in position order (hidden ones for its host only)."""
     event = await views.ticketed_event(reader, str(event_id))
-    return etag_json(request, {"data": event_public(event, datetime.now(UTC))})
+    viewer = Actor(user_id=caller.user_id, is_admin=caller.is_admin)
+    kinds = [
+        kind
+        for kind in await setup.ticket_types(event.id)
+        if not kind.hidden or viewer.runs(event.host_id)
+    ]
+    return etag_json(request, {"data": event_public(event, datetime.now(UTC), kinds)})

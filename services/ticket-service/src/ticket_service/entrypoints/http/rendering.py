@@ -1,16 +1,19 @@
 """What clients see: the seed's ticket and transaction fields plus what a real app needs."""
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from ticketing_contracts.internal_payments import OpenedPayment
 
 from ticket_service.domain.entities import PaymentLink, Ticket, TicketedEvent, TicketTransaction
+from ticket_service.domain.orders import DEFAULT_MAX_PER_ORDER, TicketType
 from ticket_service.domain.payments import PaymentAttempt, Refund
+from ticket_service.domain.ticketed_events import SaleWindow
 from ticket_service.domain.tickets import TicketStatus
 
 
-def _iso(value: datetime | None) -> str | None:
+def iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
@@ -26,29 +29,37 @@ def ticket_public(
         "attendance_code": ticket.attendance_code,
         "price_paid": ticket.price_paid,
         "currency": ticket.currency,
-        "purchased_at": _iso(ticket.purchased_at),
+        "purchased_at": iso(ticket.purchased_at),
         "is_checked_in": ticket.is_checked_in,
-        "checked_in_at": _iso(ticket.checked_in_at),
+        "checked_in_at": iso(ticket.checked_in_at),
         "status": str(ticket.status),
         "holder_name": ticket.holder_name,
         "holder_email": ticket.holder_email,
         "holder_phone": ticket.holder_phone,
         "order_id": ticket.order_id,
-        "hold_expires_at": _iso(ticket.hold_expires_at) if pending else None,
-        "activated_at": _iso(ticket.activated_at),
-        "cancelled_at": _iso(ticket.cancelled_at),
+        "hold_expires_at": iso(ticket.hold_expires_at) if pending else None,
+        "activated_at": iso(ticket.activated_at),
+        "cancelled_at": iso(ticket.cancelled_at),
         "cancel_reason": ticket.cancel_reason,
         "qr_url": qr_url_template.format(ticket_id=ticket.id) if active else None,
         "event": {
             "id": ticket.event.id,
             "title": ticket.event.title,
-            "starts_at": _iso(ticket.event.starts_at),
+            "starts_at": iso(ticket.event.starts_at),
             "venue": ticket.event.venue,
         },
         "last_payment_attempt": attempt_public(ticket.last_payment_attempt),
         "refund": refund_public(ticket.refund),
-        "created_at": _iso(ticket.created_at),
-        "updated_at": _iso(ticket.updated_at),
+        "created_at": iso(ticket.created_at),
+        "updated_at": iso(ticket.updated_at),
+        "ticket_type_id": ticket.ticket_type_id,
+        "ticket_type_name": ticket.ticket_type_name,
+        "purchase_order_id": ticket.purchase_order_id,
+        "attendee": {
+            "name": ticket.holder_name,
+            "email": ticket.holder_email,
+            "phone": ticket.holder_phone,
+        },
     }
 
 
@@ -62,7 +73,7 @@ def attempt_public(attempt: PaymentAttempt | None) -> dict[str, Any] | None:
     """The latest attempt to pay the order: a declined card says "try again" while pending."""
     if attempt is None:
         return None
-    return {"result": attempt.result, "reason": attempt.reason, "at": _iso(attempt.at)}
+    return {"result": attempt.result, "reason": attempt.reason, "at": iso(attempt.at)}
 
 
 def refund_public(refund: Refund | None) -> dict[str, Any] | None:
@@ -76,7 +87,7 @@ def refund_public(refund: Refund | None) -> dict[str, Any] | None:
         "status": refund.status,
         "reason": refund.reason,
         "reference": refund.reference,
-        "updated_at": _iso(refund.updated_at),
+        "updated_at": iso(refund.updated_at),
     }
 
 
@@ -87,7 +98,7 @@ def payment_public(link: PaymentLink | None) -> dict[str, Any] | None:
         "order_id": link.order_id,
         "snap_token": link.snap_token,
         "redirect_url": link.redirect_url,
-        "expires_at": _iso(link.expires_at),
+        "expires_at": iso(link.expires_at),
     }
 
 
@@ -114,33 +125,63 @@ def transaction_public(transaction: TicketTransaction) -> dict[str, Any]:
         "payment_method": transaction.payment_method,
         "payment_gateway_id": transaction.payment_gateway_id,
         "payment_gateway_response": transaction.payment_gateway_response,
-        "created_at": _iso(transaction.created_at),
-        "updated_at": _iso(transaction.updated_at),
-        "completed_at": _iso(transaction.completed_at),
+        "created_at": iso(transaction.created_at),
+        "updated_at": iso(transaction.updated_at),
+        "completed_at": iso(transaction.completed_at),
         "payment_status": transaction.payment_status,
         "last_payment_attempt": attempt_public(transaction.last_payment_attempt),
         "refund": refund_public(transaction.refund),
     }
 
 
-def event_public(event: TicketedEvent, now: datetime) -> dict[str, Any]:
+def event_public(
+    event: TicketedEvent, now: datetime, ticket_types: Sequence[TicketType] | None = None
+) -> dict[str, Any]:
+    """The event; with `ticket_types` (GET) also its types, in position order."""
     seats = event.seats
-    return {
+    body: dict[str, Any] = {
         "id": event.id,
         "host_id": event.host_id,
         "title": event.title,
         "venue": event.venue,
-        "starts_at": _iso(event.starts_at),
+        "starts_at": iso(event.starts_at),
         "price": event.price,
         "currency": event.currency,
         "capacity": seats.capacity,
         "sold": seats.sold,
         "held": seats.held,
         "available": seats.available,
-        "sales_start": _iso(event.sales_start),
-        "sales_end": _iso(event.sales_end),
+        "sales_start": iso(event.sales_start),
+        "sales_end": iso(event.sales_end),
         "max_per_user": event.max_per_user,
+        "max_per_order": event.max_per_order or DEFAULT_MAX_PER_ORDER,
         "on_sale": event.sale_window.is_open(now) and seats.available > 0,
-        "created_at": _iso(event.created_at),
-        "updated_at": _iso(event.updated_at),
+        "created_at": iso(event.created_at),
+        "updated_at": iso(event.updated_at),
+    }
+    if ticket_types is not None:
+        body["ticket_types"] = [ticket_type_public(t, event, now) for t in ticket_types]
+    return body
+
+
+def ticket_type_public(kind: TicketType, event: TicketedEvent, now: datetime) -> dict[str, Any]:
+    own = kind.available
+    available = event.seats.available if own is None else min(own, event.seats.available)
+    window = SaleWindow(
+        event.starts_at, kind.sales_start or event.sales_start, kind.sales_end or event.sales_end
+    )
+    return {
+        "id": kind.id,
+        "name": kind.name,
+        "description": kind.description,
+        "price": kind.price,
+        "currency": event.currency,
+        "capacity": kind.capacity,
+        "available": available,
+        "on_sale": window.is_open(now) and available > 0 and not kind.hidden,
+        "sales_start": iso(kind.sales_start),
+        "sales_end": iso(kind.sales_end),
+        "max_per_order": kind.max_per_order,
+        "position": kind.position,
+        "hidden": kind.hidden,
     }

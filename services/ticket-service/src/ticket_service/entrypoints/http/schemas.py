@@ -30,6 +30,9 @@ class TicketedEventPut(BaseModel):
     sales_start: AwareDatetime | None = None
     sales_end: AwareDatetime | None = None
     max_per_user: int | None = Field(default=None, gt=0, le=1000)
+    max_per_order: int | None = Field(
+        default=None, ge=1, le=100, description="tickets per order (default 4)"
+    )
     host_id: str | None = Field(default=None, description="admins only: the event's host")
 
 
@@ -46,6 +49,77 @@ class PurchaseRequest(BaseModel):
     amount: Rupiah | None = Field(
         default=None, ge=0, description="integer rupiah, must equal the price"
     )
+
+
+Name = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=SINGLE_LINE), Trim]
+Phone = Annotated[str, StringConstraints(max_length=19, pattern=NO_CONTROL), Trim]
+SetupId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+
+
+class TicketTypePut(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name
+    price: Rupiah = Field(ge=0, le=1_000_000_000, description="integer rupiah; 0 = free")
+    capacity: int | None = Field(default=None, gt=0, le=100_000, description="none: the event's")
+    sales_start: AwareDatetime | None = None
+    sales_end: AwareDatetime | None = None
+    max_per_order: int | None = Field(default=None, ge=1, le=100)
+    description: (
+        Annotated[str, StringConstraints(max_length=2000, pattern=NO_CONTROL), Trim] | None
+    ) = None
+    position: int = Field(default=0, ge=-1000, le=1000)
+    hidden: bool = False
+
+
+class QuotaPut(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name
+    size: int = Field(ge=0, le=100_000)
+    ticket_type_ids: list[SetupId] = Field(min_length=1, max_length=50)
+
+
+class PromoCodePut(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    percent_off: int | None = Field(default=None, ge=1, le=100)
+    amount_off: Rupiah | None = Field(default=None, gt=0, le=1_000_000_000)
+    max_uses: int | None = Field(default=None, ge=0, le=1_000_000)
+    max_uses_per_user: int | None = Field(default=None, ge=1, le=1000)
+    valid_from: AwareDatetime | None = None
+    valid_until: AwareDatetime | None = None
+    ticket_type_ids: list[SetupId] = Field(default_factory=list, max_length=50)
+
+
+class OrderItemCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    ticket_type_id: SetupId
+    quantity: int = Field(ge=1, le=100)
+
+
+class AttendeeCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name
+    email: Email
+    phone: Phone | None = None
+
+
+class OrderCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    event_id: uuid.UUID
+    items: list[OrderItemCreate] = Field(min_length=1, max_length=20)
+    attendees: list[AttendeeCreate] = Field(default_factory=list, max_length=100)
+    customer_name: Name
+    customer_email: Email
+    customer_phone: Phone | None = None
+    promo_code: (
+        Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=SINGLE_LINE), Trim]
+        | None
+    ) = None
 
 
 class WaitlistJoin(BaseModel):

@@ -31,7 +31,6 @@ Waitlist = Annotated[WaitlistRepository, Depends(bootstrap.waitlist_repository)]
 TypeId = Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 
 WAITLIST_ERRORS: DomainErrorMap = {
-    waitlist.TicketTypeNotFound: (404, "ticket_type_not_found"),
     waitlist.AlreadyWaiting: (409, "already_waiting"),
     waitlist.SeatsAvailable: (409, "seats_available"),
     waitlist.TooManySeats: (422, "too_many_seats"),
