@@ -241,6 +241,10 @@ async def test_many_seats_back_with_several_offer_makers_offer_each_seat_once(st
     await asyncio.sleep(0.5)
     assert await open_offers(stack, event["id"]) == [(u, 1) for u in line[:10]]
     assert await stack.seats(event["id"]) == {"capacity": 10, "sold": 0, "held": 10}
+    type_held = await stack.pool.fetchval(
+        "SELECT held FROM ticket_types WHERE event_id = $1 AND id = 'default'", event["id"]
+    )
+    assert type_held == 10
     outbox = await stack.pool.fetchval(
         """SELECT count(*) FROM outbox
             WHERE event_type = 'waitlist.offered' AND body->'payload'->>'event_id' = $1""",
@@ -358,3 +362,40 @@ async def test_accepting_races_the_expiry_and_exactly_one_wins(stack: Any) -> No
         assert (accepted.status_code, status) in {(201, "accepted"), (409, "expired")}
         assert (await stack.seats(event["id"]))["held"] == await _taken_seats(stack, event["id"])
     assert outcomes <= {"accepted", "expired"}
+
+
+async def test_an_offer_of_two_seats_becomes_one_order_paid_once(stack: Any) -> None:
+    event, held = await sold_out_event(stack, capacity=2, price=80_000)
+    (user,) = users(1)
+    assert (await join(stack, event, user, quantity=2)).status_code == 201
+    await end_holds(stack, held)
+
+    async def offer_id() -> str | None:
+        data = (await place(stack, event, user)).json()["data"]
+        return data["offer"]["id"] if data["offer"] else None
+
+    offer = await stack.eventually(offer_id)
+    async with stack.client() as client:
+        accepted = await client.post(f"/waitlist/offers/{offer}/accept", headers=stack.auth(user))
+    assert accepted.status_code == 201, accepted.text
+    order = accepted.json()["data"]
+    assert order["total"] == 160_000 and len(order["tickets"]) == 2
+    assert await stack.seats(event["id"]) == {"capacity": 2, "sold": 0, "held": 2}
+
+    async with httpx.AsyncClient(base_url=stack.sandbox_url, timeout=10) as sandbox:
+        paid = await sandbox.post(
+            f"/_sandbox/orders/{order['payment']['order_id']}/pay",
+            json={"payment_type": "qris", "outcome": "settlement"},
+        )
+    assert paid.status_code == 200, paid.text
+
+    async def both_active() -> bool:
+        statuses = [await stack.ticket_status(t["id"]) for t in order["tickets"]]
+        return statuses == ["active", "active"]
+
+    await stack.eventually(both_active, timeout=15)
+    assert await stack.seats(event["id"]) == {"capacity": 2, "sold": 2, "held": 0}
+    counters = await stack.pool.fetchrow(
+        "SELECT sold, held FROM ticket_types WHERE event_id = $1 AND id = 'default'", event["id"]
+    )
+    assert dict(counters) == {"sold": 2, "held": 0}
