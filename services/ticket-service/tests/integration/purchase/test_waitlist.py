@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 from servicekit.messaging import Outbox
+from servicekit.testing import metric_sum, scrape_metrics
 from ticket_service import bootstrap
 from ticket_service.service_layer.waitlist_offers import make_offers
 
@@ -245,6 +246,16 @@ async def test_many_seats_back_with_several_offer_makers_offer_each_seat_once(st
         "SELECT held FROM ticket_types WHERE event_id = $1 AND id = 'default'", event["id"]
     )
     assert type_held == 10
+    # Neither replica's offer maker ran into the other (a duplicate offer or an oversold
+    # counter would fail its run on a constraint and be retried, hiding the race).
+    for url in (stack.ticket_url, stack.replica_url):
+        failed = metric_sum(
+            await scrape_metrics(url),
+            "background_job_runs_total",
+            job_name="make-waitlist-offers",
+            outcome="failed",
+        )
+        assert failed == 0
     outbox = await stack.pool.fetchval(
         """SELECT count(*) FROM outbox
             WHERE event_type = 'waitlist.offered' AND body->'payload'->>'event_id' = $1""",
