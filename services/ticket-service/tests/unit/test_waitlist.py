@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from fakes import EVENT_ID, NOW
+from ticket_service.domain.errors import SalesClosed
 from ticket_service.domain.waitlist import (
     EntryStatus,
     OfferStatus,
@@ -149,3 +150,9 @@ def test_nobody_waits_for_more_seats_than_one_order_may_hold() -> None:
     with pytest.raises(TooManySeats):
         check_quantity(_type(free=0, waiting=True, per_order=4), 5, most=10)
     check_quantity(_type(free=0, waiting=True, per_order=4), 4, most=10)
+
+
+def test_there_is_no_line_once_sales_have_ended() -> None:
+    ended = replace(_type(free=0, waiting=True), sales_closed=True)
+    with pytest.raises(SalesClosed):
+        check_sold_out(ended, 1)

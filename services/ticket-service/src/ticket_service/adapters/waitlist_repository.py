@@ -36,14 +36,17 @@ ENTRY_COLUMNS = """w.id, w.event_id, w.ticket_type_id, w.user_id, w.customer_nam
 OFFER_COLUMNS = """o.id, o.entry_id, o.event_id, o.ticket_type_id, o.user_id, o.seats, o.price,
     o.status, o.expires_at, o.created_at, o.ticket_id"""
 
-FREE_SEATS = """LEAST(
+SALES_CLOSED = "now() >= COALESCE(tt.sales_end, e.sales_end, e.starts_at)"
+
+FREE_SEATS = f"""CASE WHEN {SALES_CLOSED} THEN 0 ELSE LEAST(
     e.capacity - e.sold - e.held,
     COALESCE(tt.capacity - tt.sold - tt.held, e.capacity),
     COALESCE((SELECT min(q.size - q.sold - q.held)
                 FROM quota_ticket_types qt
                 JOIN quotas q ON q.event_id = qt.event_id AND q.id = qt.quota_id
-               WHERE qt.event_id = tt.event_id AND qt.ticket_type_id = tt.id), e.capacity))"""
-"""Seats a hold of type `tt` of event `e` could take: the least free of all three levels."""
+               WHERE qt.event_id = tt.event_id AND qt.ticket_type_id = tt.id), e.capacity)) END"""
+"""Seats a hold of type `tt` of event `e` could take: the least free of all three levels (none
+once the type's sales have ended: no offer is made for an event under way)."""
 
 
 def _entry(row: Record) -> WaitlistEntry:
@@ -137,6 +140,7 @@ class SqlWaitlist:
     async def type_on_sale(self, event_id: str, ticket_type_id: str) -> TypeOnSale | None:
         row = await self.conn.fetchrow(
             f"""SELECT tt.max_per_order, e.max_per_user, {FREE_SEATS} AS free_seats,
+                       {SALES_CLOSED} AS sales_closed,
                        EXISTS (SELECT 1 FROM waitlist_entries w
                                 WHERE w.event_id = tt.event_id AND w.ticket_type_id = tt.id
                                   AND w.status = 'waiting') AS someone_waiting
@@ -154,6 +158,7 @@ class SqlWaitlist:
             max_per_user=row["max_per_user"],
             free_seats=max(int(row["free_seats"]), 0),
             someone_waiting=row["someone_waiting"],
+            sales_closed=row["sales_closed"],
         )
 
     async def add_entry(self, new: NewEntry) -> WaitlistEntry | None:

@@ -5,7 +5,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from ticket_service.domain.entities import Ticket
-from ticket_service.domain.errors import TicketingRefusal
+from ticket_service.domain.errors import SalesClosed, TicketingRefusal
 
 
 class EntryStatus(StrEnum):
@@ -108,6 +108,7 @@ class TypeOnSale:
     max_per_user: int | None
     free_seats: int
     someone_waiting: bool
+    sales_closed: bool = False
 
 
 class AlreadyWaiting(TicketingRefusal):
@@ -144,7 +145,9 @@ def check_quantity(type_: TypeOnSale, quantity: int, *, most: int) -> None:
 
 
 def check_sold_out(type_: TypeOnSale, quantity: int) -> None:
-    """The list is the way in only when the type cannot sell `quantity` now."""
+    """The list is the way in only when the type cannot sell `quantity` now, and never will."""
+    if type_.sales_closed:
+        raise SalesClosed("Ticket sales for this type have ended; there is no waiting list.")
     if not type_.someone_waiting and type_.free_seats >= quantity:
         raise SeatsAvailable(
             "Seats of this type are on sale: buy them instead of waiting.",
