@@ -24,10 +24,8 @@ class TicketSettings(ServiceSettings):
     hold_sweep_interval_seconds: float = 5.0
     hold_sweep_batch_size: int = 200
 
-    # The waiting list (issue 16): the most seats one entry may wait for (a type's own
-    # max_per_order and the event's max_per_user limit it further), and the offer maker's
-    # sweep, which also expires offers not taken in time (a NOTIFY wakes it sooner).
-    waitlist_max_quantity: int = Field(default=10, ge=1, le=100)
+    # The waiting list (issue 16): the offer maker's sweep, which also expires offers not
+    # taken in time (a NOTIFY wakes it sooner).
     waitlist_sweep_interval_seconds: float = 5.0
     waitlist_batch_size: int = 100
 

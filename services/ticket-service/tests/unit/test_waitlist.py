@@ -148,8 +148,10 @@ def test_the_list_is_only_for_what_cannot_be_bought_now() -> None:
 
 def test_nobody_waits_for_more_seats_than_one_order_may_hold() -> None:
     with pytest.raises(TooManySeats):
-        check_quantity(_type(free=0, waiting=True, per_order=4), 5, most=10)
-    check_quantity(_type(free=0, waiting=True, per_order=4), 4, most=10)
+        check_quantity(_type(free=0, waiting=True, per_order=4), 5)
+    check_quantity(_type(free=0, waiting=True, per_order=4), 4)
+    with pytest.raises(TooManySeats):
+        check_quantity(_type(free=0, waiting=True), 11)
 
 
 def test_there_is_no_line_once_sales_have_ended() -> None:

@@ -6,6 +6,11 @@ from enum import StrEnum
 
 from ticket_service.domain.entities import Ticket
 from ticket_service.domain.errors import SalesClosed, TicketingRefusal
+from ticket_service.domain.orders import TicketTypeNotFound
+
+MOST_SEATS_WAITED_FOR = 10
+"""The most seats one entry may wait for; a type's max_per_order and the event's max_per_user
+limit it further."""
 
 
 class EntryStatus(StrEnum):
@@ -111,6 +116,11 @@ class TypeOnSale:
     sales_closed: bool = False
 
 
+class NoSuchLine(TicketTypeNotFound):
+    """The event has no such type on sale: there is no line to join (404, the line is the
+    resource; an order naming an unknown type is 422)."""
+
+
 class AlreadyWaiting(TicketingRefusal):
     pass
 
@@ -135,8 +145,9 @@ class OfferNotOpen(TicketingRefusal):
     """Expired, withdrawn, or taken already."""
 
 
-def check_quantity(type_: TypeOnSale, quantity: int, *, most: int) -> None:
-    limits = [most] + [n for n in (type_.max_per_order, type_.max_per_user) if n is not None]
+def check_quantity(type_: TypeOnSale, quantity: int) -> None:
+    limits = [MOST_SEATS_WAITED_FOR]
+    limits += [n for n in (type_.max_per_order, type_.max_per_user) if n is not None]
     if quantity > min(limits):
         raise TooManySeats(
             f"You can wait for at most {min(limits)} seat(s) of this type.",

@@ -4,10 +4,10 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from ticket_service.domain.errors import EventNotFound, NotEventHost
-from ticket_service.domain.orders import TicketTypeNotFound
 from ticket_service.domain.waitlist import (
     AlreadyWaiting,
     NewEntry,
+    NoSuchLine,
     NotWaiting,
     Place,
     TypeOnSale,
@@ -49,14 +49,14 @@ class JoinWaitlist:
     customer_phone: str | None = None
 
 
-async def join_waitlist(repo: WaitlistRepository, cmd: JoinWaitlist, *, most: int) -> Place:
+async def join_waitlist(repo: WaitlistRepository, cmd: JoinWaitlist) -> Place:
     async with repo.transaction():
         if not await repo.lock_event(cmd.event_id):
             raise EventNotFound("No ticketed event with this id.")
         type_ = await repo.type_on_sale(cmd.event_id, cmd.ticket_type_id)
         if type_ is None:
-            raise TicketTypeNotFound("The event has no ticket type with this id.")
-        check_quantity(type_, cmd.quantity, most=most)
+            raise NoSuchLine("The event has no ticket type with this id on sale.")
+        check_quantity(type_, cmd.quantity)
         check_sold_out(type_, cmd.quantity)
         entry = await repo.add_entry(
             NewEntry(

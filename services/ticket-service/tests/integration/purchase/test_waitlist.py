@@ -129,7 +129,7 @@ async def test_the_list_is_for_a_sold_out_type_one_place_per_user(stack: Any) ->
     assert (await join(stack, event, "x", quantity=11)).status_code == 422
     assert (await join(stack, event, "x", quantity=0)).status_code == 422
     unknown = await join(stack, event, "x", ticket_type_id="vip")
-    assert unknown.status_code == 422 and unknown.json()["error"]["code"] == "ticket_type_not_found"
+    assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "ticket_type_not_found"
     async with stack.client() as client:
         anonymous = await client.post(f"/events/{event['id']}/waitlist", json={"quantity": 1})
         assert anonymous.status_code == 401

@@ -13,6 +13,7 @@ from pydantic import (
 from servicekit.fields import NO_CONTROL, SINGLE_LINE, AwareDatetime, Email, Trim
 
 from ticket_service.domain.money import to_rupiah
+from ticket_service.domain.waitlist import MOST_SEATS_WAITED_FOR
 
 Rupiah = Annotated[int, BeforeValidator(to_rupiah)]
 """A whole number of rupiah: 50000 and 50000.0 pass; 50000.5, true and -1 do not."""
@@ -128,7 +129,7 @@ class WaitlistJoin(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     ticket_type_id: str = Field(default="default", pattern=r"^[A-Za-z0-9_-]{1,64}$")
-    quantity: int = Field(default=1, ge=1, le=100)
+    quantity: int = Field(default=1, ge=1, le=MOST_SEATS_WAITED_FOR)
     customer_name: Annotated[str, StringConstraints(max_length=100, pattern=SINGLE_LINE), Trim]
     customer_email: Email
     customer_phone: (

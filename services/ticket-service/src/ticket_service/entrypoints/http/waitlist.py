@@ -33,7 +33,8 @@ TypeId = Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 WAITLIST_ERRORS: DomainErrorMap = {
     waitlist.AlreadyWaiting: (409, "already_waiting"),
     waitlist.SeatsAvailable: (409, "seats_available"),
-    waitlist.TooManySeats: (422, "too_many_seats"),
+    waitlist.NoSuchLine: (404, "ticket_type_not_found"),
+    waitlist.TooManySeats: (409, "too_many_seats"),
     waitlist.NotWaiting: (404, "not_waiting"),
     waitlist.OfferNotFound: (404, "offer_not_found"),
     waitlist.OfferNotOpen: (409, "offer_not_open"),
@@ -93,7 +94,7 @@ def order_public(order: OfferOrder, *, qr_url_template: str) -> dict[str, Any]:
     ),
 )
 async def join(
-    event_id: uuid.UUID, body: WaitlistJoin, repo: Waitlist, request: Request, caller: CurrentUser
+    event_id: uuid.UUID, body: WaitlistJoin, repo: Waitlist, caller: CurrentUser
 ) -> Response:
     place = await join_waitlist(
         repo,
@@ -106,7 +107,6 @@ async def join(
             customer_email=body.customer_email,
             customer_phone=body.customer_phone or None,
         ),
-        most=_settings(request).waitlist_max_quantity,
     )
     return JSONResponse({"data": place_public(place)}, status_code=201)
 
