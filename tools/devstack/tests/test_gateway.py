@@ -48,6 +48,9 @@ def _get(config: StackConfig, path: str, **kwargs: object) -> httpx.Response:
         ("/notifications/devices", "notification"),
         ("/notifications?limit=20", "notification"),
         ("/events", "ticket"),
+        ("/orders", "ticket"),
+        ("/orders/8c0f6f0e-1d1b-4c55-9a57-0c7f7f3e9b21/cancel", "ticket"),
+        ("/orders?limit=5", "ticket"),
     ],
 )
 def test_each_prefix_reaches_its_service_with_path_and_query_intact(

@@ -1,11 +1,14 @@
-"""In-memory fakes the handler tests share: a ticket factory and the ticket.* outbox."""
+"""In-memory fakes the handler tests share: a ticket factory, the ticket.* outbox, payments
+and the rate limiter."""
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from servicekit.rate_limit import RateDecision
 from ticket_service.domain.entities import EventFacts, Ticket
 from ticket_service.domain.tickets import TicketStatus, order_id_for
+from ticketing_contracts.internal_payments import OpenedPayment, OpenPaymentRequest
 
 NOW = datetime(2026, 12, 5, 3, 0, tzinfo=UTC)
 EVENT_ID = "6f1c0a9e-3d1b-4c55-9a57-0c7f7f3e9b21"
@@ -65,3 +68,30 @@ class FakeTicketEvents:
 
     async def checked_in(self, ticket: Ticket) -> None:
         self.emitted.append(("ticket.checked_in", ticket.id))
+
+
+@dataclass
+class FakePayments:
+    failure: Exception | None = None
+    requests: list[OpenPaymentRequest] = field(default_factory=list)
+
+    async def open_payment(self, request: OpenPaymentRequest) -> OpenedPayment:
+        self.requests.append(request)
+        if self.failure is not None:
+            raise self.failure
+        return OpenedPayment(
+            order_id=request.order_id,
+            snap_token="snap-1",
+            redirect_url="https://app.sandbox.midtrans.com/snap/v4/redirection/snap-1",
+            expires_at=request.expires_at,
+        )
+
+
+@dataclass
+class FakeLimiter:
+    allowed: bool = True
+    attempts: int = 0
+
+    async def attempt(self, key: str) -> RateDecision:
+        self.attempts += 1
+        return RateDecision(allowed=self.allowed, retry_after_seconds=42)

@@ -8,8 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from fakes import EVENT_ID, NOW, FakeTicketEvents, a_ticket
-from servicekit.rate_limit import RateDecision
+from fakes import EVENT_ID, NOW, FakeLimiter, FakePayments, FakeTicketEvents, a_ticket
 from ticket_service.domain.entities import PaymentLink, Ticket, TicketedEvent
 from ticket_service.domain.errors import (
     EventNotFound,
@@ -34,7 +33,7 @@ from ticket_service.service_layer.purchase import (
     PurchaseTicket,
     purchase_ticket,
 )
-from ticketing_contracts.internal_payments import OpenedPayment, OpenPaymentRequest
+from ticketing_contracts.internal_payments import OpenedPayment
 
 
 def an_event(**overrides: Any) -> TicketedEvent:
@@ -141,33 +140,6 @@ class FakePurchases:
             yield self
 
         return open_store
-
-
-@dataclass
-class FakePayments:
-    failure: Exception | None = None
-    requests: list[OpenPaymentRequest] = field(default_factory=list)
-
-    async def open_payment(self, request: OpenPaymentRequest) -> OpenedPayment:
-        self.requests.append(request)
-        if self.failure is not None:
-            raise self.failure
-        return OpenedPayment(
-            order_id=request.order_id,
-            snap_token="snap-1",
-            redirect_url="https://app.sandbox.midtrans.com/snap/v4/redirection/snap-1",
-            expires_at=request.expires_at,
-        )
-
-
-@dataclass
-class FakeLimiter:
-    allowed: bool = True
-    attempts: int = 0
-
-    async def attempt(self, key: str) -> RateDecision:
-        self.attempts += 1
-        return RateDecision(allowed=self.allowed, retry_after_seconds=42)
 
 
 def deps_of(

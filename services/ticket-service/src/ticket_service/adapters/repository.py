@@ -156,9 +156,11 @@ async def take_free_seat(conn: asyncpg.Connection, event_id: str) -> bool:
 async def take_free_typed_seat(conn: asyncpg.Connection, event_id: str, type_id: str) -> bool:
     """One more seat of the event only if the event, the type and each of its quotas have room.
 
-    The event row is taken first (its lock), then the type and its quotas are checked; the
-    type's and quotas' counters follow the ticket's move at commit (migration 0013). While
-    anyone waits for the type (issue 16) its free seats are theirs: a late payment is refunded.
+    The event row is taken first (its lock). The type's and quotas' counters follow ticket moves
+    only at commit (migration 0013), so their room is counted from the tickets themselves, which
+    include this transaction's earlier moves (several tickets of one late payment), and from the
+    open waiting-list offers' seats (issue 16). While anyone waits for the type its free seats
+    are theirs: a late payment is refunded.
     """
     taken = await conn.fetchval(
         """UPDATE ticketed_events e SET sold = sold + 1, updated_at = now()
@@ -166,14 +168,33 @@ async def take_free_typed_seat(conn: asyncpg.Connection, event_id: str, type_id:
               AND NOT EXISTS (SELECT 1 FROM waitlist_entries w
                                WHERE w.event_id = $1 AND w.ticket_type_id = $2
                                  AND w.status = 'waiting')
-              AND EXISTS (SELECT 1 FROM ticket_types ty
-                           WHERE ty.event_id = $1 AND ty.id = $2
-                             AND (ty.capacity IS NULL OR ty.sold + ty.held < ty.capacity))
-              AND NOT EXISTS (SELECT 1 FROM quotas q
-                                JOIN quota_ticket_types qt
-                                  ON qt.event_id = q.event_id AND qt.quota_id = q.id
-                               WHERE qt.event_id = $1 AND qt.ticket_type_id = $2
-                                 AND q.sold + q.held >= q.size)
+              AND EXISTS (
+                  SELECT 1 FROM ticket_types ty
+                   WHERE ty.event_id = $1 AND ty.id = $2
+                     AND (ty.capacity IS NULL OR ty.capacity > (
+                          SELECT count(*) FROM tickets t
+                           WHERE t.event_id = $1 AND t.ticket_type_id = $2
+                             AND t.status IN ('pending', 'active')) + (
+                          SELECT COALESCE(sum(o.seats), 0) FROM waitlist_offers o
+                           WHERE o.event_id = $1 AND o.ticket_type_id = $2
+                             AND o.status = 'open')))
+              AND NOT EXISTS (
+                  SELECT 1 FROM quotas q
+                    JOIN quota_ticket_types qt ON qt.event_id = q.event_id AND qt.quota_id = q.id
+                   WHERE qt.event_id = $1 AND qt.ticket_type_id = $2
+                     AND q.size <= (
+                          SELECT count(*) FROM tickets t
+                            JOIN quota_ticket_types mine
+                              ON mine.event_id = t.event_id
+                             AND mine.ticket_type_id = t.ticket_type_id
+                           WHERE mine.event_id = $1 AND mine.quota_id = q.id
+                             AND t.status IN ('pending', 'active')) + (
+                          SELECT COALESCE(sum(o.seats), 0) FROM waitlist_offers o
+                            JOIN quota_ticket_types mine
+                              ON mine.event_id = o.event_id
+                             AND mine.ticket_type_id = o.ticket_type_id
+                           WHERE mine.event_id = $1 AND mine.quota_id = q.id
+                             AND o.status = 'open'))
         RETURNING true""",
         event_id,
         type_id,

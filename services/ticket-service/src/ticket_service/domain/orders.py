@@ -133,26 +133,6 @@ class Order:
         return self.total == 0
 
 
-def share_discount(prices: list[int], discount: int) -> list[int]:
-    """Each ticket's share of a discount, proportional to its price, adding up exactly.
-
-    The same rule as the hold (0014_hold_order.sql): floor of the proportional share, then the
-    remainder one rupiah at a time from the first ticket on, never above a ticket's price.
-    """
-    subtotal = sum(prices)
-    if discount <= 0 or subtotal == 0:
-        return [0] * len(prices)
-    shares = [discount * price // subtotal for price in prices]
-    remainder = discount - sum(shares)
-    i = 0
-    while remainder > 0:
-        if shares[i] < prices[i]:
-            shares[i] += 1
-            remainder -= 1
-        i = (i + 1) % len(prices)
-    return shares
-
-
 # --- refusals ------------------------------------------------------------------------------------
 
 

@@ -45,6 +45,8 @@ DECLARE
     v_ticket uuid;
     hold_ends timestamptz;
     prices bigint[] := '{}';
+    type_of text[] := '{}';
+    eligible bigint[];
     shares bigint[];
     i integer;
     j integer;
@@ -120,10 +122,10 @@ BEGIN
                 'item', i - 1, 'ticket_type_id', ty.id,
                 'sales_end', coalesce(ty.sales_end, ev.sales_end, ev.starts_at))::text;
         END IF;
-        IF p_quantities[i] > coalesce(ty.max_per_order, p_default_max_per_order) THEN
+        IF p_quantities[i] > coalesce(ty.max_per_order, ev.max_per_order, p_default_max_per_order) THEN
             RAISE EXCEPTION 'too_many_tickets' USING DETAIL = jsonb_build_object(
-                'item', i - 1, 'ticket_type_id', ty.id,
-                'max_per_order', coalesce(ty.max_per_order, p_default_max_per_order))::text;
+                'item', i - 1, 'ticket_type_id', ty.id, 'max_per_order',
+                coalesce(ty.max_per_order, ev.max_per_order, p_default_max_per_order))::text;
         END IF;
         IF p_expected_price IS NOT NULL AND p_expected_price <> ty.price THEN
             RAISE EXCEPTION 'price_mismatch' USING DETAIL = jsonb_build_object(
@@ -137,6 +139,7 @@ BEGIN
         subtotal := subtotal + ty.price * p_quantities[i];
         FOR j IN 1 .. p_quantities[i] LOOP
             prices := prices || ty.price;
+            type_of := type_of || ty.id;
         END LOOP;
     END LOOP;
     IF ev.max_per_user IS NOT NULL THEN
@@ -208,18 +211,24 @@ BEGIN
     free := v_total = 0;
     hold_ends := CASE WHEN free THEN NULL ELSE p_now + make_interval(secs => p_hold_minutes * 60) END;
 
-    -- The discount's share per ticket, proportional to its price; the rounding remainder goes to
-    -- the first tickets, so the shares add up to the discount exactly.
+    -- The discount's share per ticket the code applies to, proportional to its price; the
+    -- rounding remainder goes to the first of them, so the shares add up to the discount.
     shares := array_fill(0::bigint, ARRAY[total_qty]);
     IF v_discount > 0 THEN
+        eligible := array_fill(0::bigint, ARRAY[total_qty]);
+        FOR i IN 1 .. total_qty LOOP
+            IF cardinality(promo.ticket_type_ids) = 0 OR type_of[i] = ANY (promo.ticket_type_ids) THEN
+                eligible[i] := prices[i];
+            END IF;
+        END LOOP;
         remainder := v_discount;
         FOR i IN 1 .. total_qty LOOP
-            shares[i] := (v_discount * prices[i]) / subtotal;
+            shares[i] := (v_discount * eligible[i]) / applicable;
             remainder := remainder - shares[i];
         END LOOP;
         i := 1;
         WHILE remainder > 0 LOOP
-            IF shares[i] < prices[i] THEN
+            IF shares[i] < eligible[i] THEN
                 shares[i] := shares[i] + 1;
                 remainder := remainder - 1;
             END IF;
