@@ -43,6 +43,7 @@ def _get(config: StackConfig, path: str, **kwargs: object) -> httpx.Response:
         ("/events/42/tickets", "ticket"),
         ("/tickets/my-tickets?limit=5", "ticket"),
         ("/tickets", "ticket"),
+        ("/waitlist/offers/7b1c/accept", "ticket"),
         ("/api/payment/status/ORDER-1", "payment"),
         ("/notifications/devices", "notification"),
         ("/notifications?limit=20", "notification"),

@@ -34,6 +34,7 @@ from ticketing_contracts.events import (
     TicketRefundRequested,
     TicketRefundRequestedV2,
     VirtualAccount,
+    WaitlistOffered,
 )
 from ticketing_contracts.routing import (
     CONSUMER_QUEUES,
@@ -82,6 +83,7 @@ __all__ = [
     "TicketRefundRequested",
     "TicketRefundRequestedV2",
     "VirtualAccount",
+    "WaitlistOffered",
     "new_event",
     "parse_payload",
 ]

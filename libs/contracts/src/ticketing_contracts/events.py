@@ -340,6 +340,32 @@ class OrderActivated(EventPayload):
     tickets: list[OrderTicket] = Field(min_length=1)
 
 
+class WaitlistOffered(EventPayload):
+    """Seats came back and are held for the next person on a type's waiting list (issue 16).
+
+    They stay held for this user until `expires_at`; `POST /waitlist/offers/{offer_id}/accept`
+    turns them into an order with its payment. Not taken in time, they pass to the next entry.
+    """
+
+    EVENT_TYPE: ClassVar[str] = EventType.WAITLIST_OFFERED
+
+    offer_id: str
+    event_id: str
+    ticket_type_id: str
+    ticket_type_name: str | None = None
+    user_id: str
+    customer_name: str
+    customer_email: str
+    seats: int = Field(ge=1)
+    price: Rupiah = Field(ge=0, description="per seat")
+    currency: str = "IDR"
+    expires_at: datetime
+    event_title: str
+    event_starts_at: datetime
+    event_venue: str | None = None
+    host_id: str | None = None
+
+
 PAYLOAD_MODELS: dict[tuple[str, int], type[EventPayload]] = {
     (model.EVENT_TYPE, model.VERSION): model
     for model in (
@@ -370,5 +396,6 @@ PAYLOAD_MODELS: dict[tuple[str, int], type[EventPayload]] = {
         TicketCheckedInV2,
         TicketRefundRequestedV2,
         OrderActivated,
+        WaitlistOffered,
     )
 }

@@ -26,6 +26,7 @@ class EventType(StrEnum):
     TICKET_CHECKED_IN = "ticket.checked_in"
     TICKET_REFUND_REQUESTED = "ticket.refund_requested"
     ORDER_ACTIVATED = "order.activated"
+    WAITLIST_OFFERED = "waitlist.offered"
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,7 @@ PAYMENT_SERVICE_TICKETS = QueueBinding(
 )
 NOTIFICATION_GATEWAY_ALL = QueueBinding(
     queue="notification-gateway.events",
-    routing_keys=("ticket.*", "payment.*", "order.*"),
+    routing_keys=("ticket.*", "payment.*", "order.*", "waitlist.*"),
 )
 
 CONSUMER_QUEUES: tuple[QueueBinding, ...] = (

@@ -30,12 +30,19 @@ from ticket_service.adapters.sales_ledger import SqlSalesLedger
 from ticket_service.adapters.ticket_events import OutboxTicketEvents
 from ticket_service.adapters.ticketed_events_repository import SqlTicketedEvents
 from ticket_service.adapters.transfer_repository import SqlTransferRepository
+from ticket_service.adapters.waitlist_repository import (
+    SqlOfferAcceptance,
+    SqlOfferMaker,
+    SqlWaitlist,
+)
 from ticket_service.domain import errors, orders
 from ticket_service.domain.qr_codes import SigningKeys
 from ticket_service.domain.tickets import IllegalTransition
 from ticket_service.service_layer.holds import HoldsRepository
+from ticket_service.service_layer.offer_acceptance import AcceptanceDeps, OfferAcceptanceStore
 from ticket_service.service_layer.ordering import OrderDeps, OrderStore
 from ticket_service.service_layer.purchase import PurchaseDeps, PurchaseStore
+from ticket_service.service_layer.waitlist_offers import OfferMakerRepository, OfferMakerStore
 from ticket_service.settings import TicketSettings
 
 DOMAIN_ERRORS: DomainErrorMap = {
@@ -85,6 +92,7 @@ def routers() -> list[APIRouter]:
         sales,
         tickets,
         transfers,
+        waitlist,
     )
 
     return [
@@ -97,6 +105,7 @@ def routers() -> list[APIRouter]:
         receipts.router,
         sales.router,
         tickets.router,
+        waitlist.router,
     ]
 
 
@@ -109,6 +118,13 @@ def door_errors() -> DomainErrorMap:
     return {**DOOR_ERRORS, **TRANSFER_ERRORS, **RECEIPT_ERRORS}
 
 
+def waitlist_errors() -> DomainErrorMap:
+    """The waiting list's refusals (issue 16), kept next to their routes."""
+    from ticket_service.entrypoints.http.waitlist import WAITLIST_ERRORS
+
+    return WAITLIST_ERRORS
+
+
 def create_app(settings: TicketSettings | None = None) -> FastAPI:
     settings = settings or TicketSettings()
 
@@ -119,16 +135,23 @@ def create_app(settings: TicketSettings | None = None) -> FastAPI:
         from ticket_service.entrypoints.consumers import payment_events_consumer
         from ticket_service.entrypoints.door_jobs import nonce_purger
         from ticket_service.entrypoints.jobs import hold_sweeper
+        from ticket_service.entrypoints.waitlist_jobs import offer_maker_job
 
         app.state.settings = settings
         app.state.payments = PaymentClient(settings)
+        offer_maker = offer_maker_job(settings, runtime)
         try:
             yield ServiceParts(
                 consumers=[payment_events_consumer(settings, runtime)],
-                jobs=[hold_sweeper(settings, runtime), nonce_purger(runtime)],
+                jobs=[
+                    hold_sweeper(settings, runtime),
+                    nonce_purger(runtime),
+                    offer_maker.periodic(),
+                ],
                 metrics=[refresh_holds],
             )
         finally:
+            await offer_maker.aclose()
             await app.state.payments.aclose()
 
     return build_app(
@@ -137,7 +160,7 @@ def create_app(settings: TicketSettings | None = None) -> FastAPI:
         routers=routers(),
         migrations=Path(__file__).parent / "migrations",
         setup=setup,
-        domain_errors={**DOMAIN_ERRORS, **door_errors()},
+        domain_errors={**DOMAIN_ERRORS, **door_errors(), **waitlist_errors()},
     )
 
 
@@ -247,3 +270,29 @@ def receipt_book(conn: DbConn) -> SqlReceiptBook:
 
 def sales_ledger(conn: DbConn) -> SqlSalesLedger:
     return SqlSalesLedger(conn)
+
+
+def waitlist_repository(conn: DbConn) -> SqlWaitlist:
+    return SqlWaitlist(conn)
+
+
+def offer_maker_store(pool: asyncpg.Pool, outbox: Outbox) -> OfferMakerStore:
+    def repository(conn: asyncpg.Connection) -> OfferMakerRepository:
+        return SqlOfferMaker(conn, outbox)
+
+    return per_connection(pool, repository)
+
+
+def acceptance_deps(request: Request) -> AcceptanceDeps:
+    runtime: Runtime = request.app.state.runtime
+    settings = _settings(request)
+    keys = settings.signing_keys
+
+    def store(conn: asyncpg.Connection) -> OfferAcceptanceStore:
+        return SqlOfferAcceptance(conn, OutboxTicketEvents(conn, runtime.outbox, keys))
+
+    return AcceptanceDeps(
+        store=per_connection(runtime.pool, store),
+        payments=request.app.state.payments,
+        hold_minutes=settings.hold_minutes,
+    )

@@ -25,6 +25,11 @@ class TicketSettings(ServiceSettings):
     hold_sweep_interval_seconds: float = 5.0
     hold_sweep_batch_size: int = 200
 
+    # The waiting list (issue 16): the offer maker's sweep, which also expires offers not
+    # taken in time (a NOTIFY wakes it sooner).
+    waitlist_sweep_interval_seconds: float = 5.0
+    waitlist_batch_size: int = 100
+
     payment_service_url: str = "http://127.0.0.1:8002"
     payment_service_timeout_seconds: float = 10.0
 

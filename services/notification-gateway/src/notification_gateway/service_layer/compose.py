@@ -22,6 +22,7 @@ from ticketing_contracts import (
     TicketCancelled,
     TicketCheckedIn,
     TicketExpired,
+    WaitlistOffered,
 )
 
 from notification_gateway.domain.formatting import automatic_footer, rupiah, say, wib
@@ -46,6 +47,7 @@ NOTIFIED_EVENTS: tuple[type[EventPayload], ...] = (
     PaymentDeclined,
     PaymentRefundUpdated,
     OrderActivated,
+    WaitlistOffered,
 )
 """v2 payment events are subclasses of their v1 models, so they are notified the same way."""
 
@@ -129,6 +131,16 @@ def recipients(payload: EventPayload) -> list[Recipient]:
             ]
         case TicketCheckedIn():
             return [Recipient(payload.user_id, Audience.HOLDER, None, NO_EMAIL)]
+        case WaitlistOffered():
+            return [
+                Recipient(
+                    payload.user_id,
+                    Audience.HOLDER,
+                    payload.customer_email,
+                    ALL,
+                    collapse_key=f"waitlist-offer:{payload.offer_id}",
+                )
+            ]
     return []
 
 
@@ -520,6 +532,41 @@ def _checked_in(p: TicketCheckedIn, language: Language) -> Message:
     )
 
 
+def _waitlist_offered(p: WaitlistOffered, language: Language) -> Message:
+    deadline = wib(p.expires_at, language)
+    kind = p.ticket_type_name or p.ticket_type_id
+    total = rupiah(p.price * p.seats) if p.price else _t(language, "Gratis", "Free")
+    body = _t(
+        language,
+        f"Ada {p.seats} kursi {kind} untuk {p.event_title} yang kami tahan untuk Anda sampai "
+        f"{deadline}. Ambil di aplikasi sebelum waktunya habis.",
+        f"{p.seats} {kind} seat(s) for {p.event_title} are held for you until {deadline}. "
+        "Take them in the app before the time runs out.",
+    )
+    after = _t(
+        language,
+        "Jika tidak diambil sebelum batas waktu, kursi ini ditawarkan ke orang berikutnya "
+        "di daftar tunggu.",
+        "If you do not take them in time, they are offered to the next person on the list.",
+    )
+    details = [
+        (_t(language, "Acara", "Event"), p.event_title),
+        (_t(language, "Waktu", "Time"), wib(p.event_starts_at, language)),
+        (_t(language, "Jenis tiket", "Ticket type"), kind),
+        (_t(language, "Jumlah kursi", "Seats"), str(p.seats)),
+        (_t(language, "Total", "Total"), total),
+        (_t(language, "Berlaku sampai", "Held until"), deadline),
+    ]
+    return Message(
+        title=_t(language, f"Kursi untuk Anda: {p.event_title}", f"Seats for you: {p.event_title}"),
+        body=body,
+        greeting=_t(language, f"Halo {p.customer_name},", f"Hello {p.customer_name},"),
+        paragraphs=(body, after),
+        details=tuple(details),
+        footer=_footer(language),
+    )
+
+
 _Writer = Callable[[Any, Language], Message]
 _WRITERS: dict[tuple[type[EventPayload], Audience], _Writer] = {
     (TicketActivated, Audience.HOLDER): _activated,
@@ -532,4 +579,5 @@ _WRITERS: dict[tuple[type[EventPayload], Audience], _Writer] = {
     (TicketCheckedIn, Audience.HOLDER): _checked_in,
     (PaymentDeclined, Audience.HOLDER): _declined,
     (PaymentRefundUpdated, Audience.HOLDER): _refund_updated,
+    (WaitlistOffered, Audience.HOLDER): _waitlist_offered,
 }

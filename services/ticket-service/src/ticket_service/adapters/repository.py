@@ -158,18 +158,26 @@ async def take_free_typed_seat(conn: asyncpg.Connection, event_id: str, type_id:
 
     The event row is taken first (its lock). The type's and quotas' counters follow ticket moves
     only at commit (migration 0013), so their room is counted from the tickets themselves, which
-    include this transaction's earlier moves (several tickets of one late payment).
+    include this transaction's earlier moves (several tickets of one late payment), and from the
+    open waiting-list offers' seats (issue 16). While anyone waits for the type its free seats
+    are theirs: a late payment is refunded.
     """
     taken = await conn.fetchval(
         """UPDATE ticketed_events e SET sold = sold + 1, updated_at = now()
             WHERE e.event_id = $1 AND e.sold + e.held < e.capacity
+              AND NOT EXISTS (SELECT 1 FROM waitlist_entries w
+                               WHERE w.event_id = $1 AND w.ticket_type_id = $2
+                                 AND w.status = 'waiting')
               AND EXISTS (
                   SELECT 1 FROM ticket_types ty
                    WHERE ty.event_id = $1 AND ty.id = $2
                      AND (ty.capacity IS NULL OR ty.capacity > (
                           SELECT count(*) FROM tickets t
                            WHERE t.event_id = $1 AND t.ticket_type_id = $2
-                             AND t.status IN ('pending', 'active'))))
+                             AND t.status IN ('pending', 'active')) + (
+                          SELECT COALESCE(sum(o.seats), 0) FROM waitlist_offers o
+                           WHERE o.event_id = $1 AND o.ticket_type_id = $2
+                             AND o.status = 'open')))
               AND NOT EXISTS (
                   SELECT 1 FROM quotas q
                     JOIN quota_ticket_types qt ON qt.event_id = q.event_id AND qt.quota_id = q.id
@@ -180,7 +188,13 @@ async def take_free_typed_seat(conn: asyncpg.Connection, event_id: str, type_id:
                               ON mine.event_id = t.event_id
                              AND mine.ticket_type_id = t.ticket_type_id
                            WHERE mine.event_id = $1 AND mine.quota_id = q.id
-                             AND t.status IN ('pending', 'active')))
+                             AND t.status IN ('pending', 'active')) + (
+                          SELECT COALESCE(sum(o.seats), 0) FROM waitlist_offers o
+                            JOIN quota_ticket_types mine
+                              ON mine.event_id = o.event_id
+                             AND mine.ticket_type_id = o.ticket_type_id
+                           WHERE mine.event_id = $1 AND mine.quota_id = q.id
+                             AND o.status = 'open'))
         RETURNING true""",
         event_id,
         type_id,

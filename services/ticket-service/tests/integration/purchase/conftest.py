@@ -207,6 +207,7 @@ def _ticket_env(dsn: str, amqp: str, port: int, payment_url: str, **extra: str) 
         "PAYMENT_SERVICE_URL": payment_url,
         "PAYMENT_SERVICE_TIMEOUT_SECONDS": "10",
         "HOLD_SWEEP_INTERVAL_SECONDS": "0.2",
+        "WAITLIST_SWEEP_INTERVAL_SECONDS": "0.2",
         "OUTBOX_POLL_SECONDS": "0.05",
         "DATABASE_POOL_MAX": "8",
         **extra,

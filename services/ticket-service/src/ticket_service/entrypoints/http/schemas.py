@@ -13,6 +13,7 @@ from pydantic import (
 from servicekit.fields import NO_CONTROL, SINGLE_LINE, AwareDatetime, Email, Trim
 
 from ticket_service.domain.money import to_rupiah
+from ticket_service.domain.waitlist import MOST_SEATS_WAITED_FOR
 
 Rupiah = Annotated[int, BeforeValidator(to_rupiah)]
 """A whole number of rupiah: 50000 and 50000.0 pass; 50000.5, true and -1 do not."""
@@ -120,3 +121,23 @@ class OrderCreate(BaseModel):
         Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=SINGLE_LINE), Trim]
         | None
     ) = None
+
+
+class WaitlistJoin(BaseModel):
+    """Who waits for how many seats of which type; the name and e-mail go on the order."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ticket_type_id: str = Field(default="default", pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    quantity: int = Field(default=1, ge=1, le=MOST_SEATS_WAITED_FOR)
+    customer_name: Annotated[str, StringConstraints(max_length=100, pattern=SINGLE_LINE), Trim]
+    customer_email: Email
+    customer_phone: (
+        Annotated[str, StringConstraints(max_length=19, pattern=NO_CONTROL), Trim] | None
+    ) = None
+
+
+class WaitlistSettingsPut(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    offer_minutes: int = Field(ge=1, le=1440, description="how long an offer holds its seats")

@@ -1,0 +1,159 @@
+"""The fair waiting list through the gateway (issue 16).
+
+A sold-out event; a user joins its waiting list; the buyer cancels; the seat never goes on
+sale but is offered to the first waiting user, who hears of it by e-mail, accepts, pays in the
+sandbox and gets the e-ticket.
+"""
+
+import asyncio
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+SETTLE_TIMEOUT = 30.0
+PRICE = 175_000
+
+
+async def _eventually(probe: Callable[[], Awaitable[Any]], what: str) -> Any:
+    deadline = time.monotonic() + SETTLE_TIMEOUT
+    while True:
+        value = await probe()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} did not happen within {SETTLE_TIMEOUT}s")
+        await asyncio.sleep(0.2)
+
+
+async def _mail_to(stack: Any, address: str, needle: str) -> list[dict[str, Any]]:
+    async with httpx.AsyncClient(base_url=stack.mail_url, timeout=10) as mail:
+
+        async def found() -> list[dict[str, Any]]:
+            response = await mail.get("/messages", params={"to": address})
+            return [
+                m
+                for m in response.json()["data"]
+                if needle in m["subject"] + (m["text"] or "") + (m["html"] or "")
+            ]
+
+        messages: list[dict[str, Any]] = await _eventually(found, f"an e-mail with {needle!r}")
+    return messages
+
+
+async def _pay(stack: Any, order_id: str) -> None:
+    async with httpx.AsyncClient(base_url=stack.sandbox_url, timeout=10) as sandbox:
+        response = await sandbox.post(
+            f"/_sandbox/orders/{order_id}/pay",
+            json={"payment_type": "bank_transfer", "bank": "bca", "outcome": "settlement"},
+        )
+    assert response.status_code == 200, response.text
+
+
+async def test_a_cancelled_seat_of_a_sold_out_event_goes_to_the_first_waiting_user(
+    stack: Any,
+) -> None:
+    host, buyer, first, second = (f"{who}-{uuid.uuid4()}" for who in ("host", "b", "w1", "w2"))
+    waiter_email = f"waiter-{uuid.uuid4().hex[:12]}@example.id"
+    event_id = str(uuid.uuid4())
+    async with httpx.AsyncClient(base_url=stack.gateway_url, timeout=20) as client:
+        created = await client.put(
+            f"/events/{event_id}",
+            json={
+                "title": "Festival Musik Danau Toba",
+                "venue": "Parapat, Sumatera Utara",
+                "starts_at": (datetime.now(UTC) + timedelta(days=30)).isoformat(),
+                "price": PRICE,
+                "currency": "IDR",
+                "capacity": 1,
+            },
+            headers=stack.auth(host, ("host",)),
+        )
+        assert created.status_code == 201, created.text
+
+        # The one seat is sold.
+        bought = await client.post(
+            "/tickets/purchase",
+            json={
+                "event_id": event_id,
+                "customer_name": "Butet Manurung",
+                "customer_email": "butet@example.id",
+                "amount": PRICE,
+            },
+            headers=stack.auth(buyer),
+        )
+        assert bought.status_code == 201, bought.text
+        ticket = bought.json()["data"]
+        await _pay(stack, ticket["payment"]["order_id"])
+
+        async def active() -> bool:
+            seen = await client.get(f"/tickets/{ticket['id']}", headers=stack.auth(buyer))
+            return bool(seen.json()["data"]["status"] == "active")
+
+        await _eventually(active, "the buyer's ticket active")
+
+        # Two users wait, in the order they joined.
+        url = f"/events/{event_id}/waitlist"
+        for user, email in ((first, waiter_email), (second, "kedua@example.id")):
+            joined = await client.post(
+                url,
+                json={
+                    "ticket_type_id": "default",
+                    "quantity": 1,
+                    "customer_name": "Rina Siregar",
+                    "customer_email": email,
+                },
+                headers=stack.auth(user),
+            )
+            assert joined.status_code == 201, joined.text
+        assert (await client.get(url, headers=stack.auth(second))).json()["data"]["position"] == 2
+
+        # The buyer cancels: the seat comes back, but never to general sale.
+        cancelled = await client.post(
+            f"/tickets/{ticket['id']}/cancel", json={}, headers=stack.auth(buyer)
+        )
+        assert cancelled.status_code == 200, cancelled.text
+
+        async def offer() -> dict[str, Any] | None:
+            data: dict[str, Any] = (await client.get(url, headers=stack.auth(first))).json()["data"]
+            return data["offer"]
+
+        offered = await _eventually(offer, "the first waiting user's offer")
+        assert offered["seats"] == 1 and offered["total"] == PRICE
+        someone = await client.post(
+            "/tickets/purchase",
+            json={
+                "event_id": event_id,
+                "customer_name": "Orang Lain",
+                "customer_email": "lain@example.id",
+                "amount": PRICE,
+            },
+            headers=stack.auth(f"other-{uuid.uuid4()}"),
+        )
+        assert someone.status_code == 409 and someone.json()["error"]["code"] == "sold_out"
+        assert (await client.get(url, headers=stack.auth(second))).json()["data"]["offer"] is None
+
+        # Told by e-mail; accepts; pays in the sandbox.
+        await _mail_to(stack, waiter_email, "Festival Musik Danau Toba")
+        accepted = await client.post(
+            f"/waitlist/offers/{offered['id']}/accept", headers=stack.auth(first)
+        )
+        assert accepted.status_code == 201, accepted.text
+        order = accepted.json()["data"]
+        (new_ticket,) = order["tickets"]
+        await _pay(stack, order["payment"]["order_id"])
+
+        async def mine_active() -> dict[str, Any] | None:
+            seen = await client.get(f"/tickets/{new_ticket['id']}", headers=stack.auth(first))
+            data: dict[str, Any] = seen.json()["data"]
+            return data if data["status"] == "active" else None
+
+        await _eventually(mine_active, "the waiting user's ticket active")
+        event = (await client.get(f"/events/{event_id}", headers=stack.auth(first))).json()["data"]
+        assert (event["sold"], event["held"], event["available"]) == (1, 0, 0)
+
+    # The e-ticket reaches the waiting user's inbox.
+    await _mail_to(stack, waiter_email, new_ticket["attendance_code"])
