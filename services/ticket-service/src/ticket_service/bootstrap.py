@@ -13,6 +13,7 @@ from servicekit.idempotency import IdempotentAnswers
 from servicekit.messaging import Outbox
 
 from ticket_service.adapters.connections import per_connection
+from ticket_service.adapters.door_guard import RedisDoorGuard
 from ticket_service.adapters.holds_repository import SqlHoldsRepository
 from ticket_service.adapters.host_tools_repository import SqlHostToolsRepository
 from ticket_service.adapters.purchase_requests import SqlPurchaseAnswers
@@ -149,6 +150,16 @@ def ticket_reader(conn: DbConn) -> SqlTicketReader:
 
 def ticketed_events(conn: DbConn) -> SqlTicketedEvents:
     return SqlTicketedEvents(conn)
+
+
+def door_guard(request: Request) -> RedisDoorGuard:
+    runtime: Runtime = request.app.state.runtime
+    settings = _settings(request)
+    return RedisDoorGuard(
+        runtime.redis,
+        failures_allowed=settings.door_failures_allowed,
+        window_seconds=settings.door_failure_window_seconds,
+    )
 
 
 def door_repository(conn: DbConn, request: Request) -> SqlHostToolsRepository:

@@ -16,8 +16,10 @@ from servicekit.errors import DomainErrorMap
 
 from ticket_service import bootstrap
 from ticket_service.adapters import qr_image
+from ticket_service.adapters.door_guard import RedisDoorGuard
 from ticket_service.adapters.host_tools_repository import SqlHostToolsRepository
-from ticket_service.domain import door
+from ticket_service.domain import door, gates
+from ticket_service.domain.gates import DEFAULT_LIST_ID, Direction
 from ticket_service.domain.qr_codes import QrClaims, sign_qr_payload, verify_qr_payload
 from ticket_service.domain.tickets import TicketStatus
 from ticket_service.entrypoints.http.rendering import ticket_public
@@ -28,6 +30,8 @@ router = APIRouter(tags=["door"])
 
 HostOrAdmin = Annotated[Principal, require_roles("host", "admin")]
 DoorRepo = Annotated[SqlHostToolsRepository, Depends(bootstrap.door_repository)]
+Guard = Annotated[RedisDoorGuard, Depends(bootstrap.door_guard)]
+LIST_ID = r"^[A-Za-z0-9_-]{1,64}$"
 
 DOOR_ERRORS: DomainErrorMap = {
     door.AlreadyCheckedIn: (409, "already_checked_in"),
@@ -38,6 +42,12 @@ DOOR_ERRORS: DomainErrorMap = {
     door.NotCancellable: (409, "ticket_not_cancellable"),
     door.EventAlreadyStarted: (409, "event_started"),
     door.InvalidQrCode: (422, "invalid_qr_code"),
+    door.DoorRateLimited: (429, "rate_limited"),
+    gates.CheckInListNotFound: (404, "check_in_list_not_found"),
+    gates.InvalidCheckInList: (422, "invalid_check_in_list"),
+    gates.NotOnList: (409, "ticket_not_on_list"),
+    gates.ListClosed: (409, "check_in_list_closed"),
+    gates.NotInside: (409, "not_inside"),
 }
 """Refusals of the door and the host's tools; bootstrap merges them into the service's map."""
 
@@ -68,6 +78,8 @@ class CheckInRequest(BaseModel):
         max_length=200,
         description="Client-made id of this scan; a retry with it gets the first answer back.",
     )
+    list_id: str = Field(default=DEFAULT_LIST_ID, pattern=LIST_ID)
+    direction: Literal["in", "out"] = "in"
 
     @model_validator(mode="after")
     def _one_way_to_name_the_ticket(self) -> Self:
@@ -85,17 +97,21 @@ def actor_of(principal: Principal) -> door.Actor:
     return door.Actor(user_id=principal.user_id, is_admin=principal.is_admin)
 
 
-@router.post("/tickets/check-in", responses=merge(replay_responses(200), declare(404, 409, 422)))
+@router.post(
+    "/tickets/check-in", responses=merge(replay_responses(200), declare(404, 409, 422, 429))
+)
 async def check_in_ticket(
     body: CheckInRequest,
     principal: HostOrAdmin,
     repo: DoorRepo,
+    guard: Guard,
     request: Request,
     response: Response,
 ) -> dict[str, Any]:
+    """Admit (or let out) a ticket through a gate: the event's default list unless `list_id`."""
     settings = door_settings(request)
 
-    def verify(payload: str) -> QrClaims:
+    async def verify(payload: str) -> QrClaims:
         return verify_qr_payload(payload, settings.signing_keys)
 
     command = CheckIn(
@@ -104,13 +120,13 @@ async def check_in_ticket(
         qr_payload=body.qr_payload,
         event_id=str(body.event_id) if body.event_id else None,
         nonce=body.nonce,
+        list_id=body.list_id,
+        direction=Direction(body.direction),
     )
-    admitted = await check_in(repo, command, verify_qr=verify)
+    admitted = await check_in(repo, command, verify_qr=verify, guard=guard)
     if admitted.replayed:
         response.headers["Idempotent-Replayed"] = "true"
-    ticket = await repo.view(admitted.ticket.id)
-    assert ticket is not None
-    return {"data": ticket_public(ticket, qr_url_template=settings.qr_url_template)}
+    return {"data": ticket_public(admitted.ticket, qr_url_template=settings.qr_url_template)}
 
 
 @router.get(
