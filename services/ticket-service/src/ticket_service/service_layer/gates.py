@@ -5,6 +5,8 @@ from typing import Protocol
 
 from ticket_service.domain.door import Actor
 from ticket_service.domain.errors import EventNotFound, NotEventHost
+
+__all__ = ["EventNotFound", "check_in_lists", "put_check_in_list", "run_door_of"]
 from ticket_service.domain.gates import (
     DEFAULT_LIST_ID,
     CheckInList,
