@@ -4,23 +4,26 @@ Fixed paths come first; `/tickets/{ticket_id:uuid}/...` only matches a UUID.
 """
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal, Self
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from servicekit.app import Runtime
 from servicekit.auth import CurrentUser, Principal, require_roles
 from servicekit.contract import declare, merge, replay_responses
 from servicekit.errors import DomainErrorMap
 
 from ticket_service import bootstrap
-from ticket_service.adapters import qr_image
+from ticket_service.adapters import check_in_keys, qr_image
 from ticket_service.adapters.door_guard import RedisDoorGuard
 from ticket_service.adapters.host_tools_repository import SqlHostToolsRepository
 from ticket_service.domain import door, gates
 from ticket_service.domain.gates import DEFAULT_LIST_ID, Direction
-from ticket_service.domain.qr_codes import QrClaims, sign_qr_payload, verify_qr_payload
+from ticket_service.domain.offline_qr import qr_key_ref, sign_offline_qr, verify_offline_qr
+from ticket_service.domain.qr_codes import QrClaims, verify_qr_payload
 from ticket_service.domain.tickets import TicketStatus
 from ticket_service.entrypoints.http.rendering import ticket_public
 from ticket_service.service_layer.check_in import CheckIn, check_in
@@ -93,6 +96,22 @@ def door_settings(request: Request) -> TicketSettings:
     return settings
 
 
+def qr_verifier(request: Request) -> Callable[[str], Awaitable[QrClaims]]:
+    """Offline QRs (Ed25519, the event's public key) and the HMAC QRs issued before them."""
+    settings = door_settings(request)
+    runtime: Runtime = request.app.state.runtime
+
+    async def verify(payload: str) -> QrClaims:
+        ref = qr_key_ref(payload)
+        if ref is None:
+            return verify_qr_payload(payload, settings.signing_keys)
+        event_id, key_id = ref
+        key = await check_in_keys.public_key(runtime.pool, event_id, key_id)
+        return verify_offline_qr(payload, {key_id: key} if key else {})
+
+    return verify
+
+
 def actor_of(principal: Principal) -> door.Actor:
     return door.Actor(user_id=principal.user_id, is_admin=principal.is_admin)
 
@@ -111,8 +130,7 @@ async def check_in_ticket(
     """Admit (or let out) a ticket through a gate: the event's default list unless `list_id`."""
     settings = door_settings(request)
 
-    async def verify(payload: str) -> QrClaims:
-        return verify_qr_payload(payload, settings.signing_keys)
+    verify = qr_verifier(request)
 
     command = CheckIn(
         actor=actor_of(principal),
@@ -144,14 +162,22 @@ async def ticket_qr(
     format: Annotated[Literal["png", "svg", "json"], Query()] = "png",
 ) -> Response:
     """The signed QR of an active ticket, for its holder or the event's host (or an admin)."""
-    settings = door_settings(request)
     ticket = await repo.ticket(str(ticket_id))
     actor = actor_of(principal)
     if ticket is None or not (actor.user_id == ticket.user_id or actor.runs(ticket.host_id)):
         raise door.TicketNotFound("No such ticket.")
     if ticket.status != TicketStatus.ACTIVE:
         raise door.TicketNotActive(ticket.status)
-    payload = sign_qr_payload(ticket.id, ticket.attendance_code, settings.signing_keys)
+    key_id, private_key = await check_in_keys.signing_key(repo.conn, ticket.event_id)
+    gate_ticket = await repo.gate_ticket(ticket.id)
+    payload = sign_offline_qr(
+        event_id=ticket.event_id,
+        ticket_id=ticket.id,
+        attendance_code=ticket.attendance_code,
+        ticket_type_id=gate_ticket.ticket_type_id if gate_ticket else None,
+        key_id=key_id,
+        private_key=private_key,
+    )
     headers = {"Cache-Control": "private, no-store"}
     if format == "json":
         body = {"data": {"ticket_id": ticket.id, "qr_payload": payload}}

@@ -19,12 +19,14 @@ from servicekit.db import DbConn
 from servicekit.errors import Forbidden, Unauthorized
 from servicekit.fields import SINGLE_LINE, Trim
 
+from ticket_service.adapters import check_in_keys
 from ticket_service.adapters import scanners_repository as scanners
 from ticket_service.adapters.gates_repository import SqlGates
 from ticket_service.adapters.offline_door_repository import SqlOfflineDoor
 from ticket_service.domain.door import Actor
 from ticket_service.domain.errors import NotEventHost
 from ticket_service.domain.gates import CheckInListNotFound, Direction, InvalidCheckInList
+from ticket_service.domain.offline_qr import public_key_text
 from ticket_service.domain.offline_scans import OfflineScan
 from ticket_service.entrypoints.http.door import LIST_ID, HostOrAdmin, actor_of
 from ticket_service.entrypoints.http.gates import ListId, router
@@ -111,6 +113,45 @@ async def register_scanner(
             "token": scanner.token,
             "created_at": scanner.created_at.isoformat(),
         }
+    }
+
+
+@router.get("/events/{event_id:uuid}/check-in-key", responses=declare(401, 404))
+async def check_in_key(event_id: UUID, actor: DoorCaller, conn: DbConn) -> dict[str, Any]:
+    """The event's public QR keys (Ed25519, raw 32 bytes base64url), newest first: a scanner
+    verifies a QR's signature offline with the key its `key_id` names."""
+    await gates.run_door_of(SqlGates(conn), str(event_id), actor)
+    return {"data": await _keys(conn, str(event_id))}
+
+
+@router.post("/events/{event_id:uuid}/check-in-key/rotate", responses=declare(403, 404))
+async def rotate_check_in_key(
+    event_id: UUID, principal: HostOrAdmin, conn: DbConn
+) -> dict[str, Any]:
+    """A new signing key; QRs signed before keep verifying with the older keys."""
+    repo = SqlGates(conn)
+    host_id = await repo.event_host(str(event_id))
+    if host_id is None:
+        raise gates.EventNotFound("No ticketed event with this id.")
+    if not actor_of(principal).runs(host_id):
+        raise NotEventHost("Only the event's host or an admin may rotate its key.")
+    await check_in_keys.rotate_key(conn, str(event_id))
+    return {"data": await _keys(conn, str(event_id))}
+
+
+async def _keys(conn: DbConn, event_id: str) -> dict[str, Any]:
+    keys = await check_in_keys.event_keys(conn, event_id)
+    return {
+        "algorithm": "Ed25519",
+        "keys": [
+            {
+                "key_id": k.key_id,
+                "public_key": public_key_text(k.public_key),
+                "signing": k.signing,
+                "created_at": k.created_at.isoformat(),
+            }
+            for k in keys
+        ],
     }
 
 
