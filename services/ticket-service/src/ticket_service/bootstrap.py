@@ -58,11 +58,25 @@ def routers() -> list[APIRouter]:
     Every router lists its fixed paths first, and `{ticket_id}` routes use the `uuid` path
     convertor, so a word like `my-tickets` never reaches them whatever the order here.
     """
-    from ticket_service.entrypoints.http import door, events, gates, host_tools, scanners, tickets
+    from ticket_service.entrypoints.http import (
+        door,
+        door_stats,
+        events,
+        gates,
+        host_tools,
+        scanners,
+        tickets,
+    )
 
-    assert scanners.router is gates.router  # the scanners' routes live on the gates' router
-
-    return [events.router, door.router, gates.router, host_tools.router, tickets.router]
+    return [
+        events.router,
+        door.router,
+        gates.router,
+        scanners.router,
+        door_stats.router,
+        host_tools.router,
+        tickets.router,
+    ]
 
 
 def door_errors() -> DomainErrorMap:

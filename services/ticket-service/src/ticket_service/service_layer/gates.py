@@ -6,7 +6,7 @@ from typing import Protocol
 from ticket_service.domain.door import Actor
 from ticket_service.domain.errors import EventNotFound, NotEventHost
 
-__all__ = ["EventNotFound", "check_in_lists", "put_check_in_list", "run_door_of"]
+__all__ = ["EventNotFound", "check_in_lists", "put_check_in_list", "run_door_of", "run_host_of"]
 from ticket_service.domain.gates import (
     DEFAULT_LIST_ID,
     CheckInList,
@@ -34,14 +34,20 @@ async def run_door_of(repo: GatesRepository, event_id: str, actor: Actor) -> Non
         raise EventNotFound("No ticketed event with this id.")
 
 
-async def put_check_in_list(
-    repo: GatesRepository, *, event_id: str, list_id: str, terms: GateTerms, actor: Actor
-) -> CheckInList:
+async def run_host_of(repo: GatesRepository, event_id: str, actor: Actor) -> str:
+    """The event's host id, for its host or an admin only."""
     host_id = await repo.event_host(event_id)
     if host_id is None:
         raise EventNotFound("No ticketed event with this id.")
     if not actor.runs(host_id):
-        raise NotEventHost("Only the event's host or an admin may set its gates.")
+        raise NotEventHost("Only the event's host or an admin may do this.")
+    return host_id
+
+
+async def put_check_in_list(
+    repo: GatesRepository, *, event_id: str, list_id: str, terms: GateTerms, actor: Actor
+) -> CheckInList:
+    await run_host_of(repo, event_id, actor)
     validate_terms(terms)
     wanted = sorted(terms.ticket_type_ids or ())
     unknown = set(wanted) - await repo.known_types(event_id, wanted)
