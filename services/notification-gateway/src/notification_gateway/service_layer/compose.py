@@ -19,6 +19,7 @@ from ticketing_contracts import (
     TicketActivated,
     TicketCancelled,
     TicketCheckedIn,
+    TicketCheckedInV3,
     TicketExpired,
 )
 
@@ -111,8 +112,23 @@ def recipients(payload: EventPayload) -> list[Recipient]:
                 )
             ]
         case TicketCheckedIn():
-            return [Recipient(payload.user_id, Audience.HOLDER, None, NO_EMAIL)]
+            return _at_the_door(payload)
     return []
+
+
+STREAM_ONLY = frozenset({Channel.STREAM})
+
+
+def _at_the_door(payload: TicketCheckedIn) -> list[Recipient]:
+    """The holder hears of their first entry; the host's live stream gets every scan (v3)."""
+    told: list[Recipient] = []
+    if not isinstance(payload, TicketCheckedInV3) or (
+        payload.direction == "in" and not payload.reentry
+    ):
+        told.append(Recipient(payload.user_id, Audience.HOLDER, None, NO_EMAIL))
+    if isinstance(payload, TicketCheckedInV3) and payload.host_id:
+        told.append(Recipient(payload.host_id, Audience.HOST, None, STREAM_ONLY))
+    return told
 
 
 def compose(payload: EventPayload, audience: Audience, language: Language) -> Message:
@@ -478,6 +494,19 @@ def _refund_updated(p: PaymentRefundUpdated, language: Language) -> Message:
     )
 
 
+def _scanned_host(p: TicketCheckedInV3, language: Language) -> Message:
+    way = {"in": _t(language, "masuk", "in"), "out": _t(language, "keluar", "out")}[p.direction]
+    when = wib(p.scanned_at or p.checked_in_at, language)
+    return Message(
+        title=f"{p.holder_name} {way}",
+        body=_t(
+            language,
+            f"{p.event_title}: pintu {p.list_id}, {when}.",
+            f"{p.event_title}: gate {p.list_id}, {when}.",
+        ),
+    )
+
+
 def _checked_in(p: TicketCheckedIn, language: Language) -> Message:
     return Message(
         title=_t(language, f"Selamat datang di {p.event_title}", f"Welcome to {p.event_title}"),
@@ -500,6 +529,7 @@ _WRITERS: dict[tuple[type[EventPayload], Audience], _Writer] = {
     (TicketCancelled, Audience.HOST): _cancelled_host,
     (PaymentRefunded, Audience.HOLDER): _refunded,
     (TicketCheckedIn, Audience.HOLDER): _checked_in,
+    (TicketCheckedInV3, Audience.HOST): _scanned_host,
     (PaymentDeclined, Audience.HOLDER): _declined,
     (PaymentRefundUpdated, Audience.HOLDER): _refund_updated,
 }
