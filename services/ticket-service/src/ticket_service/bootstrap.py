@@ -115,6 +115,8 @@ def create_app(settings: TicketSettings | None = None) -> FastAPI:
         migrations=Path(__file__).parent / "migrations",
         setup=setup,
         domain_errors={**DOMAIN_ERRORS, **door_errors()},
+        # An offline scanner's batch of 500 scans (issue 15) is larger than the default 64 KiB.
+        max_body_bytes=256 * 1024,
     )
 
 

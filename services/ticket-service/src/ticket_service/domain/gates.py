@@ -72,6 +72,10 @@ class InvalidCheckInList(TicketingRefusal):
     pass
 
 
+class TicketTypeNotFound(TicketingRefusal):
+    pass
+
+
 class CheckInListNotFound(TicketingRefusal):
     def __init__(self, list_id: str) -> None:
         super().__init__(

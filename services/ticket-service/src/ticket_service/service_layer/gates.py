@@ -11,7 +11,7 @@ from ticket_service.domain.gates import (
     DEFAULT_LIST_ID,
     CheckInList,
     GateTerms,
-    InvalidCheckInList,
+    TicketTypeNotFound,
     default_list,
     validate_terms,
 )
@@ -52,7 +52,7 @@ async def put_check_in_list(
     wanted = sorted(terms.ticket_type_ids or ())
     unknown = set(wanted) - await repo.known_types(event_id, wanted)
     if unknown:
-        raise InvalidCheckInList(
+        raise TicketTypeNotFound(
             "The event has no ticket type with these ids.",
             details={"ticket_type_ids": sorted(unknown)},
         )

@@ -47,7 +47,10 @@ DOOR_ERRORS: DomainErrorMap = {
     door.InvalidQrCode: (422, "invalid_qr_code"),
     door.DoorRateLimited: (429, "rate_limited"),
     gates.CheckInListNotFound: (404, "check_in_list_not_found"),
-    gates.InvalidCheckInList: (422, "invalid_check_in_list"),
+    gates.TicketTypeNotFound: (404, "ticket_type_not_found"),
+    # 409 like a conflict: the schema cannot say "opens_at before closes_at", so a schema-valid
+    # body can still be refused (the contract test holds 422 to schema violations).
+    gates.InvalidCheckInList: (409, "invalid_check_in_list"),
     gates.NotOnList: (409, "ticket_not_on_list"),
     gates.ListClosed: (409, "check_in_list_closed"),
     gates.NotInside: (409, "not_inside"),

@@ -51,7 +51,7 @@ def check_in_list_public(gate: CheckInList) -> dict[str, Any]:
     }
 
 
-@router.put("/events/{event_id:uuid}/check-in-lists/{list_id}", responses=declare(404, 422))
+@router.put("/events/{event_id:uuid}/check-in-lists/{list_id}", responses=declare(404, 409))
 async def put_check_in_list(
     event_id: UUID, list_id: ListId, body: CheckInListPut, principal: HostOrAdmin, repo: Gates
 ) -> dict[str, Any]:
