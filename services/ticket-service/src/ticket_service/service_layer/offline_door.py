@@ -14,6 +14,8 @@ from ticket_service.domain.attendance_codes import normalise_attendance_code
 from ticket_service.domain.door import Actor
 from ticket_service.domain.gates import CheckInList, Direction, GateTicket
 from ticket_service.domain.offline_scans import (
+    ACCEPTED,
+    DUPLICATE,
     REFUSED,
     Admission,
     OfflineScan,
@@ -126,7 +128,7 @@ async def sync_scans(
             decided.get((s.scanned_by, s.nonce), s) if s.result != REFUSED else s
             for s in new.values()
         ]
-        publish = [s for s in stored_new if s.result == "accepted"]
+        publish = [s for s in stored_new if _changes_the_count(s, tickets, winners)]
         await repo.record(
             event_id=event_id,
             new=stored_new,
@@ -139,6 +141,21 @@ async def sync_scans(
     for scan in scans:
         recorded = latest.get(scan.nonce) or known[scan.nonce]
         recorded = decided.get((recorded.scanned_by, recorded.nonce), recorded)
-        winner = winners.get(recorded.ticket_id or "") if recorded.result == "duplicate" else None
+        winner = winners.get(recorded.ticket_id or "") if recorded.result == DUPLICATE else None
         answers.append(ScanAnswer(scan, recorded, winner))
     return answers
+
+
+def _changes_the_count(
+    scan: RecordedScan,
+    tickets: Mapping[str, GateTicket],
+    winners: Mapping[str, RecordedScan | None],
+) -> bool:
+    """Published scans: a first admission, a re-entry or an exit. An earlier scan uploaded
+    later takes an admission over without counting the ticket twice."""
+    if scan.result != ACCEPTED or scan.ticket_id is None:
+        return False
+    if scan.direction == Direction.OUT:
+        return True
+    first_entry = winners.get(scan.ticket_id) == scan
+    return not first_entry or not tickets[scan.ticket_id].is_checked_in

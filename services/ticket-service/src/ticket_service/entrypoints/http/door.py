@@ -12,12 +12,13 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from servicekit.app import Runtime
-from servicekit.auth import CurrentUser, Principal, require_roles
-from servicekit.contract import declare, merge, replay_responses
-from servicekit.errors import DomainErrorMap
+from servicekit.auth import CurrentUser, Principal, current_principal, require_roles
+from servicekit.contract import declare, error_statuses, merge, replay_responses
+from servicekit.errors import DomainErrorMap, Forbidden, Unauthorized
 
 from ticket_service import bootstrap
 from ticket_service.adapters import check_in_keys, qr_image
+from ticket_service.adapters import scanners_repository as scanners
 from ticket_service.adapters.door_guard import RedisDoorGuard
 from ticket_service.adapters.host_tools_repository import SqlHostToolsRepository
 from ticket_service.domain import door, gates
@@ -119,24 +120,48 @@ def actor_of(principal: Principal) -> door.Actor:
     return door.Actor(user_id=principal.user_id, is_admin=principal.is_admin)
 
 
+@error_statuses(401, 403)
+async def door_caller(request: Request) -> door.Actor:
+    """A scanner by its token, or a host or admin by their JWT."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    if scheme.lower() == "bearer" and token.startswith(scanners.TOKEN_PREFIX):
+        runtime: Runtime = request.app.state.runtime
+        actor = await scanners.scanner_actor(runtime.pool, token)
+        if actor is None:
+            raise Unauthorized("This scanner token is not valid.", code="invalid_token")
+        return actor
+    principal = await current_principal(request)
+    if not principal.has_role("host", "admin"):
+        raise Forbidden("This needs one of the roles: host, admin, or a scanner token.")
+    return actor_of(principal)
+
+
+DoorCaller = Annotated[door.Actor, Depends(door_caller)]
+
+
 @router.post(
     "/tickets/check-in", responses=merge(replay_responses(200), declare(404, 409, 422, 429))
 )
 async def check_in_ticket(
     body: CheckInRequest,
-    principal: HostOrAdmin,
+    actor: DoorCaller,
     repo: DoorRepo,
     guard: Guard,
     request: Request,
     response: Response,
 ) -> dict[str, Any]:
-    """Admit (or let out) a ticket through a gate: the event's default list unless `list_id`."""
+    """Admit (or let out) a ticket through a gate: the event's default list unless `list_id`.
+
+    The event's host or an admin (JWT), or one of the event's scanners (its token).
+    """
     settings = door_settings(request)
 
     verify = qr_verifier(request)
 
     command = CheckIn(
-        actor=actor_of(principal),
+        actor=actor,
         attendance_code=body.attendance_code,
         qr_payload=body.qr_payload,
         event_id=str(body.event_id) if body.event_id else None,

@@ -15,8 +15,7 @@ from servicekit.db import DbConn
 
 from ticket_service.adapters.attendees import attendee_rows
 from ticket_service.adapters.door_stats_repository import SqlDoorStats
-from ticket_service.entrypoints.http.door import HostOrAdmin, actor_of
-from ticket_service.entrypoints.http.scanners import DoorCaller
+from ticket_service.entrypoints.http.door import DoorCaller, HostOrAdmin, actor_of
 from ticket_service.service_layer import gates
 from ticket_service.service_layer.door_stats import check_in_stats
 

@@ -8,25 +8,22 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from servicekit.app import Runtime
-from servicekit.auth import current_principal
-from servicekit.contract import declare, error_statuses
+from servicekit.contract import declare
 from servicekit.db import DbConn
-from servicekit.errors import Forbidden, Unauthorized
 from servicekit.fields import SINGLE_LINE, Trim
 
 from ticket_service.adapters import check_in_keys
 from ticket_service.adapters import scanners_repository as scanners
 from ticket_service.adapters.gates_repository import SqlGates
 from ticket_service.adapters.offline_door_repository import SqlOfflineDoor
-from ticket_service.domain.door import Actor
 from ticket_service.domain.errors import NotEventHost
 from ticket_service.domain.gates import CheckInListNotFound, Direction
 from ticket_service.domain.offline_qr import public_key_text
 from ticket_service.domain.offline_scans import OfflineScan
-from ticket_service.entrypoints.http.door import LIST_ID, HostOrAdmin, actor_of
+from ticket_service.entrypoints.http.door import LIST_ID, DoorCaller, HostOrAdmin, actor_of
 from ticket_service.entrypoints.http.gates import ListId
 from ticket_service.service_layer import gates
 from ticket_service.service_layer.offline_door import sync_scans
@@ -34,27 +31,6 @@ from ticket_service.service_layer.offline_door import sync_scans
 router = APIRouter(tags=["door"])
 
 MAX_SCANS = 500
-
-
-@error_statuses(401, 403)
-async def door_caller(request: Request) -> Actor:
-    """A scanner by its token, or a host or admin by their JWT."""
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    token = token.strip()
-    if scheme.lower() == "bearer" and token.startswith(scanners.TOKEN_PREFIX):
-        runtime: Runtime = request.app.state.runtime
-        actor = await scanners.scanner_actor(runtime.pool, token)
-        if actor is None:
-            raise Unauthorized("This scanner token is not valid.", code="invalid_token")
-        return actor
-    principal = await current_principal(request)
-    if not principal.has_role("host", "admin"):
-        raise Forbidden("This needs one of the roles: host, admin, or a scanner token.")
-    return actor_of(principal)
-
-
-DoorCaller = Annotated[Actor, Depends(door_caller)]
 
 
 class ScannerCreate(BaseModel):
