@@ -36,14 +36,12 @@ _ENVELOPE = """jsonb_build_object(
         'list_id', $7::text, 'direction', $8::text, 'reentry', a.was_checked_in AND $8 = 'in',
         'scanned_at', now(), 'offline', false))"""
 
-SCAN_ONLINE = f"""
+_SCAN_ONLINE = f"""
 WITH target AS (
     SELECT t.id, t.event_id, t.ticket_type_id, t.attendance_code, t.status, t.is_checked_in,
            t.is_inside, t.checked_in_at
       FROM tickets t JOIN ticketed_events e ON e.event_id = t.event_id
-     WHERE ($1::uuid IS NULL OR t.id = $1)
-       AND ($2::text IS NULL OR t.attendance_code = $2)
-       AND ($3::text IS NULL OR t.event_id = $3)
+     WHERE {{by}}
        AND ($5::boolean OR e.host_id = $4::text OR t.event_id = $6::text)
      LIMIT 50
 ), one AS (
@@ -108,8 +106,24 @@ WITH target AS (
 """
 
 
+# One statement per way of naming the ticket, each with plain conditions on an indexed column:
+# a prepared statement's generic plan cannot use an index behind "$1 IS NULL OR t.id = $1".
+_BY_ID = """t.id = $1 AND ($2::text IS NULL OR t.attendance_code = $2)
+       AND ($3::text IS NULL OR t.event_id = $3)"""
+_BY_CODE_AT_EVENT = "t.event_id = $3 AND t.attendance_code = $2 AND $1::uuid IS NULL"
+_BY_CODE = "t.attendance_code = $2 AND $1::uuid IS NULL AND $3::text IS NULL"
+SCAN_BY_ID = _SCAN_ONLINE.format(by=_BY_ID)
+SCAN_BY_CODE_AT_EVENT = _SCAN_ONLINE.format(by=_BY_CODE_AT_EVENT)
+SCAN_BY_CODE = _SCAN_ONLINE.format(by=_BY_CODE)
+
+
 async def scan_online(conn: asyncpg.Connection, args: tuple[Any, ...]) -> GateScanOutcome:
-    row = await conn.fetchrow(SCAN_ONLINE, *args)
+    ticket_id, _, event_id = args[:3]
+    if ticket_id is not None:
+        statement = SCAN_BY_ID
+    else:
+        statement = SCAN_BY_CODE_AT_EVENT if event_id is not None else SCAN_BY_CODE
+    row = await conn.fetchrow(statement, *args)
     assert row is not None
     gate: CheckInList | None = None
     if row["gate_id"] is not None and row["gate_stored"]:

@@ -79,3 +79,6 @@ CREATE TABLE check_in_keys (
     retired_at   timestamptz,
     PRIMARY KEY (event_id, key_id)
 );
+
+-- A host's check-in by code alone (no event_id) searches their events' tickets by code.
+CREATE INDEX tickets_by_attendance_code ON tickets (attendance_code);
