@@ -21,7 +21,6 @@ from ticket_service.domain.gates import (
 )
 from ticket_service.domain.offline_scans import Admission, RecordedScan
 
-_TYPE_AND_ORDER = "t.ticket_type_id, t.purchase_order_id,"
 SCAN_COLUMNS = """id, nonce, ticket_id, list_id, direction, scanned_at, scanned_by, result, reason,
     flagged"""
 
@@ -160,10 +159,9 @@ class SqlOfflineDoor:
     async def _publish(self, scans: Sequence[RecordedScan]) -> None:
         """ticket.checked_in v3 for every accepted scan of the batch (the host's live count)."""
         found = await self.conn.fetch(
-            TICKET_VIEW.replace(
-                "SELECT t.id,", "SELECT t.ticket_type_id, t.purchase_order_id, t.id,"
-            )
-            + " WHERE t.id = ANY ($1::uuid[])",
+            f"""SELECT v.*, d.ticket_type_id AS door_type_id, d.purchase_order_id AS door_order_id
+                  FROM ({TICKET_VIEW} WHERE t.id = ANY ($1::uuid[])) v
+                  JOIN tickets d ON d.id = v.id""",  # noqa: S608 - the constant view
             [UUID(s.ticket_id) for s in scans if s.ticket_id],
         )
         views = {str(r["id"]): (rows.ticket(r), r) for r in found}
@@ -189,10 +187,8 @@ class SqlOfflineDoor:
                 host_id=ticket.event.host_id,
                 checked_in_at=ticket.checked_in_at or scan.scanned_at,
                 checked_in_by=ticket.checked_in_by or scan.scanned_by,
-                ticket_type_id=row["ticket_type_id"],
-                purchase_order_id=str(row["purchase_order_id"])
-                if row["purchase_order_id"]
-                else None,
+                ticket_type_id=row["door_type_id"],
+                purchase_order_id=_text(row["door_order_id"]),
                 list_id=scan.list_id,
                 direction=scan.direction.value,
                 reentry=reentry,
