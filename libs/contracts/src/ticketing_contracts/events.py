@@ -292,6 +292,22 @@ class TicketCheckedInV2(_TicketInOrder, TicketCheckedIn):
     VERSION: ClassVar[int] = 2
 
 
+class TicketCheckedInV3(TicketCheckedInV2):
+    """A scan at a gate (issue 15): which list, which way, when it was made and whether offline.
+
+    `checked_in_at` stays the ticket's first admission; a re-entry or an exit has `reentry` or
+    `direction` "out". The holder is told of the first entry only; the host's stream of all.
+    """
+
+    VERSION: ClassVar[int] = 3
+
+    list_id: str = "default"
+    direction: Literal["in", "out"] = "in"
+    reentry: bool = False
+    scanned_at: datetime | None = None
+    offline: bool = False
+
+
 class TicketRefundRequestedV2(_TicketInOrder, TicketRefundRequested):
     """`amount` is this ticket's share of what was paid (its price less its share of a discount)."""
 
@@ -394,6 +410,7 @@ PAYLOAD_MODELS: dict[tuple[str, int], type[EventPayload]] = {
         TicketCancelledV2,
         TicketExpiredV2,
         TicketCheckedInV2,
+        TicketCheckedInV3,
         TicketRefundRequestedV2,
         OrderActivated,
         WaitlistOffered,

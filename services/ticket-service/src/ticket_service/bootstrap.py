@@ -13,6 +13,7 @@ from servicekit.idempotency import IdempotentAnswers
 from servicekit.messaging import Outbox
 
 from ticket_service.adapters.connections import per_connection
+from ticket_service.adapters.door_guard import RedisDoorGuard
 from ticket_service.adapters.holds_repository import SqlHoldsRepository
 from ticket_service.adapters.host_tools_repository import SqlHostToolsRepository
 from ticket_service.adapters.orders_repository import (
@@ -84,12 +85,15 @@ def routers() -> list[APIRouter]:
     """
     from ticket_service.entrypoints.http import (
         door,
+        door_stats,
         events,
+        gates,
         host_tools,
         orders,
         receipts,
         sale_setup,
         sales,
+        scanners,
         tickets,
         transfers,
         waitlist,
@@ -100,6 +104,9 @@ def routers() -> list[APIRouter]:
         sale_setup.router,
         orders.router,
         door.router,
+        gates.router,
+        scanners.router,
+        door_stats.router,
         host_tools.router,
         transfers.router,
         receipts.router,
@@ -161,6 +168,8 @@ def create_app(settings: TicketSettings | None = None) -> FastAPI:
         migrations=Path(__file__).parent / "migrations",
         setup=setup,
         domain_errors={**DOMAIN_ERRORS, **door_errors(), **waitlist_errors()},
+        # An offline scanner's batch of 500 scans (issue 15) is larger than the default 64 KiB.
+        max_body_bytes=256 * 1024,
     )
 
 
@@ -208,6 +217,16 @@ def ticket_reader(conn: DbConn) -> SqlTicketReader:
 
 def ticketed_events(conn: DbConn) -> SqlTicketedEvents:
     return SqlTicketedEvents(conn)
+
+
+def door_guard(request: Request) -> RedisDoorGuard:
+    runtime: Runtime = request.app.state.runtime
+    settings = _settings(request)
+    return RedisDoorGuard(
+        runtime.redis,
+        failures_allowed=settings.door_failures_allowed,
+        window_seconds=settings.door_failure_window_seconds,
+    )
 
 
 def door_repository(conn: DbConn, request: Request) -> SqlHostToolsRepository:

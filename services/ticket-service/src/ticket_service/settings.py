@@ -45,6 +45,11 @@ class TicketSettings(ServiceSettings):
     platform_fee_percent: Decimal = Field(default=Decimal(5), ge=0, le=100)
     ppn_rate_percent: Decimal = Field(default=Decimal(11), ge=0, le=99)
 
+    # The door (issue 15): failed check-ins or code lookups a host or scanner may make per
+    # window before every attempt is refused with 429 (admissions never count).
+    door_failures_allowed: int = Field(default=30, ge=1)
+    door_failure_window_seconds: int = Field(default=300, ge=1)
+
     # Public path the app uses for a ticket's QR image (served by the door routes).
     qr_url_template: str = "/tickets/{ticket_id}/qr"
 

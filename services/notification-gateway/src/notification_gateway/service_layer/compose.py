@@ -21,6 +21,7 @@ from ticketing_contracts import (
     TicketActivatedV2,
     TicketCancelled,
     TicketCheckedIn,
+    TicketCheckedInV3,
     TicketExpired,
     WaitlistOffered,
 )
@@ -130,7 +131,7 @@ def recipients(payload: EventPayload) -> list[Recipient]:
                 )
             ]
         case TicketCheckedIn():
-            return [Recipient(payload.user_id, Audience.HOLDER, None, NO_EMAIL)]
+            return _at_the_door(payload)
         case WaitlistOffered():
             return [
                 Recipient(
@@ -142,6 +143,21 @@ def recipients(payload: EventPayload) -> list[Recipient]:
                 )
             ]
     return []
+
+
+STREAM_ONLY = frozenset({Channel.STREAM})
+
+
+def _at_the_door(payload: TicketCheckedIn) -> list[Recipient]:
+    """The holder hears of their first entry; the host's live stream gets every scan (v3)."""
+    told: list[Recipient] = []
+    if not isinstance(payload, TicketCheckedInV3) or (
+        payload.direction == "in" and not payload.reentry
+    ):
+        told.append(Recipient(payload.user_id, Audience.HOLDER, None, NO_EMAIL))
+    if isinstance(payload, TicketCheckedInV3) and payload.host_id:
+        told.append(Recipient(payload.host_id, Audience.HOST, None, STREAM_ONLY))
+    return told
 
 
 def addressed_to(payload: EventPayload, recipient_id: str) -> EventPayload:
@@ -520,6 +536,19 @@ def _refund_updated(p: PaymentRefundUpdated, language: Language) -> Message:
     )
 
 
+def _scanned_host(p: TicketCheckedInV3, language: Language) -> Message:
+    way = {"in": _t(language, "masuk", "in"), "out": _t(language, "keluar", "out")}[p.direction]
+    when = wib(p.scanned_at or p.checked_in_at, language)
+    return Message(
+        title=f"{p.holder_name} {way}",
+        body=_t(
+            language,
+            f"{p.event_title}: pintu {p.list_id}, {when}.",
+            f"{p.event_title}: gate {p.list_id}, {when}.",
+        ),
+    )
+
+
 def _checked_in(p: TicketCheckedIn, language: Language) -> Message:
     return Message(
         title=_t(language, f"Selamat datang di {p.event_title}", f"Welcome to {p.event_title}"),
@@ -577,6 +606,7 @@ _WRITERS: dict[tuple[type[EventPayload], Audience], _Writer] = {
     (TicketCancelled, Audience.HOST): _cancelled_host,
     (PaymentRefunded, Audience.HOLDER): _refunded,
     (TicketCheckedIn, Audience.HOLDER): _checked_in,
+    (TicketCheckedInV3, Audience.HOST): _scanned_host,
     (PaymentDeclined, Audience.HOLDER): _declined,
     (PaymentRefundUpdated, Audience.HOLDER): _refund_updated,
     (WaitlistOffered, Audience.HOLDER): _waitlist_offered,

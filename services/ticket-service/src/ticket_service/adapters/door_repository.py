@@ -1,17 +1,20 @@
 """SQL for the door and the host's tools: check-in, nonces, cancellation, comps, holder edits."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import asyncpg
+from servicekit.correlation import current_correlation_id
 
-from ticket_service.adapters import repository, rows
+from ticket_service.adapters import gate_rows, online_scan, repository, rows
 from ticket_service.adapters.repository import TICKET_VIEW
 from ticket_service.adapters.ticket_events import OutboxTicketEvents
 from ticket_service.domain.door import DoorTicket
 from ticket_service.domain.entities import Ticket
+from ticket_service.domain.gates import GateTicket
 from ticket_service.domain.tickets import TicketStatus
+from ticket_service.service_layer.check_in import GateScan, GateScanOutcome
 
 
 def _uuid(value: str) -> UUID | None:
@@ -58,38 +61,42 @@ class SqlDoorRepository:
         )
         return [DoorTicket.of(ticket) for ticket in rows.tickets(found)]
 
-    async def admit(self, ticket_id: str, *, by: str) -> DoorTicket | None:
-        # One conditional statement: of any number of racing scanners exactly one matches.
-        admitted = await self.conn.fetchval(
-            """UPDATE tickets
-                  SET is_checked_in = true, checked_in_at = now(), checked_in_by = $2,
-                      updated_at = now()
-                WHERE id = $1 AND status = 'active' AND NOT is_checked_in
-            RETURNING id""",
-            UUID(ticket_id),
-            by,
+    async def scan_online(self, scan: GateScan) -> GateScanOutcome:
+        actor = scan.actor
+        if scan.ticket_id is not None and _uuid(scan.ticket_id) is None:
+            return GateScanOutcome(0, [], None, None, None, None, datetime.now(UTC))
+        args = online_scan.online_scan_args(
+            ticket_id=scan.ticket_id,
+            attendance_code=scan.attendance_code,
+            event_id=scan.event_id,
+            host_id=None if actor.scanner_of else actor.user_id,
+            is_admin=actor.is_admin and actor.scanner_of is None,
+            scanner_event_id=actor.scanner_of,
+            list_id=scan.list_id,
+            direction=scan.direction,
+            scanned_by=actor.user_id,
+            nonce=scan.nonce,
+            outbox_event_id=uuid4(),
+            producer=self.events.outbox.producer,
+            correlation_id=current_correlation_id(),
         )
-        return await self.ticket(ticket_id) if admitted else None
+        return await online_scan.scan_online(self.conn, args)
 
-    async def claim_nonce(self, nonce: str, scanner_id: str, ticket_id: str) -> str | None:
-        inserted = await self.conn.fetchval(
-            """INSERT INTO check_in_nonces (scanner_id, nonce, ticket_id) VALUES ($1, $2, $3)
-               ON CONFLICT (scanner_id, nonce) DO NOTHING RETURNING ticket_id""",
-            scanner_id,
-            nonce,
-            UUID(ticket_id),
-        )
-        if inserted is not None:
-            return None
+    async def nonce_owner(self, nonce: str, scanner_id: str) -> str | None:
         owner = await self.conn.fetchval(
             "SELECT ticket_id FROM check_in_nonces WHERE scanner_id = $1 AND nonce = $2",
             scanner_id,
             nonce,
         )
-        return str(owner)
+        return str(owner) if owner is not None else None
 
-    async def record_checked_in(self, ticket: DoorTicket) -> None:
-        await self.events.checked_in(await self._existing(ticket.id))
+    async def gate_ticket(self, ticket_id: str) -> GateTicket | None:
+        row = await self.conn.fetchrow(
+            """SELECT id, status, ticket_type_id, is_checked_in, is_inside, checked_in_at
+                 FROM tickets WHERE id = $1""",
+            UUID(ticket_id),
+        )
+        return gate_rows.gate_ticket(row) if row else None
 
     async def cancel(self, ticket: DoorTicket, *, by: str, reason: str) -> DoorTicket:
         """Cancel under the caller's row lock, giving back the seat or hold it took."""

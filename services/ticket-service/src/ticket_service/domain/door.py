@@ -6,6 +6,16 @@ from typing import Self
 
 from ticket_service.domain.entities import Ticket
 from ticket_service.domain.errors import NotEventHost, TicketingRefusal, TicketNotFound
+from ticket_service.domain.gates import (
+    CheckInList,
+    Direction,
+    GateTicket,
+    ListClosed,
+    NotInside,
+    NotOnList,
+    ScanRefusal,
+    gate_refusal,
+)
 from ticket_service.domain.qr_codes import InvalidQrCode
 from ticket_service.domain.tickets import TicketStatus
 
@@ -14,6 +24,7 @@ __all__ = [
     "Actor",
     "AlreadyCheckedIn",
     "AmbiguousCode",
+    "DoorRateLimited",
     "DoorTicket",
     "EventAlreadyStarted",
     "InvalidQrCode",
@@ -26,6 +37,7 @@ __all__ = [
     "authorize_cancel",
     "refund_due",
     "refuse_check_in",
+    "refuse_scan",
 ]
 
 
@@ -35,10 +47,28 @@ class Actor:
 
     user_id: str
     is_admin: bool = False
+    scanner_of: str | None = None
+    """A scanner (issue 15): the one event whose door it works; it runs no host's tools."""
+    list_ids: frozenset[str] | None = None
+    """A scanner's lists (None: every list of its event)."""
 
     def runs(self, host_id: str) -> bool:
         """The event's host or an admin runs an event's door and its tickets."""
-        return self.is_admin or self.user_id == host_id
+        return self.scanner_of is None and (self.is_admin or self.user_id == host_id)
+
+    def works_door_of(self, event_id: str, host_id: str) -> bool:
+        """The host, an admin, or the event's own scanner."""
+        if self.scanner_of is not None:
+            return self.scanner_of == event_id
+        return self.runs(host_id)
+
+    def may_use_list(self, list_id: str) -> bool:
+        return self.list_ids is None or list_id in self.list_ids
+
+    @property
+    def rate_key(self) -> str:
+        """Whose count a door attempt goes to: the scanner's own, else the user's."""
+        return f"scanner:{self.user_id}" if self.scanner_of else f"user:{self.user_id}"
 
 
 @dataclass(frozen=True)
@@ -120,6 +150,35 @@ class EventAlreadyStarted(TicketingRefusal):
             "The event has started; only its host can cancel the ticket now.",
             details={"event_starts_at": starts_at.isoformat()},
         )
+
+
+class DoorRateLimited(TicketingRefusal):
+    def __init__(self, retry_after_seconds: int) -> None:
+        super().__init__(
+            "Too many failed check-ins or lookups; wait before trying again.",
+            details={"retry_after_seconds": retry_after_seconds},
+            headers={"Retry-After": str(retry_after_seconds)},
+        )
+
+
+def refuse_scan(
+    ticket: GateTicket, gate: CheckInList, direction: Direction, at: datetime
+) -> Exception | None:
+    """Why a gate does not let this scan through now; None when it would."""
+    match gate_refusal(ticket, gate, at):
+        case None:
+            pass
+        case ScanRefusal.WRONG_LIST:
+            return NotOnList(gate.id, ticket.ticket_type_id)
+        case ScanRefusal.LIST_CLOSED:
+            return ListClosed(gate)
+        case _:
+            return TicketNotActive(ticket.status)
+    if direction == Direction.OUT:
+        return None if ticket.is_inside else NotInside()
+    if ticket.is_inside or (ticket.is_checked_in and not gate.allow_reentry):
+        return AlreadyCheckedIn(ticket.checked_in_at)
+    return None
 
 
 def refuse_check_in(ticket: DoorTicket) -> Exception:

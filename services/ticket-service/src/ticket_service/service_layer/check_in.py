@@ -1,45 +1,88 @@
-"""Admitting a ticket at the door: by attendance code or signed QR, once, even under races."""
+"""Admitting a ticket at the door: by attendance code or signed QR, once, even under races.
 
-from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
+The repository runs the whole decision as one statement (one round trip); this use case only
+explains a refusal, and re-reads only when a scan lost a race or is a scanner's retry.
+"""
+
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from ticket_service.domain.attendance_codes import normalise_attendance_code
 from ticket_service.domain.door import (
     Actor,
+    AlreadyCheckedIn,
     AmbiguousCode,
     DoorTicket,
     InvalidQrCode,
     NonceReused,
-    NotEventHost,
     TicketNotFound,
     WrongEvent,
-    refuse_check_in,
+    refuse_scan,
+)
+from ticket_service.domain.entities import Ticket
+from ticket_service.domain.gates import (
+    DEFAULT_LIST_ID,
+    CheckInList,
+    CheckInListNotFound,
+    Direction,
+    GateTicket,
 )
 from ticket_service.domain.qr_codes import QrClaims
 
-QrVerifier = Callable[[str], QrClaims]
+QrVerifier = Callable[[str], Awaitable[QrClaims]]
 """Signed QR payload -> its claims; raises InvalidQrCode when forged or edited."""
 
 
-class DoorRepository(Protocol):
-    def transaction(self) -> AbstractAsyncContextManager[None]: ...
+@dataclass(frozen=True)
+class GateScan:
+    """One online scan, as the repository runs it."""
 
-    async def ticket(self, ticket_id: str, *, lock: bool = False) -> DoorTicket | None: ...
+    actor: Actor
+    ticket_id: str | None
+    attendance_code: str | None
+    event_id: str | None
+    list_id: str
+    direction: Direction
+    nonce: str | None
+
+
+@dataclass(frozen=True)
+class GateScanOutcome:
+    """What the one statement found and did."""
+
+    matches: int
+    matched_event_ids: list[str]
+    ticket: GateTicket | None
+    attendance_code: str | None
+    gate: CheckInList | None
+    admitted: Ticket | None
+    scanned_at: datetime
+
+
+class DoorRepository(Protocol):
+    async def scan_online(self, scan: GateScan) -> GateScanOutcome:
+        """Find the ticket the actor may scan, apply the gate's rules, admit, log, publish."""
+
+    async def nonce_owner(self, nonce: str, scanner_id: str) -> str | None: ...
+
+    async def gate_ticket(self, ticket_id: str) -> GateTicket | None: ...
+
+    async def view(self, ticket_id: str, *, lock: bool = False) -> Ticket | None: ...
 
     async def tickets_by_code(
         self, code: str, *, host_id: str | None = None, event_id: str | None = None
     ) -> list[DoorTicket]: ...
 
-    async def admit(self, ticket_id: str, *, by: str) -> DoorTicket | None:
-        """Check the ticket in if it is active and not checked in yet, in one statement."""
 
-    async def claim_nonce(self, nonce: str, scanner_id: str, ticket_id: str) -> str | None:
-        """Record the nonce; if the scanner already used it, the ticket id it was used for."""
+class DoorGuard(Protocol):
+    """Counts failed door attempts per caller and refuses a caller who made too many."""
 
-    async def record_checked_in(self, ticket: DoorTicket) -> None:
-        """Write `ticket.checked_in` to the outbox."""
+    async def check(self, actor: Actor) -> None:
+        """Raises DoorRateLimited while the caller is blocked."""
+
+    async def failed(self, actor: Actor, reason: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -49,85 +92,99 @@ class CheckIn:
     qr_payload: str | None = None
     event_id: str | None = None
     nonce: str | None = None
+    list_id: str = DEFAULT_LIST_ID
+    direction: Direction = Direction.IN
 
 
 @dataclass(frozen=True)
 class Admitted:
-    ticket: DoorTicket
+    ticket: Ticket
     replayed: bool = False
 
 
-async def check_in(repo: DoorRepository, command: CheckIn, *, verify_qr: QrVerifier) -> Admitted:
-    target = await _identify(repo, command, verify_qr)
-    async with repo.transaction():
-        if command.nonce:
-            # The insert waits for a concurrent holder of the same nonce to commit, so a retry
-            # racing its own lost first try still gets the first answer.
-            owner = await repo.claim_nonce(command.nonce, command.actor.user_id, target.id)
-            if owner is not None:
-                if owner != target.id:
-                    raise NonceReused()
-                current = await repo.ticket(target.id)
-                assert current is not None
-                return Admitted(current, replayed=True)
-        admitted = await repo.admit(target.id, by=command.actor.user_id)
-        if admitted is None:
-            current = await repo.ticket(target.id)
-            raise refuse_check_in(current or target)
-        if admitted.attendance_code != target.attendance_code:
-            # A transfer gave the ticket a new code while this scan was on its way: the code or
-            # QR shown is void, and raising here rolls the admission back.
-            raise _void_credential(command)
-        await repo.record_checked_in(admitted)
-    return Admitted(admitted)
+async def check_in(
+    repo: DoorRepository, command: CheckIn, *, verify_qr: QrVerifier, guard: DoorGuard
+) -> Admitted:
+    await guard.check(command.actor)
+    try:
+        return await _check_in(repo, command, verify_qr)
+    except (TicketNotFound, InvalidQrCode) as refusal:
+        await guard.failed(command.actor, type(refusal).__name__)
+        raise
 
 
-def _void_credential(command: CheckIn) -> Exception:
-    """What a code or QR that no longer names the ticket meets (as after a transfer)."""
-    if command.qr_payload is not None:
-        return InvalidQrCode("The QR code does not match the ticket.")
-    return TicketNotFound("No ticket with this code at your events.")
-
-
-async def _identify(repo: DoorRepository, command: CheckIn, verify_qr: QrVerifier) -> DoorTicket:
-    if command.qr_payload is not None:
-        return await _by_qr(repo, command, verify_qr)
-    assert command.attendance_code is not None
-    return await find_by_code(
-        repo, command.attendance_code, actor=command.actor, event_id=command.event_id
+async def _check_in(repo: DoorRepository, command: CheckIn, verify_qr: QrVerifier) -> Admitted:
+    if not command.actor.may_use_list(command.list_id):
+        raise CheckInListNotFound(command.list_id)
+    claims = await verify_qr(command.qr_payload.strip()) if command.qr_payload else None
+    code = None
+    if claims is None:
+        assert command.attendance_code is not None
+        code = normalise_attendance_code(command.attendance_code)
+        if code is None:
+            raise TicketNotFound("No ticket with this code at your events.")
+    outcome = await repo.scan_online(
+        GateScan(
+            actor=command.actor,
+            ticket_id=claims.ticket_id if claims else None,
+            attendance_code=claims.attendance_code if claims else code,
+            event_id=command.event_id,
+            list_id=command.list_id,
+            direction=command.direction,
+            nonce=command.nonce,
+        )
     )
+    if outcome.matches == 0 or outcome.ticket is None:
+        if outcome.matches > 1:
+            raise AmbiguousCode(outcome.matched_event_ids)
+        if claims is not None:
+            await _explain_qr_miss(repo, claims, command)
+        raise TicketNotFound("No ticket with this code at your events.")
+    if outcome.admitted is not None:
+        return Admitted(outcome.admitted)
+    ticket = outcome.ticket
+    if command.nonce:
+        owner = await repo.nonce_owner(command.nonce, command.actor.user_id)
+        if owner is not None:
+            if owner != ticket.id:
+                raise NonceReused()
+            current = await repo.view(ticket.id)
+            assert current is not None
+            return Admitted(current, replayed=True)
+    if outcome.gate is None:
+        raise CheckInListNotFound(command.list_id)
+    refusal = refuse_scan(ticket, outcome.gate, command.direction, outcome.scanned_at)
+    if refusal is None:
+        # Lost a race: the statement saw the ticket admissible, the winner's commit changed it.
+        now = await repo.gate_ticket(ticket.id)
+        assert now is not None
+        refusal = refuse_scan(now, outcome.gate, command.direction, outcome.scanned_at)
+    raise refusal or AlreadyCheckedIn(ticket.checked_in_at)
 
 
-async def _by_qr(repo: DoorRepository, command: CheckIn, verify_qr: QrVerifier) -> DoorTicket:
-    assert command.qr_payload is not None
-    claims = verify_qr(command.qr_payload.strip())
-    ticket = await repo.ticket(claims.ticket_id)
-    if ticket is None:
-        raise TicketNotFound("No such ticket.")
+async def _explain_qr_miss(repo: DoorRepository, claims: QrClaims, command: CheckIn) -> None:
+    """A genuine QR the caller's door did not match: another event, or a replaced code."""
+    ticket = await repo.view(claims.ticket_id)
+    if ticket is None or not command.actor.works_door_of(ticket.event_id, ticket.event.host_id):
+        return
     if ticket.attendance_code != claims.attendance_code:
         raise InvalidQrCode("The QR code does not match the ticket.")
-    if not command.actor.runs(ticket.host_id):
-        raise NotEventHost("Only the event's host or an admin may check tickets in.")
     if command.event_id is not None and command.event_id != ticket.event_id:
         raise WrongEvent(ticket.event_id)
-    return ticket
 
 
 async def find_by_code(
     repo: DoorRepository, code: str, *, actor: Actor, event_id: str | None
 ) -> DoorTicket:
-    """The ticket with `code` among the events the actor runs (one event when `event_id`)."""
+    """The ticket with `code` among the events the actor runs (one event when `event_id`).
+
+    A stranger gets the same answer as for a code that does not exist.
+    """
     normalised = normalise_attendance_code(code)
     if normalised is None:
         raise TicketNotFound("No ticket with this code at your events.")
-    code = normalised
-    if event_id is not None:
-        found = await repo.tickets_by_code(code, event_id=event_id)
-        if found and not actor.runs(found[0].host_id):
-            raise NotEventHost("Only the event's host or an admin may look tickets up.")
-    else:
-        host_id = None if actor.is_admin else actor.user_id
-        found = await repo.tickets_by_code(code, host_id=host_id)
+    host_id = None if actor.is_admin else actor.user_id
+    found = await repo.tickets_by_code(normalised, host_id=host_id, event_id=event_id)
     if not found:
         raise TicketNotFound("No ticket with this code at your events.")
     if len(found) > 1:

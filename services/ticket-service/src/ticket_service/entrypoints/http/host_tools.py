@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Body, Query, Request
+from fastapi import APIRouter, Body, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 from pydantic.json_schema import SkipJsonSchema
 from servicekit.auth import CurrentUser
@@ -15,8 +15,15 @@ from servicekit.contract import declare, merge
 from servicekit.fields import SINGLE_LINE, Email, Trim
 
 from ticket_service.domain.entities import Ticket
+from ticket_service.domain.errors import TicketNotFound
 from ticket_service.domain.tickets import TicketStatus
-from ticket_service.entrypoints.http.door import DoorRepo, HostOrAdmin, actor_of, door_settings
+from ticket_service.entrypoints.http.door import (
+    DoorRepo,
+    Guard,
+    HostOrAdmin,
+    actor_of,
+    door_settings,
+)
 from ticket_service.entrypoints.http.links import TICKET_LINKS, linked
 from ticket_service.entrypoints.http.pagination import (
     DEFAULT_LIMIT,
@@ -115,17 +122,25 @@ async def event_tickets(
     }
 
 
-@router.get("/tickets/by-code/{code}", responses=declare(409))
+@router.get("/tickets/by-code/{code}", responses=declare(409, 429))
 async def ticket_by_code(
-    code: str,
+    code: Annotated[str, Path(max_length=16)],
     principal: HostOrAdmin,
     repo: DoorRepo,
+    guard: Guard,
     request: Request,
     event_id: UUID | None = None,
 ) -> dict[str, Any]:
-    ticket = await find_by_code(
-        repo, code, actor=actor_of(principal), event_id=str(event_id) if event_id else None
-    )
+    """A ticket of the caller's events by its code; a stranger's answer tells nothing."""
+    actor = actor_of(principal)
+    await guard.check(actor)
+    try:
+        ticket = await find_by_code(
+            repo, code, actor=actor, event_id=str(event_id) if event_id else None
+        )
+    except TicketNotFound:
+        await guard.failed(actor, "TicketNotFound")
+        raise
     found = await repo.view(ticket.id)
     assert found is not None
     return {"data": _public(found, request)}
