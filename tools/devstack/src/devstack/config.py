@@ -97,6 +97,8 @@ class StackConfig:
     sandbox_retry_scale: float | None = None
     fresh_state: bool = False  # drop and recreate databases, vhost and redis db before starting
     ready_timeout: float = 60.0
+    web_concurrency: int = field(default_factory=lambda: os.cpu_count() or 1)
+    """Worker processes per service (WEB_CONCURRENCY); one per core by default."""
     python: str = field(default_factory=lambda: _default_python())
 
     @classmethod
@@ -194,6 +196,7 @@ class StackConfig:
             "JWT_SECRET": self.jwt_secret,
             "JWT_ISSUER": self.jwt_issuer,
             "JWT_AUDIENCE": self.jwt_audience,
+            "WEB_CONCURRENCY": str(self.web_concurrency),
         }
 
     def processes(self) -> list[ProcessSpec]:
