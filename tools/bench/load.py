@@ -68,7 +68,8 @@ class _Connection:
         raise AssertionError("unreachable")
 
     async def _exchange(self, call: Call) -> tuple[int, bytes]:
-        assert self._reader is not None and self._writer is not None
+        assert self._reader is not None
+        assert self._writer is not None
         head = [f"{call.method} {call.path} HTTP/1.1", f"Host: {self.host}:{self.port}"]
         head += [f"{name}: {value}" for name, value in call.headers.items()]
         if call.body:

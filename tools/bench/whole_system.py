@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -23,13 +24,12 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from cpu import ProcessWatch, Sample, cpu_per_operation
 from devstack.config import StackConfig, free_port
 from devstack.stack import Stack
 from devstack.token import make_token
-from servicekit.testing import create_database
-
-from cpu import ProcessWatch, Sample, cpu_per_operation
 from load import Answer, Call, by_status, latency, run_calls
+from servicekit.testing import create_database
 
 CONNECTIONS = 50
 FLASH_SEATS, FLASH_BUYERS = 500, 2_000
@@ -45,10 +45,12 @@ async def run(workers: int | None = None) -> dict[str, Any]:
         config = config.with_changes(web_concurrency=workers)
     stack = Stack(config, log=lambda line: None)
     stack.up()
+    profilers = _start_profilers(config)
     try:
         bench = _Bench(config, ProcessWatch(config.pids_dir, {"bench (load)": os.getpid()}))
         figures = await bench.measure()
     finally:
+        _stop_profilers(profilers)
         stack.stop()
     figures["floor"] = await _floor()
     floor_rate = figures["floor"]["per_second"]
@@ -230,7 +232,9 @@ class _Bench:
             await asyncio.sleep(0.5)
         return float("nan")
 
-    async def _door(self, open_sale: dict[str, Any], bought: list[dict[str, Any]]) -> dict[str, Any]:
+    async def _door(
+        self, open_sale: dict[str, Any], bought: list[dict[str, Any]]
+    ) -> dict[str, Any]:
         calls = [
             Call.post_json(
                 "/tickets/check-in",
@@ -251,12 +255,47 @@ class _Bench:
         }
 
 
+def _start_profilers(config: StackConfig) -> list[subprocess.Popen[bytes]]:
+    """BENCH_PROFILE=DIR: py-spy (if installed) samples each service for the whole run."""
+    folder = os.environ.get("BENCH_PROFILE")
+    if not folder:
+        return []
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    watch = ProcessWatch(config.pids_dir)
+    profilers = []
+    for name, pids in watch.groups().items():
+        if name.endswith(("service", "notification-gateway")):
+            for pid in pids:
+                out = Path(folder) / f"{name}-{pid}.txt"
+                argv = [
+                    "py-spy",
+                    "record",
+                    "-p",
+                    str(pid),
+                    "-f",
+                    "raw",
+                    "-o",
+                    str(out),
+                    "-r",
+                    "250",
+                ]
+                profilers.append(subprocess.Popen(argv, stdout=subprocess.DEVNULL))  # noqa: S603
+    return profilers
+
+
+def _stop_profilers(profilers: list[subprocess.Popen[bytes]]) -> None:
+    for profiler in profilers:
+        profiler.send_signal(signal.SIGINT)
+    for profiler in profilers:
+        profiler.wait(30)
+
+
 async def _floor() -> dict[str, Any]:
     namespace = os.environ.get("TEST_NAMESPACE", "")
     dsn = await create_database(f"bench_floor{'_' + namespace if namespace else ''}")
     port = free_port()
     script = Path(__file__).with_name("floor_app.py")
-    app = subprocess.Popen([sys.executable, str(script), str(port), dsn])  # noqa: S603 - ours
+    app = subprocess.Popen([sys.executable, str(script), str(port), dsn])  # noqa: S603, ASYNC220
     try:
         await _wait_answering(port)
         watch = ProcessWatch(Path("/nonexistent"), {"floor": app.pid, "bench (load)": os.getpid()})

@@ -177,7 +177,9 @@ def test_webhook_flood_from_one_source_is_limited_and_other_routes_are_not(
     ):
         started = time.monotonic()
         answers = list(
-            pool.map(lambda _: client.post("/api/payment/notification", content=b"{}"), range(flood))
+            pool.map(
+                lambda _: client.post("/api/payment/notification", content=b"{}"), range(flood)
+            )
         )
         took = time.monotonic() - started
         other = client.get("/api/payment/status/ORDER-1")

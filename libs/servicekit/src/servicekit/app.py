@@ -33,6 +33,7 @@ from servicekit.draining import CloseConnectionsWhenDraining
 from servicekit.errors import DomainErrorMap, error_body, install_error_handlers
 from servicekit.http import RequestContextMiddleware
 from servicekit.jobs import PeriodicJob, run_forever
+from servicekit.leader import Leadership
 from servicekit.logs import configure_logging, register_secret
 from servicekit.messaging import Consumer, InboxConsumer, Outbox, OutboxRelay, declare_topology
 from servicekit.metrics import MetricsMiddleware, ScrapeRefresh, ScrapeTime, metrics_router
@@ -183,16 +184,26 @@ async def _open_runtime(
 
 async def _start_workers(runtime: Runtime, parts: ServiceParts, stack: AsyncExitStack) -> None:
     settings = runtime.settings
+    dsn = settings.database_url.get_secret_value()
+    # One worker of the service runs the background work; the others stand by (servicekit.leader).
+    leadership = Leadership(dsn, f"{settings.service_name}.background")
+    stack.push_async_callback(leadership.aclose)
     relay = OutboxRelay(
         runtime.pool,
         runtime.amqp,
         batch_size=settings.outbox_batch_size,
         poll_seconds=settings.outbox_poll_seconds,
+        listen_dsn=dsn,
+        leadership=leadership,
     )
     jobs_stopping = asyncio.Event()
     relay_task = asyncio.create_task(relay.run())
     job_tasks = [
-        asyncio.create_task(run_forever(job, service=settings.service_name, stopping=jobs_stopping))
+        asyncio.create_task(
+            run_forever(
+                job, service=settings.service_name, stopping=jobs_stopping, leadership=leadership
+            )
+        )
         for job in parts.jobs
     ]
     runtime.tasks = [relay_task, *job_tasks]

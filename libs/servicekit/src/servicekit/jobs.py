@@ -13,6 +13,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from servicekit.leader import Leadership
 from servicekit.metrics import JOB_DURATION, JOB_ITEMS, JOB_RUNS
 
 logger = logging.getLogger(__name__)
@@ -26,12 +27,20 @@ class PeriodicJob:
 
 
 async def run_forever(
-    job: PeriodicJob, *, service: str = "service", stopping: asyncio.Event | None = None
+    job: PeriodicJob,
+    *,
+    service: str = "service",
+    stopping: asyncio.Event | None = None,
+    leadership: Leadership | None = None,
 ) -> None:
-    """Run `job` every interval until cancelled, or until `stopping` is set between two runs."""
+    """Run `job` every interval until cancelled, or until `stopping` is set between two runs.
+
+    With `leadership`, only while this worker leads its service (the others skip their turn).
+    """
     stopping = stopping or asyncio.Event()
     while not stopping.is_set():
-        await run_once(job, service=service)
+        if leadership is None or await leadership.is_leader():
+            await run_once(job, service=service)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stopping.wait(), timeout=job.interval_seconds)
 

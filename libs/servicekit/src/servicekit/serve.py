@@ -5,10 +5,19 @@ answers 503, the consumers take no new message and finish those in hand, and HTT
 answering for `SHUTDOWN_DRAIN_SECONDS` (the time Kubernetes needs to take the pod out of its
 Service). Then uvicorn closes the listener, waits up to `SHUTDOWN_GRACE_SECONDS` for the requests
 in flight, and the lifespan stops the rest (see `servicekit.app`). A second signal stops at once.
+
+`WEB_CONCURRENCY` > 1 forks that many worker processes after binding the port once: the kernel
+spreads the connections over them (one shared listening socket), each runs its own event loop,
+pools and consumers, and the parent passes SIGTERM/SIGINT on to all of them and waits. One
+worker of a service (the one holding its advisory lock, see `servicekit.leader`) runs the
+background jobs and the outbox relay; a worker that dies takes the others down with it, as a
+crashed single process would, for the supervisor (devstack, Kubernetes) to see.
 """
 
 import asyncio
+import contextlib
 import logging
+import os
 import signal
 import socket
 from types import FrameType
@@ -69,6 +78,55 @@ def serve(app: FastAPI, settings: ServiceSettings) -> None:
         log_config=None,
         access_log=False,
         proxy_headers=True,
+        loop="uvloop",
+        http="httptools",
         timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
     )
-    DrainingServer(config, app, settings.shutdown_drain_seconds).run()
+    if settings.web_concurrency <= 1:
+        DrainingServer(config, app, settings.shutdown_drain_seconds).run()
+        return
+    raise SystemExit(_serve_workers(config, app, settings))
+
+
+def _serve_workers(config: uvicorn.Config, app: FastAPI, settings: ServiceSettings) -> int:
+    """Fork `web_concurrency` workers on one bound socket; return the exit code for the parent."""
+    sock = config.bind_socket()
+    children: list[int] = []
+    for _ in range(settings.web_concurrency):
+        pid = os.fork()
+        if pid == 0:  # the worker: its own loop, pools and consumers, opened by its lifespan
+            code = 0
+            try:
+                DrainingServer(config, app, settings.shutdown_drain_seconds).run(sockets=[sock])
+            except BaseException:
+                logger.exception("worker %d failed", os.getpid())
+                code = 1
+            os._exit(code)
+        children.append(pid)
+    sock.close()
+    logger.info("serving on %s:%d with %d workers", config.host, config.port, len(children))
+
+    stopping = False
+
+    def pass_on(signum: int, frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+        for child in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, signum)
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, pass_on)
+    code = 0
+    while children:
+        try:
+            pid, status = os.wait()
+        except ChildProcessError:
+            break
+        children.remove(pid)
+        exit_code = os.waitstatus_to_exitcode(status)
+        if not stopping:
+            logger.error("worker %d exited with %d; stopping the others", pid, exit_code)
+            code = exit_code or 1
+            pass_on(signal.SIGTERM, None)
+    return code
