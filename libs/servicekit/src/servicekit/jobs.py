@@ -18,12 +18,16 @@ from servicekit.metrics import JOB_DURATION, JOB_ITEMS, JOB_RUNS
 
 logger = logging.getLogger(__name__)
 
+STANDBY_SECONDS = 1.0
+
 
 @dataclass(frozen=True)
 class PeriodicJob:
     name: str
     interval_seconds: float
     run: Callable[[], Awaitable[object]]
+    single_flight: bool = True
+    """Run by the leading worker only; False for work each worker owns (its own clients)."""
 
 
 async def run_forever(
@@ -39,10 +43,13 @@ async def run_forever(
     """
     stopping = stopping or asyncio.Event()
     while not stopping.is_set():
-        if leadership is None or await leadership.is_leader():
+        pause = job.interval_seconds
+        if not job.single_flight or leadership is None or await leadership.is_leader():
             await run_once(job, service=service)
+        else:
+            pause = max(pause, STANDBY_SECONDS)  # a stand-by worker asks again now and then
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stopping.wait(), timeout=job.interval_seconds)
+            await asyncio.wait_for(stopping.wait(), timeout=pause)
 
 
 async def run_once(job: PeriodicJob, *, service: str = "service") -> None:

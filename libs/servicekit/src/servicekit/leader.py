@@ -9,7 +9,9 @@ work correct: a leader that lost its connection without knowing it yet may overl
 next one for a moment, which the jobs and the relay already tolerate.
 """
 
+import asyncio
 import logging
+import os
 import zlib
 
 import asyncpg
@@ -27,9 +29,14 @@ class Leadership:
         self._key = zlib.crc32(name.encode()) & 0x7FFFFFFF
         self._conn: asyncpg.Connection | None = None
         self._leading = False
+        self._asking = asyncio.Lock()  # the relay and the jobs ask at once; one session asks
 
     async def is_leader(self) -> bool:
         """True while this process holds the lock; otherwise tries to take it (one round trip)."""
+        async with self._asking:
+            return await self._ask()
+
+    async def _ask(self) -> bool:
         if self._conn is not None and self._conn.is_closed():
             self._conn, self._leading = None, False
         if self._leading:
@@ -47,7 +54,7 @@ class Leadership:
             await self.aclose()
             return False
         if self._leading:
-            logger.info("this worker runs the background work (outbox relay, jobs)")
+            logger.info("worker %d runs the background work (outbox relay, jobs)", os.getpid())
         return self._leading
 
     async def aclose(self) -> None:

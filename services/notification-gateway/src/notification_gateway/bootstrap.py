@@ -101,7 +101,11 @@ def create_app(settings: NotificationSettings | None = None) -> FastAPI:
         try:
             yield ServiceParts(
                 consumers=[notification_consumer(policy, notification_log=SqlNotificationLog)],
-                jobs=[job.periodic(), PeriodicJob("stream-fanout", 0.0, hub.run_once)],
+                jobs=[
+                    job.periodic(),
+                    # Each worker fans out to the live streams it holds itself.
+                    PeriodicJob("stream-fanout", 0.0, hub.run_once, single_flight=False),
+                ],
                 metrics=[refresh_delivery_backlog],
             )
         finally:

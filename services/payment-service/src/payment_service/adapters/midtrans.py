@@ -13,6 +13,7 @@ from urllib.parse import quote
 
 import httpx
 from servicekit.logs import log_fields
+from servicekit.outbound import KEEPALIVE_LIMITS
 
 from payment_service.domain.errors import StatusApiUnavailable
 from payment_service.domain.gateway_calls import (
@@ -53,6 +54,7 @@ class MidtransClient:
                 "User-Agent": "ticketing-payment-service/1.0",
             },
             transport=transport,
+            limits=KEEPALIVE_LIMITS,
         )
 
     async def aclose(self) -> None:

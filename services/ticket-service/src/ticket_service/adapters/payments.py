@@ -6,6 +6,7 @@ from typing import Any
 import httpx
 from pydantic import ValidationError
 from servicekit.logs import log_fields
+from servicekit.outbound import KEEPALIVE_LIMITS
 from servicekit.service_tokens import issue_service_token
 from ticketing_contracts.internal_payments import OpenedPayment, OpenPaymentRequest
 
@@ -24,6 +25,7 @@ class PaymentClient:
             base_url=settings.payment_service_url.rstrip("/"),
             timeout=httpx.Timeout(settings.payment_service_timeout_seconds, connect=3.0),
             transport=transport,
+            limits=KEEPALIVE_LIMITS,
         )
         self._token = ""
         self._token_expires = 0.0
