@@ -63,18 +63,17 @@ def create_app(settings: NotificationSettings | None = None) -> FastAPI:
             if settings.fcm_endpoint
             else None
         )
+        smtp = SmtpMailer(
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            tls=settings.smtp_tls,
+            username=settings.smtp_username,
+            password=smtp_password,
+            timeout=settings.smtp_timeout_seconds,
+        )
         dispatcher = Dispatcher(
             pooled_delivery_logs(runtime.pool),
-            mailer=CountedMailer(
-                SmtpMailer(
-                    host=settings.smtp_host,
-                    port=settings.smtp_port,
-                    tls=settings.smtp_tls,
-                    username=settings.smtp_username,
-                    password=smtp_password,
-                    timeout=settings.smtp_timeout_seconds,
-                )
-            ),
+            mailer=CountedMailer(smtp),
             render_email=render_email,
             push=CountedPush(push) if push is not None else None,
             stream=stream,
@@ -111,6 +110,7 @@ def create_app(settings: NotificationSettings | None = None) -> FastAPI:
         finally:
             await dispatcher.drain(grace_seconds=5.0)
             await listener.aclose()
+            await smtp.aclose()
             if push is not None:
                 await push.aclose()
 
