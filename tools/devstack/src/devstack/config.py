@@ -98,7 +98,8 @@ class StackConfig:
     fresh_state: bool = False  # drop and recreate databases, vhost and redis db before starting
     ready_timeout: float = 60.0
     web_concurrency: int = field(default_factory=lambda: os.cpu_count() or 1)
-    """Worker processes per service (WEB_CONCURRENCY); one per core by default."""
+    """Worker processes per service (WEB_CONCURRENCY): one per core for `make run`; one in an
+    isolated copy (e2e), whose tests read a service's /metrics, which is per worker process."""
     python: str = field(default_factory=lambda: _default_python())
 
     @classmethod
@@ -131,6 +132,7 @@ class StackConfig:
             redis_db=5,
             sandbox_retry_scale=0.01,
             fresh_state=True,
+            web_concurrency=1,
         )
 
     def with_changes(self, **changes: object) -> StackConfig:
