@@ -267,18 +267,8 @@ def _start_profilers(config: StackConfig) -> list[subprocess.Popen[bytes]]:
         if name.endswith(("service", "notification-gateway")):
             for pid in pids:
                 out = Path(folder) / f"{name}-{pid}.txt"
-                argv = [
-                    "py-spy",
-                    "record",
-                    "-p",
-                    str(pid),
-                    "-f",
-                    "raw",
-                    "-o",
-                    str(out),
-                    "-r",
-                    "250",
-                ]
+                argv = ["py-spy", "record", "-p", str(pid), "-f", "raw", "-o", str(out)]
+                argv += ["--rate", os.environ.get("BENCH_PROFILE_RATE", "100")]
                 profilers.append(subprocess.Popen(argv, stdout=subprocess.DEVNULL))  # noqa: S603
     return profilers
 
