@@ -20,6 +20,7 @@ import logging
 import os
 import signal
 import socket
+import time
 from types import FrameType
 
 import uvicorn
@@ -28,6 +29,8 @@ from fastapi import FastAPI
 from servicekit.settings import ServiceSettings
 
 logger = logging.getLogger(__name__)
+
+SAME_SIGNAL_SECONDS = 0.5
 
 
 class DrainingServer(uvicorn.Server):
@@ -38,18 +41,25 @@ class DrainingServer(uvicorn.Server):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._drain_task: asyncio.Task[None] | None = None
         self._signalled = False
+        self._signalled_at = 0.0
 
     async def serve(self, sockets: list[socket.socket] | None = None) -> None:
         self._loop = asyncio.get_running_loop()
         await super().serve(sockets)
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        now = time.monotonic()
+        if self._signalled and now - self._signalled_at < SAME_SIGNAL_SECONDS:
+            # A worker gets the signal twice: from the process group's kill (or the terminal's
+            # Ctrl-C) and from its parent passing it on. One stop, not a forced one.
+            return
         if self._signalled or self._loop is None or not self.started:
             # A second signal, or one before start-up finished: uvicorn's own way.
             self.force_exit = self._signalled
             self.should_exit = True
             return
         self._signalled = True
+        self._signalled_at = now
         runtime = getattr(self._app.state, "runtime", None)
         if runtime is not None:
             runtime.draining = True  # readiness is 503 from this instant
