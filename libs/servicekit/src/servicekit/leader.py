@@ -1,9 +1,10 @@
-"""One worker of a service at a time runs its background work: a PostgreSQL advisory lock.
+"""One worker of a process's workers runs its background work: a PostgreSQL advisory lock.
 
-With `WEB_CONCURRENCY` workers (and replicas) per service, every process could run the outbox
-relay and the periodic jobs; they are all safe to run at once (SKIP LOCKED, conditional
-updates), but N copies polling is N times the work for nothing. The worker whose session holds
-the service's advisory lock is the one that runs them; when it dies its session ends, the lock
+With `WEB_CONCURRENCY` workers every one could run the outbox relay and the periodic jobs; they
+are all safe to run at once (SKIP LOCKED, conditional updates), but N copies polling is N times
+the work for nothing. The worker whose session holds the group's advisory lock (named after the
+service and the serving process, so replicas stay independent, each with its own settings) is
+the one that runs them; when it dies its session ends, the lock
 is free, and the next worker to ask takes over. Leadership saves work, it is not what keeps the
 work correct: a leader that lost its connection without knowing it yet may overlap with the
 next one for a moment, which the jobs and the relay already tolerate.
@@ -17,6 +18,9 @@ import zlib
 import asyncpg
 
 logger = logging.getLogger(__name__)
+
+WORKER_GROUP_ENV = "SERVICEKIT_WORKER_GROUP"
+"""Set by `servicekit.serve` for the workers it forks: the lock is one per group of workers."""
 
 _NAMESPACE = zlib.crc32(b"servicekit.leader") & 0x7FFFFFFF
 

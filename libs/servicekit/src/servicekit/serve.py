@@ -26,6 +26,7 @@ from types import FrameType
 import uvicorn
 from fastapi import FastAPI
 
+from servicekit.leader import WORKER_GROUP_ENV
 from servicekit.settings import ServiceSettings
 
 logger = logging.getLogger(__name__)
@@ -101,6 +102,8 @@ def serve(app: FastAPI, settings: ServiceSettings) -> None:
 def _serve_workers(config: uvicorn.Config, app: FastAPI, settings: ServiceSettings) -> int:
     """Fork `web_concurrency` workers on one bound socket; return the exit code for the parent."""
     sock = config.bind_socket()
+    # The workers' leadership lock is theirs alone (servicekit.leader): host and parent pid.
+    os.environ[WORKER_GROUP_ENV] = f"{socket.gethostname()}:{os.getpid()}"
     children: list[int] = []
     for _ in range(settings.web_concurrency):
         pid = os.fork()
