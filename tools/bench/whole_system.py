@@ -1,147 +1,324 @@
 """Benchmark: the whole system through the nginx gateway, on an isolated copy of the stack.
 
-Measures, on this machine's real PostgreSQL, RabbitMQ, Redis and nginx with the Midtrans sandbox:
-- a race: 200 buyers at once for a 50-seat paid event (purchase latency, and that exactly 50 win);
-- payment to active: the 50 winners pay in the sandbox; time until every ticket is `active`;
-- check-in at the door: 50 check-ins by attendance code, one after another;
-- the resident memory (RSS) of every process afterwards.
+The scenarios of issue 13, in one run of this machine's real PostgreSQL, RabbitMQ, Redis and
+nginx, with the Midtrans sandbox and the mail sink:
+- flash sale: one paid event, 500 seats, 2,000 distinct buyers over 50 connections, one try each;
+- no competition: 500 buyers of an event with seats for all, 50 connections;
+- settle storm: those 500 pay in the sandbox at once; until all are `active`, and all e-tickets
+  are in the mail sink;
+- door: the 500 checked in by attendance code over 50 connections;
+- the floor (floor_app.py): FastAPI + asyncpg, one INSERT per request, one process.
+Each scenario reports throughput, p50/p99, CPU ms per operation per process (utime + stime
+from /proc before and after) and the largest RSS per process.
 """
 
+from __future__ import annotations
+
 import asyncio
-import statistics
+import os
+import signal
+import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
-import httpx
-from devstack.config import StackConfig
+from cpu import ProcessWatch, Sample, cpu_per_operation
+from devstack.config import StackConfig, free_port
 from devstack.stack import Stack
 from devstack.token import make_token
+from load import Answer, Call, by_status, latency, run_calls
+from servicekit.testing import create_database
 
-SEATS = 50
-BUYERS = 200
-
-
-def summary(samples_ms: list[float]) -> dict[str, float]:
-    ordered = sorted(samples_ms)
-    return {
-        "p50_ms": round(statistics.median(ordered), 1),
-        "p95_ms": round(ordered[max(0, int(len(ordered) * 0.95) - 1)], 1),
-        "max_ms": round(ordered[-1], 1),
-    }
+CONNECTIONS = 50
+FLASH_SEATS, FLASH_BUYERS = 500, 2_000
+OPEN_BUYERS = 500
+FLOOR_WRITES = 2_000
+PRICE = 150_000
+SETTLE_TIMEOUT_SECONDS = 120.0
 
 
-async def run() -> dict[str, Any]:
+async def run(workers: int | None = None) -> dict[str, Any]:
     config = StackConfig.isolated(label="bench").with_changes(redis_db=6, ready_timeout=90.0)
+    if workers is not None:
+        config = config.with_changes(web_concurrency=workers)
     stack = Stack(config, log=lambda line: None)
     stack.up()
+    profilers = _start_profilers(config)
     try:
-        return await _measure(config)
+        bench = _Bench(config, ProcessWatch(config.pids_dir, {"bench (load)": os.getpid()}))
+        figures = await bench.measure()
     finally:
+        _stop_profilers(profilers)
         stack.stop()
+    figures["floor"] = await _floor()
+    floor_rate = figures["floor"]["per_second"]
+    for name in ("flash_sale", "no_competition", "door"):
+        figures[name]["ratio_to_floor"] = round(figures[name]["per_second"] / floor_rate, 3)
+    # getattr: the bench also measures an older checkout whose devstack has no worker count.
+    return {"workers_per_service": getattr(config, "web_concurrency", 1), **figures}
 
 
-async def _measure(config: StackConfig) -> dict[str, Any]:
-    def auth(sub: str, roles: tuple[str, ...] = ("user",)) -> dict[str, str]:
-        return {"Authorization": f"Bearer {make_token(config, sub, roles)}"}
+class _Bench:
+    def __init__(self, config: StackConfig, watch: ProcessWatch) -> None:
+        self.config = config
+        self.watch = watch
+        self.host = config.host
+        self.gateway_port = config.gateway_port
+        self.host_auth = self._auth("bench-host", ("host",))
+        self.rss: dict[str, float] = {}
 
-    limits = httpx.Limits(max_connections=BUYERS)
-    async with httpx.AsyncClient(base_url=config.gateway_url, timeout=60, limits=limits) as http:
+    def _auth(self, sub: str, roles: tuple[str, ...] = ("user",)) -> dict[str, str]:
+        return {"Authorization": f"Bearer {make_token(self.config, sub, roles)}"}
+
+    def _sample(self) -> Sample:
+        sample = self.watch.sample()
+        for name, mib in sample.rss_mib.items():
+            self.rss[name] = round(max(self.rss.get(name, 0.0), mib), 1)
+        return sample
+
+    async def _gateway(self, calls: list[Call], connections: int = CONNECTIONS) -> list[Answer]:
+        return await run_calls(self.host, self.gateway_port, calls, connections)
+
+    async def measure(self) -> dict[str, Any]:
+        warm_up = await self._new_event(60)
+        await self._gateway(self._purchases(warm_up, "warm", 50), 10)
+        flash = await self._flash_sale()
+        open_sale, bought = await self._no_competition()
+        storm = await self._settle_storm(open_sale, bought)
+        door = await self._door(open_sale, bought)
+        self._sample()
+        return {
+            "flash_sale": flash,
+            "no_competition": {k: v for k, v in open_sale.items() if k != "event_id"},
+            "settle_storm": storm,
+            "door": door,
+            "rss_mib_max": self.rss,
+        }
+
+    async def _new_event(self, capacity: int) -> str:
         event_id = str(uuid.uuid4())
-        created = await http.put(
-            f"/events/{event_id}",
-            headers=auth("bench-host", ("host",)),
-            json={
-                "title": "Benchmark Night",
-                "venue": "Bench Hall",
-                "starts_at": "2027-01-20T19:00:00+07:00",
-                "price": 150_000,
-                "currency": "IDR",
-                "capacity": SEATS,
-            },
-        )
-        created.raise_for_status()
-
-        async def buy(n: int) -> tuple[int, float, dict[str, Any]]:
-            user = f"buyer-{n}"
-            started = time.perf_counter()
-            answer = await http.post(
-                "/tickets/purchase",
-                headers=auth(user),
-                json={
-                    "event_id": event_id,
-                    "user_id": user,
-                    "customer_name": f"Buyer {n}",
-                    "customer_email": f"buyer{n}@example.id",
-                    "amount": 150_000,
-                },
-            )
-            return answer.status_code, (time.perf_counter() - started) * 1000, answer.json()
-
-        race_started = time.perf_counter()
-        results = await asyncio.gather(*(buy(n) for n in range(BUYERS)))
-        race_seconds = time.perf_counter() - race_started
-        winners = [body["data"] for status, _, body in results if status == 201]
-        statuses: dict[int, int] = {}
-        for status, _, _ in results:
-            statuses[status] = statuses.get(status, 0) + 1
-
-        pay_started = time.perf_counter()
-        await asyncio.gather(
-            *(
-                http.post(
-                    f"{config.sandbox_url}/_sandbox/orders/{t['payment']['order_id']}/pay",
-                    json={"payment_type": "bank_transfer", "outcome": "settlement"},
+        [created] = await self._gateway(
+            [
+                Call.with_json(
+                    "PUT",
+                    f"/events/{event_id}",
+                    {
+                        "title": "Benchmark Night",
+                        "venue": "Bench Hall",
+                        "starts_at": "2027-01-20T19:00:00+07:00",
+                        "price": PRICE,
+                        "currency": "IDR",
+                        "capacity": capacity,
+                    },
+                    self.host_auth,
                 )
-                for t in winners
-            )
+            ],
+            1,
         )
-        host = auth("bench-host", ("host",))
-        while True:
-            event = (await http.get(f"/events/{event_id}", headers=host)).json()["data"]
-            if event["sold"] == len(winners) or time.perf_counter() - pay_started > 60:
-                break
-            await asyncio.sleep(0.05)
-        paid_seconds = time.perf_counter() - pay_started
+        assert created.status in (200, 201), created.body
+        return event_id
 
-        check_ins: list[float] = []
-        for ticket in winners:
-            started = time.perf_counter()
-            answer = await http.post(
-                "/tickets/check-in",
-                headers=host,
-                json={"attendance_code": ticket["attendance_code"], "event_id": event_id},
+    def _purchases(self, event_id: str, prefix: str, count: int) -> list[Call]:
+        return [
+            Call.post_json(
+                "/tickets/purchase",
+                {
+                    "event_id": event_id,
+                    "customer_name": f"Buyer {n}",
+                    "customer_email": f"{prefix}{n}@bench.example.id",
+                    "amount": PRICE,
+                },
+                self._auth(f"{prefix}-{n}-{event_id[:8]}"),
             )
-            answer.raise_for_status()
-            check_ins.append((time.perf_counter() - started) * 1000)
+            for n in range(count)
+        ]
 
-    return {
-        "race": {
-            "buyers": BUYERS,
-            "seats": SEATS,
-            "answers_by_status": statuses,
-            "tickets_sold": len(winners),
-            "seconds": round(race_seconds, 2),
-            "purchase_latency": summary([ms for _, ms, _ in results]),
-        },
-        "payment_to_active": {
-            "orders": len(winners),
-            "all_active_after_seconds": round(paid_seconds, 2),
-            "event_sold_counter": event["sold"],
-        },
-        "check_in_by_code": {"count": len(check_ins), **summary(check_ins)},
-        "rss_mib_after_run": _rss_by_process(config.pids_dir),
-    }
+    async def _timed(self, calls: list[Call]) -> tuple[list[Answer], float, Sample, Sample]:
+        before = self._sample()
+        started = time.perf_counter()
+        answers = await self._gateway(calls)
+        elapsed = time.perf_counter() - started
+        return answers, elapsed, before, self._sample()
+
+    async def _flash_sale(self) -> dict[str, Any]:
+        event_id = await self._new_event(FLASH_SEATS)
+        calls = self._purchases(event_id, "flash", FLASH_BUYERS)
+        started = time.perf_counter()
+        answers, elapsed, before, after = await self._timed(calls)
+        sold = sorted(a.finished for a in answers if a.status == 201)
+        last_sale = (sold[-1] - started) if sold else float("nan")
+        return {
+            "buyers": FLASH_BUYERS,
+            "seats": FLASH_SEATS,
+            "answers_by_status": by_status(answers),
+            "sold": len(sold),
+            "last_sale_after_s": round(last_sale, 2),
+            "per_second": round(len(sold) / last_sale, 1) if sold else 0.0,
+            "all_answered_after_s": round(elapsed, 2),
+            **latency(answers),
+            "cpu_ms_per_request": cpu_per_operation(before, after, len(answers)),
+            "cpu_ms_per_sale": cpu_per_operation(before, after, len(sold)),
+        }
+
+    async def _no_competition(self) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        event_id = await self._new_event(OPEN_BUYERS)
+        answers, elapsed, before, after = await self._timed(
+            self._purchases(event_id, "open", OPEN_BUYERS)
+        )
+        bought = [a.json()["data"] for a in answers if a.status == 201]
+        figures = {
+            "event_id": event_id,
+            "buyers": OPEN_BUYERS,
+            "answers_by_status": by_status(answers),
+            "seconds": round(elapsed, 2),
+            "per_second": round(len(bought) / elapsed, 1),
+            **latency(answers),
+            "cpu_ms_per_purchase": cpu_per_operation(before, after, len(bought)),
+        }
+        return figures, bought
+
+    async def _settle_storm(
+        self, open_sale: dict[str, Any], bought: list[dict[str, Any]]
+    ) -> dict[str, Any]:
+        pays = [
+            Call.post_json(
+                f"/_sandbox/orders/{ticket['payment']['order_id']}/pay",
+                {"payment_type": "bank_transfer", "outcome": "settlement"},
+                {},
+            )
+            for ticket in bought
+        ]
+        codes = {ticket["attendance_code"] for ticket in bought}
+        before = self._sample()
+        started = time.perf_counter()
+        paid = await run_calls(self.host, self.config.sandbox_port, pays, CONNECTIONS)
+        last_payment = max(a.finished for a in paid) - started
+        active_after = await self._until_all_active(open_sale["event_id"], len(bought), started)
+        mailed_after = await self._until_all_mailed(codes, started)
+        after = self._sample()
+        return {
+            "payments": len(paid),
+            "payments_by_status": by_status(paid),
+            "last_payment_after_s": round(last_payment, 2),
+            "all_active_after_s": round(active_after, 2),
+            "all_active_after_last_payment_s": round(active_after - last_payment, 2),
+            "per_second": round(len(bought) / active_after, 1),
+            "all_e_tickets_mailed_after_s": round(mailed_after, 2),
+            "cpu_ms_per_settlement": cpu_per_operation(before, after, len(bought)),
+        }
+
+    async def _until_all_active(self, event_id: str, count: int, started: float) -> float:
+        probe = Call("GET", f"/events/{event_id}", self.host_auth)
+        while time.perf_counter() - started < SETTLE_TIMEOUT_SECONDS:
+            [answer] = await self._gateway([probe], 1)
+            if answer.status == 200 and answer.json()["data"]["sold"] >= count:
+                return answer.finished - started
+            await asyncio.sleep(0.05)
+        return float("nan")
+
+    async def _until_all_mailed(self, codes: set[str], started: float) -> float:
+        probe = Call("GET", "/messages", {})
+        while time.perf_counter() - started < SETTLE_TIMEOUT_SECONDS:
+            [answer] = await run_calls(self.host, self.config.mail_http_port, [probe], 1)
+            mailed = {
+                code
+                for message in answer.json()["data"]
+                for code in codes
+                if code in (message.get("text") or "")
+            }
+            if len(mailed) >= len(codes):
+                return answer.finished - started
+            await asyncio.sleep(0.5)
+        return float("nan")
+
+    async def _door(
+        self, open_sale: dict[str, Any], bought: list[dict[str, Any]]
+    ) -> dict[str, Any]:
+        calls = [
+            Call.post_json(
+                "/tickets/check-in",
+                {"attendance_code": ticket["attendance_code"], "event_id": open_sale["event_id"]},
+                self.host_auth,
+            )
+            for ticket in bought
+        ]
+        answers, elapsed, before, after = await self._timed(calls)
+        admitted = [a for a in answers if a.status == 200]
+        return {
+            "check_ins": len(calls),
+            "answers_by_status": by_status(answers),
+            "seconds": round(elapsed, 2),
+            "per_second": round(len(admitted) / elapsed, 1),
+            **latency(answers),
+            "cpu_ms_per_check_in": cpu_per_operation(before, after, len(admitted)),
+        }
 
 
-def _rss_by_process(pids_dir: Path) -> dict[str, float]:
-    rss: dict[str, float] = {}
-    for pidfile in sorted(pids_dir.glob("*.pid")):
-        pid = pidfile.read_text().split()[0]
-        status = Path(f"/proc/{pid}/status")
-        if status.exists():
-            for line in status.read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    rss[pidfile.stem] = round(int(line.split()[1]) / 1024, 1)
-    return rss
+def _start_profilers(config: StackConfig) -> list[subprocess.Popen[bytes]]:
+    """BENCH_PROFILE=DIR: py-spy (if installed) samples each service for the whole run."""
+    folder = os.environ.get("BENCH_PROFILE")
+    if not folder:
+        return []
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    watch = ProcessWatch(config.pids_dir)
+    profilers = []
+    for name, pids in watch.groups().items():
+        if name.endswith(("service", "notification-gateway")):
+            for pid in pids:
+                out = Path(folder) / f"{name}-{pid}.txt"
+                argv = ["py-spy", "record", "-p", str(pid), "-f", "raw", "-o", str(out)]
+                argv += ["--rate", os.environ.get("BENCH_PROFILE_RATE", "100")]
+                profilers.append(subprocess.Popen(argv, stdout=subprocess.DEVNULL))  # noqa: S603
+    return profilers
+
+
+def _stop_profilers(profilers: list[subprocess.Popen[bytes]]) -> None:
+    for profiler in profilers:
+        profiler.send_signal(signal.SIGINT)
+    for profiler in profilers:
+        profiler.wait(30)
+
+
+async def _floor() -> dict[str, Any]:
+    namespace = os.environ.get("TEST_NAMESPACE", "")
+    dsn = await create_database(f"bench_floor{'_' + namespace if namespace else ''}")
+    port = free_port()
+    script = Path(__file__).with_name("floor_app.py")
+    app = subprocess.Popen([sys.executable, str(script), str(port), dsn])  # noqa: S603, ASYNC220
+    try:
+        await _wait_answering(port)
+        watch = ProcessWatch(Path("/nonexistent"), {"floor": app.pid, "bench (load)": os.getpid()})
+        calls = [Call.post_json("/writes", {"n": n}) for n in range(FLOOR_WRITES)]
+        await run_calls("127.0.0.1", port, calls[:200], CONNECTIONS)  # warm-up
+        before = watch.sample()
+        started = time.perf_counter()
+        answers = await run_calls("127.0.0.1", port, calls, CONNECTIONS)
+        elapsed = time.perf_counter() - started
+        after = watch.sample()
+        return {
+            "writes": len(answers),
+            "answers_by_status": by_status(answers),
+            "per_second": round(len(answers) / elapsed, 1),
+            **latency(answers),
+            "cpu_ms_per_write": cpu_per_operation(before, after, len(answers)),
+            "rss_mib": round(after.rss_mib["floor"], 1),
+        }
+    finally:
+        app.terminate()
+        app.wait(10)
+
+
+async def _wait_answering(port: int) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            [answer] = await run_calls("127.0.0.1", port, [Call("GET", "/healthz", {})], 1)
+            if answer.status == 200:
+                return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError("the floor app did not start")
+        await asyncio.sleep(0.1)

@@ -172,24 +172,27 @@ def test_webhook_body_over_64_kib_is_refused_before_payment_service(
 def test_webhook_flood_from_one_source_is_limited_and_other_routes_are_not(
     gateway: StackConfig, upstreams: dict[str, RecordingUpstream]
 ) -> None:
-    time.sleep(2.5)  # let the zone drain what earlier tests sent (20/s)
+    time.sleep(0.5)  # let the zone drain what earlier tests sent (200/s)
     before = len(upstreams["payment"].requests)
+    flood = 1_500
     with (
         httpx.Client(base_url=gateway.gateway_url, timeout=10, trust_env=False) as client,
         ThreadPoolExecutor(max_workers=30) as pool,
     ):
         started = time.monotonic()
         answers = list(
-            pool.map(lambda _: client.post("/api/payment/notification", content=b"{}"), range(150))
+            pool.map(
+                lambda _: client.post("/api/payment/notification", content=b"{}"), range(flood)
+            )
         )
         took = time.monotonic() - started
         other = client.get("/api/payment/status/ORDER-1")
     codes = [a.status_code for a in answers]
     passed = codes.count(200)
-    assert codes.count(429) == 150 - passed
-    # the burst of 40 plus what 20/s refilled while the flood ran
-    assert 40 <= passed <= 41 + 20 * took
-    assert passed < 150
+    assert codes.count(429) == flood - passed
+    # the burst of 500 (a flash sale's settle storm) plus what 200/s refilled while the flood ran
+    assert 500 <= passed <= 501 + 200 * took
+    assert passed < flood
     reached = [r for r in upstreams["payment"].requests[before:] if r.method == "POST"]
     assert len(reached) == passed
     refused = next(a for a in answers if a.status_code == 429)

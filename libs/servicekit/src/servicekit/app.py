@@ -13,6 +13,7 @@ consumers, lets the jobs finish their run and the relay publish what is left, an
 
 import asyncio
 import logging
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ from servicekit.draining import CloseConnectionsWhenDraining
 from servicekit.errors import DomainErrorMap, error_body, install_error_handlers
 from servicekit.http import RequestContextMiddleware
 from servicekit.jobs import PeriodicJob, run_forever
+from servicekit.leader import WORKER_GROUP_ENV, Leadership
 from servicekit.logs import configure_logging, register_secret
 from servicekit.messaging import Consumer, InboxConsumer, Outbox, OutboxRelay, declare_topology
 from servicekit.metrics import MetricsMiddleware, ScrapeRefresh, ScrapeTime, metrics_router
@@ -183,16 +185,29 @@ async def _open_runtime(
 
 async def _start_workers(runtime: Runtime, parts: ServiceParts, stack: AsyncExitStack) -> None:
     settings = runtime.settings
+    dsn = settings.database_url.get_secret_value()
+    # One worker of a multi-worker process runs the background work; the others stand by
+    # (servicekit.leader). Replicas are not bound together: each runs its own, as before.
+    group = os.environ.get(WORKER_GROUP_ENV)
+    leadership = Leadership(dsn, f"{settings.service_name}.background.{group}") if group else None
+    if leadership is not None:
+        stack.push_async_callback(leadership.aclose)
     relay = OutboxRelay(
         runtime.pool,
         runtime.amqp,
         batch_size=settings.outbox_batch_size,
         poll_seconds=settings.outbox_poll_seconds,
+        listen_dsn=dsn,
+        leadership=leadership,
     )
     jobs_stopping = asyncio.Event()
     relay_task = asyncio.create_task(relay.run())
     job_tasks = [
-        asyncio.create_task(run_forever(job, service=settings.service_name, stopping=jobs_stopping))
+        asyncio.create_task(
+            run_forever(
+                job, service=settings.service_name, stopping=jobs_stopping, leadership=leadership
+            )
+        )
         for job in parts.jobs
     ]
     runtime.tasks = [relay_task, *job_tasks]

@@ -1,18 +1,17 @@
 """The asyncpg pool, opened in the app's lifespan, and the connection-per-request dependency."""
 
-import json
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 import asyncpg
 from fastapi import Depends, Request
 
+from servicekit.jsoncodec import dumps_text, loads
+
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
     for type_name in ("json", "jsonb"):
-        await conn.set_type_codec(
-            type_name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
-        )
+        await conn.set_type_codec(type_name, encoder=dumps_text, decoder=loads, schema="pg_catalog")
 
 
 async def open_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:

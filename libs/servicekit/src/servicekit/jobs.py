@@ -13,9 +13,12 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from servicekit.leader import Leadership
 from servicekit.metrics import JOB_DURATION, JOB_ITEMS, JOB_RUNS
 
 logger = logging.getLogger(__name__)
+
+STANDBY_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -23,17 +26,30 @@ class PeriodicJob:
     name: str
     interval_seconds: float
     run: Callable[[], Awaitable[object]]
+    single_flight: bool = True
+    """Run by the leading worker only; False for work each worker owns (its own clients)."""
 
 
 async def run_forever(
-    job: PeriodicJob, *, service: str = "service", stopping: asyncio.Event | None = None
+    job: PeriodicJob,
+    *,
+    service: str = "service",
+    stopping: asyncio.Event | None = None,
+    leadership: Leadership | None = None,
 ) -> None:
-    """Run `job` every interval until cancelled, or until `stopping` is set between two runs."""
+    """Run `job` every interval until cancelled, or until `stopping` is set between two runs.
+
+    With `leadership`, only while this worker leads its service (the others skip their turn).
+    """
     stopping = stopping or asyncio.Event()
     while not stopping.is_set():
-        await run_once(job, service=service)
+        pause = job.interval_seconds
+        if not job.single_flight or leadership is None or await leadership.is_leader():
+            await run_once(job, service=service)
+        else:
+            pause = max(pause, STANDBY_SECONDS)  # a stand-by worker asks again now and then
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stopping.wait(), timeout=job.interval_seconds)
+            await asyncio.wait_for(stopping.wait(), timeout=pause)
 
 
 async def run_once(job: PeriodicJob, *, service: str = "service") -> None:

@@ -12,6 +12,8 @@ import math
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
+import orjson
+
 NON_FINITE = "numbers must be finite: NaN, Infinity and out-of-range values like 1e309 are not JSON"
 NUL = "text cannot contain the NUL character (U+0000)"
 
@@ -35,6 +37,14 @@ def body_problem(body: bytes, content_type: bytes) -> str | None:
     """Why a JSON body is refused here, or None; malformed JSON is left to FastAPI."""
     if b"json" not in content_type.lower() or not body:
         return None
+    try:
+        # orjson reads only RFC 8259 JSON and refuses non-finite numbers, fast; what it refuses
+        # is told apart (non-finite number or malformed) by the slow, exact reading below.
+        fast = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        pass
+    else:
+        return NUL if b"\\u0000" in body and _holds_nul(fast) else None
     try:
         parsed = json.loads(body, parse_constant=_refuse_constant, parse_float=_finite_float)
     except NonFiniteNumber:

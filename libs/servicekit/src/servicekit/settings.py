@@ -29,6 +29,8 @@ class ServiceSettings(BaseSettings):
     service_name: str = "service"
     http_host: str = "127.0.0.1"
     http_port: int = 8000
+    web_concurrency: int = 1
+    """Worker processes serving the port (`servicekit.serve`); `make run` uses one per core."""
     log_level: str = "INFO"
 
     database_url: SecretStr = SecretStr("postgresql://postgres@127.0.0.1:5432/postgres")

@@ -63,18 +63,17 @@ def create_app(settings: NotificationSettings | None = None) -> FastAPI:
             if settings.fcm_endpoint
             else None
         )
+        smtp = SmtpMailer(
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            tls=settings.smtp_tls,
+            username=settings.smtp_username,
+            password=smtp_password,
+            timeout=settings.smtp_timeout_seconds,
+        )
         dispatcher = Dispatcher(
             pooled_delivery_logs(runtime.pool),
-            mailer=CountedMailer(
-                SmtpMailer(
-                    host=settings.smtp_host,
-                    port=settings.smtp_port,
-                    tls=settings.smtp_tls,
-                    username=settings.smtp_username,
-                    password=smtp_password,
-                    timeout=settings.smtp_timeout_seconds,
-                )
-            ),
+            mailer=CountedMailer(smtp),
             render_email=render_email,
             push=CountedPush(push) if push is not None else None,
             stream=stream,
@@ -101,12 +100,17 @@ def create_app(settings: NotificationSettings | None = None) -> FastAPI:
         try:
             yield ServiceParts(
                 consumers=[notification_consumer(policy, notification_log=SqlNotificationLog)],
-                jobs=[job.periodic(), PeriodicJob("stream-fanout", 0.0, hub.run_once)],
+                jobs=[
+                    job.periodic(),
+                    # Each worker fans out to the live streams it holds itself.
+                    PeriodicJob("stream-fanout", 0.0, hub.run_once, single_flight=False),
+                ],
                 metrics=[refresh_delivery_backlog],
             )
         finally:
             await dispatcher.drain(grace_seconds=5.0)
             await listener.aclose()
+            await smtp.aclose()
             if push is not None:
                 await push.aclose()
 

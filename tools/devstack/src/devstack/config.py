@@ -97,6 +97,9 @@ class StackConfig:
     sandbox_retry_scale: float | None = None
     fresh_state: bool = False  # drop and recreate databases, vhost and redis db before starting
     ready_timeout: float = 60.0
+    web_concurrency: int = field(default_factory=lambda: os.cpu_count() or 1)
+    """Worker processes per service (WEB_CONCURRENCY): one per core for `make run`; one in an
+    isolated copy (e2e), whose tests read a service's /metrics, which is per worker process."""
     python: str = field(default_factory=lambda: _default_python())
 
     @classmethod
@@ -129,6 +132,7 @@ class StackConfig:
             redis_db=5,
             sandbox_retry_scale=0.01,
             fresh_state=True,
+            web_concurrency=1,
         )
 
     def with_changes(self, **changes: object) -> StackConfig:
@@ -194,6 +198,7 @@ class StackConfig:
             "JWT_SECRET": self.jwt_secret,
             "JWT_ISSUER": self.jwt_issuer,
             "JWT_AUDIENCE": self.jwt_audience,
+            "WEB_CONCURRENCY": str(self.web_concurrency),
         }
 
     def processes(self) -> list[ProcessSpec]:

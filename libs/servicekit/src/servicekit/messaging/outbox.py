@@ -19,9 +19,22 @@ class Outbox:
         return envelope
 
 
+OUTBOX_CHANNEL = "outbox"
+"""NOTIFY channel of committed outbox rows: the relay LISTENs on it instead of waiting a poll."""
+
+# The NOTIFY rides in the INSERT's own round trip and is delivered only at commit (and once per
+# transaction: PostgreSQL folds equal notifications), so the relay wakes when the rows are there.
+_ADD = """
+    WITH added AS (
+        INSERT INTO outbox (event_id, event_type, body) VALUES ($1, $2, $3) RETURNING 1
+    )
+    SELECT pg_notify('outbox', '') FROM added
+"""
+
+
 async def add_envelope(conn: asyncpg.Connection, envelope: EventEnvelope) -> None:
     await conn.execute(
-        "INSERT INTO outbox (event_id, event_type, body) VALUES ($1, $2, $3)",
+        _ADD,
         envelope.event_id,
         envelope.event_type,
         envelope.model_dump(mode="json"),

@@ -11,10 +11,15 @@ still marked sent (the pass commits them, then reports the failure), and the oth
 and are published again once the robust connection is back. A row whose message reached the
 broker but whose confirm was lost with the connection is published again too: at least once, and
 the inbox makes it once in effect.
+
+The relay sleeps until a commit that wrote events NOTIFYs the outbox channel (see
+`servicekit.messaging.outbox`), so an event leaves within milliseconds; `poll_seconds` is only
+the fallback for a lost listener or a row due for retry. With `leadership` only the leading
+worker of the service relays (the others stand by and take over when it stops).
 """
 
 import asyncio
-import json
+import contextlib
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -25,7 +30,11 @@ from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractRobustConnec
 from aio_pika.exceptions import DeliveryError, PublishError
 from ticketing_contracts import EXCHANGE
 
+from servicekit.jsoncodec import dumps
+from servicekit.leader import Leadership
+from servicekit.listen import Listener
 from servicekit.logs import log_fields
+from servicekit.messaging.outbox import OUTBOX_CHANNEL
 from servicekit.metrics import OUTBOX_PUBLISHED, OUTBOX_REFUSED, OUTBOX_RELAY_FAILURES
 
 logger = logging.getLogger(__name__)
@@ -53,6 +62,8 @@ class OutboxRelay:
         *,
         batch_size: int = 100,
         poll_seconds: float = 0.2,
+        listen_dsn: str | None = None,
+        leadership: Leadership | None = None,
     ) -> None:
         self._pool = pool
         self._connection = connection
@@ -60,10 +71,33 @@ class OutboxRelay:
         self._poll_seconds = poll_seconds
         self._channel: AbstractChannel | None = None
         self._exchange: AbstractExchange | None = None
+        self._committed = asyncio.Event()
+        self._listener = (
+            Listener(listen_dsn, channel=OUTBOX_CHANNEL, on_notify=self._on_commit)
+            if listen_dsn
+            else None
+        )
+        self._leadership = leadership
+
+    def _on_commit(self, _payload: str) -> None:
+        self._committed.set()
 
     async def run(self) -> None:
         """Relay until cancelled; broker or database trouble pauses it, never stops it."""
+        try:
+            await self._relay_forever()
+        finally:
+            if self._listener is not None:
+                await self._listener.aclose()
+
+    async def _relay_forever(self) -> None:
         while True:
+            if self._leadership is not None and not await self._leadership.is_leader():
+                await asyncio.sleep(max(self._poll_seconds, 1.0))
+                continue
+            if self._listener is not None:
+                await self._listener.ensure_listening()
+            self._committed.clear()
             try:
                 published = await self.relay_once()
             except asyncio.CancelledError:
@@ -81,7 +115,14 @@ class OutboxRelay:
                 await asyncio.sleep(1.0)
                 continue
             if published < self._batch_size:
-                await asyncio.sleep(self._poll_seconds)
+                await self._until_committed()
+
+    async def _until_committed(self) -> None:
+        """Until a NOTIFY (or the poll interval; longer while the listener stands guard)."""
+        listening = self._listener is not None and self._listener.listening
+        timeout = max(self._poll_seconds, 1.0) if listening else self._poll_seconds
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._committed.wait(), timeout)
 
     async def relay_once(self) -> int:
         """One pass: publish up to a batch of due rows. Returns how many were published.
@@ -133,7 +174,7 @@ class OutboxRelay:
     async def _publish(self, exchange: AbstractExchange, row: asyncpg.Record) -> None:
         body = row["body"]
         message = aio_pika.Message(
-            body=json.dumps(body).encode(),
+            body=dumps(body),
             message_id=str(row["event_id"]),
             type=row["event_type"],
             correlation_id=body.get("correlation_id"),

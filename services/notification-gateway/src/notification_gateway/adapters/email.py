@@ -158,7 +158,13 @@ def _render_html(
 
 
 class SmtpMailer:
-    """Sends one message per connection; SMTP's answer decides retry or give up."""
+    """Sends over a few kept SMTP connections; SMTP's answer decides retry or give up.
+
+    A connection (with its TLS and login) is opened when no idle one is left and put back after a
+    message went through, so a storm of e-tickets does not pay a handshake per message. One
+    that failed in any way is closed, never reused: the next message gets a fresh one. At most
+    `connections` are kept idle; the dispatcher's sending slots bound how many are open at once.
+    """
 
     def __init__(
         self,
@@ -169,6 +175,7 @@ class SmtpMailer:
         username: str | None,
         password: str | None,
         timeout: float,
+        connections: int = 8,
     ) -> None:
         self._host = host
         self._port = port
@@ -176,30 +183,70 @@ class SmtpMailer:
         self._username = username
         self._password = password
         self._timeout = timeout
+        self._keep = connections
+        self._idle: list[aiosmtplib.SMTP] = []
+
+    async def _connection(self) -> aiosmtplib.SMTP:
+        while self._idle:
+            smtp = self._idle.pop()
+            if smtp.is_connected:
+                return smtp
+        smtp = aiosmtplib.SMTP(
+            hostname=self._host,
+            port=self._port,
+            use_tls=self._tls == "tls",
+            start_tls=self._tls == "starttls",
+            timeout=self._timeout,
+            tls_context=ssl.create_default_context() if self._tls != "none" else None,
+        )
+        await smtp.connect()
+        if self._username is not None and self._password is not None:
+            await smtp.login(self._username, self._password)
+        return smtp
+
+    def _put_back(self, smtp: aiosmtplib.SMTP) -> None:
+        if len(self._idle) < self._keep and smtp.is_connected:
+            self._idle.append(smtp)
+        else:
+            smtp.close()
 
     async def send(self, email: EmailMessage) -> Outcome:
+        smtp: aiosmtplib.SMTP | None = None
         try:
-            errors, response = await aiosmtplib.send(
-                email,
-                hostname=self._host,
-                port=self._port,
-                username=self._username,
-                password=self._password,
-                use_tls=self._tls == "tls",
-                start_tls=self._tls == "starttls",
-                timeout=self._timeout,
-                tls_context=ssl.create_default_context() if self._tls != "none" else None,
-            )
+            smtp = await self._connection()
+            try:
+                errors, response = await smtp.send_message(email)
+            except aiosmtplib.SMTPServerDisconnected:
+                # A kept connection the server closed while it was idle: once more, on a new one.
+                _discard(smtp)
+                smtp = None
+                smtp = await self._connection()
+                errors, response = await smtp.send_message(email)
         except aiosmtplib.SMTPRecipientsRefused as exc:
+            _discard(smtp)
             return _by_code(min(r.code for r in exc.recipients), str(exc))
         except aiosmtplib.SMTPResponseException as exc:
+            _discard(smtp)
             return _by_code(exc.code, f"{exc.code} {exc.message}")
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            _discard(smtp)
             return TemporaryFailure(f"{type(exc).__name__}: {exc}")
         if errors:
+            _discard(smtp)
             refused = "; ".join(f"{addr}: {r.code} {r.message}" for addr, r in errors.items())
             return _by_code(min(r.code for r in errors.values()), refused)
+        self._put_back(smtp)
         return Sent(response)
+
+    async def aclose(self) -> None:
+        idle, self._idle = self._idle, []
+        for smtp in idle:
+            _discard(smtp)
+
+
+def _discard(smtp: aiosmtplib.SMTP | None) -> None:
+    if smtp is not None and smtp.is_connected:
+        smtp.close()
 
 
 def _by_code(code: int, error: str) -> Outcome:

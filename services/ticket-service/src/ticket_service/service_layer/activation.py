@@ -294,8 +294,10 @@ class _Application:
             "gateway_report": report,
         }
         if status is TicketStatus.PENDING:
-            await self.repo.move_seats(self.order.event_id, sold=1, held=-1)
             await self.activate(completed_at, payment)
+            # The event's row is the one every purchase and settlement of the event queues on:
+            # it is locked last, so it is held only for this statement and the commit.
+            await self.repo.move_seats(self.order.event_id, sold=1, held=-1)
         elif status is TicketStatus.EXPIRED:
             if await self._take_free_seat():
                 logger.info("late payment took a free seat back", extra=self.fields)
