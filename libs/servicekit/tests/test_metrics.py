@@ -148,9 +148,10 @@ async def test_requests_no_route_matched_share_one_label(demo: Demo) -> None:
 
 async def test_outbox_backlog_and_oldest_unsent_age_come_from_the_database(demo: Demo) -> None:
     envelope = new_event(settled(9), producer=SERVICE)
-    async with demo.pool.acquire() as conn:
+    async with demo.pool.acquire() as conn, conn.transaction():
         await add_envelope(conn, envelope)
         # Not due for an hour and written a minute ago: the relay leaves it, the age shows it.
+        # One transaction, so the relay, woken by the commit, never sees the row due.
         await conn.execute(
             """UPDATE outbox SET next_attempt_at = now() + interval '1 hour',
                                  created_at = now() - interval '60 seconds'

@@ -40,7 +40,7 @@ async def test_the_job_applies_a_services_migrations_once(tmp_path: Path) -> Non
     demo_package(tmp_path)
     first = run_job(tmp_path, dsn)
     assert first.returncode == 0, first.stderr + first.stdout
-    assert "3 migration(s) applied" in first.stdout  # the runtime's own first
+    assert "4 migration(s) applied" in first.stdout  # the runtime's own first
     again = run_job(tmp_path, dsn)
     assert again.returncode == 0 and "0 migration(s) applied" in again.stdout
     conn = await asyncpg.connect(dsn)
@@ -50,6 +50,7 @@ async def test_the_job_applies_a_services_migrations_once(tmp_path: Path) -> Non
             "service/0001_orders.sql",
             "service/0002_notes.sql",
             "servicekit/0001_outbox_inbox.sql",
+            "servicekit/0002_outbox_write_order.sql",
         ]
         await conn.execute("INSERT INTO orders (id, note) VALUES (1, 'ok')")
     finally:

@@ -31,6 +31,7 @@ async def test_replicas_starting_together_apply_each_migration_exactly_once(
         assert sorted(applied) == sorted(
             [
                 "servicekit/0001_outbox_inbox.sql",
+                "servicekit/0002_outbox_write_order.sql",
                 "service/0001_seats.sql",
                 "service/0002_first_seat.sql",
             ]

@@ -64,7 +64,7 @@ WITH target AS (
            checked_in_by = CASE WHEN t.is_checked_in THEN t.checked_in_by ELSE $9 END,
            is_inside = ($8 = 'in'), updated_at = now()
       FROM one, gate
-     WHERE t.id = one.id AND t.status = 'active'
+     WHERE t.id = one.id AND t.status = 'active' AND t.attendance_code = one.attendance_code
        AND (gate.ticket_type_ids IS NULL OR t.ticket_type_id = ANY (gate.ticket_type_ids))
        AND (gate.opens_at IS NULL OR gate.opens_at <= now())
        AND (gate.closes_at IS NULL OR now() < gate.closes_at)

@@ -156,10 +156,22 @@ async def _check_in(repo: DoorRepository, command: CheckIn, verify_qr: QrVerifie
     refusal = refuse_scan(ticket, outcome.gate, command.direction, outcome.scanned_at)
     if refusal is None:
         # Lost a race: the statement saw the ticket admissible, the winner's commit changed it.
+        await _refuse_replaced_credential(repo, ticket.id, outcome.attendance_code, command)
         now = await repo.gate_ticket(ticket.id)
         assert now is not None
         refusal = refuse_scan(now, outcome.gate, command.direction, outcome.scanned_at)
     raise refusal or AlreadyCheckedIn(ticket.checked_in_at)
+
+
+async def _refuse_replaced_credential(
+    repo: DoorRepository, ticket_id: str, scanned_code: str | None, command: CheckIn
+) -> None:
+    """A transfer that committed first gave the ticket a new code: the scanned one is void."""
+    current = await repo.view(ticket_id)
+    if current is not None and current.attendance_code != scanned_code:
+        if command.qr_payload:
+            raise InvalidQrCode("The QR code does not match the ticket.")
+        raise TicketNotFound("No ticket with this code at your events.")
 
 
 async def _explain_qr_miss(repo: DoorRepository, claims: QrClaims, command: CheckIn) -> None:
