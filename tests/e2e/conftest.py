@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from devstack.config import StackConfig
@@ -18,6 +20,9 @@ from devstack.preflight import PreflightFailed
 from devstack.provision import ProvisionError
 from devstack.stack import Stack, StackError, log_tail, module_exists
 from devstack.token import make_token
+
+# The tests share their helpers (e2e_waiting.py) from this folder.
+sys.path.insert(0, str(Path(__file__).parent))
 
 # Every process of the system and the package it needs; e2e tests drive all of them.
 REQUIRED_PACKAGES = {

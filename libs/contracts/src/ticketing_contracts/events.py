@@ -279,6 +279,12 @@ class _TicketInOrder(BaseModel):
 class TicketActivatedV2(_TicketInOrder, TicketActivated):
     VERSION: ClassVar[int] = 2
 
+    transferred: bool = Field(
+        default=False,
+        description="active again for a new holder after an official transfer (new code and QR):"
+        " their e-ticket goes to them alone, not with the order's announcement",
+    )
+
 
 class TicketCancelledV2(_TicketInOrder, TicketCancelled):
     VERSION: ClassVar[int] = 2

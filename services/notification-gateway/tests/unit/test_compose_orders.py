@@ -128,6 +128,28 @@ def test_a_ticket_activated_with_its_order_sends_nothing_of_its_own_and_v1_keeps
     assert len(recipients(TicketActivated(**facts))) == 1
 
 
+def test_a_ticket_transferred_out_of_an_order_e_tickets_its_new_holder() -> None:
+    moved = TicketActivatedV2(
+        ticket_id="t-2",
+        event_id="e-1",
+        user_id="receiver-7",
+        attendance_code="M4XQ",
+        holder_name="Budi",
+        holder_email="budi@example.id",
+        event_title="Jakarta Jazz Night",
+        event_starts_at=datetime(2026, 12, 20, 12, 0, tzinfo=UTC),
+        price_paid=135_000,
+        activated_at=datetime(2026, 12, 5, tzinfo=UTC),
+        qr_payload="TKT1.t-2.M4XQ.k1.c2ln",
+        purchase_order_id="po-1",
+        order_size=3,
+        transferred=True,
+    )
+    [receiver] = recipients(moved)
+    assert (receiver.user_id, receiver.email) == ("receiver-7", "budi@example.id")
+    assert compose(moved, receiver.audience, "id").qr_payload == moved.qr_payload
+
+
 def test_the_order_e_mail_carries_one_inline_qr_image_per_ticket() -> None:
     message = compose(ORDER, Audience.HOLDER, "id")
     email = render_email(

@@ -57,6 +57,9 @@ class FakeTicketEvents:
     async def activated(self, ticket: Ticket, *, at: datetime) -> None:
         self.emitted.append(("ticket.activated", ticket.id))
 
+    async def transferred(self, ticket: Ticket, *, at: datetime) -> None:
+        self.emitted.append(("ticket.activated", ticket.id))
+
     async def cancelled(self, ticket: Ticket, *, at: datetime, by: str, reason: str) -> None:
         self.emitted.append(("ticket.cancelled", ticket.id))
 

@@ -63,8 +63,15 @@ def _refund_back(order_id: str, amount: int) -> str:
 
 
 def in_an_order(payload: EventPayload) -> bool:
-    """A ticket activated with its order: `order.activated` tells everyone, once per order."""
-    return isinstance(payload, TicketActivatedV2) and payload.purchase_order_id is not None
+    """A ticket activated with its order: `order.activated` tells everyone, once per order.
+
+    A ticket transferred to a new holder is not: its e-ticket goes to the receiver alone.
+    """
+    return (
+        isinstance(payload, TicketActivatedV2)
+        and payload.purchase_order_id is not None
+        and not payload.transferred
+    )
 
 
 def recipients(payload: EventPayload) -> list[Recipient]:

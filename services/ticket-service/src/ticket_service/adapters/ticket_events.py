@@ -63,17 +63,25 @@ class OutboxTicketEvents:
 
     async def activated(self, ticket: Ticket, *, at: datetime) -> None:
         """`ticket.activated`; and `order.activated` once the whole order is active."""
-        qr = sign_qr_payload(ticket.id, ticket.attendance_code, self.keys)
-        payload = TicketActivatedV2(
+        await self.outbox.add(self.conn, self._activation(ticket, at=at))
+        if ticket.purchase_order_id is not None:
+            await self._order_activated(ticket, at=at)
+
+    async def transferred(self, ticket: Ticket, *, at: datetime) -> None:
+        """`ticket.activated` for the new holder alone: the order was announced long ago."""
+        await self.outbox.add(self.conn, self._activation(ticket, at=at, transferred=True))
+
+    def _activation(
+        self, ticket: Ticket, *, at: datetime, transferred: bool = False
+    ) -> TicketActivatedV2:
+        return TicketActivatedV2(
             **_facts(ticket),
             price_paid=ticket.price_paid,
             currency=ticket.currency,
             activated_at=at,
-            qr_payload=qr,
+            qr_payload=sign_qr_payload(ticket.id, ticket.attendance_code, self.keys),
+            transferred=transferred,
         )
-        await self.outbox.add(self.conn, payload)
-        if ticket.purchase_order_id is not None:
-            await self._order_activated(ticket, at=at)
 
     async def _order_activated(self, ticket: Ticket, *, at: datetime) -> None:
         order = await self.conn.fetchrow(_CLAIM_ORDER, uuid.UUID(ticket.purchase_order_id))

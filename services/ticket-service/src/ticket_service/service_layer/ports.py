@@ -13,6 +13,9 @@ class TicketEvents(Protocol):
     async def activated(self, ticket: Ticket, *, at: datetime) -> None:
         """`ticket.activated`, with the signed QR payload."""
 
+    async def transferred(self, ticket: Ticket, *, at: datetime) -> None:
+        """`ticket.activated` for a transfer's receiver: their e-ticket, new code and QR."""
+
     async def cancelled(self, ticket: Ticket, *, at: datetime, by: str, reason: str) -> None: ...
 
     async def expired(self, ticket: Ticket, *, at: datetime) -> None: ...

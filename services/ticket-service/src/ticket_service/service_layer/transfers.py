@@ -132,8 +132,8 @@ async def accept_transfer(
         if refusal is not None:
             raise refusal
         moved = await repo.hand_over(offer, to_user_id=receiver)
-        # The receiver's e-ticket, with the new code and QR, goes out as any activation does.
-        await repo.events.activated(moved, at=now)
+        # The receiver's e-ticket, with the new code and QR, goes to them alone.
+        await repo.events.transferred(moved, at=now)
     return moved
 
 

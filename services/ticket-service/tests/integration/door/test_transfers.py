@@ -80,10 +80,13 @@ async def test_transfer_voids_old_code_and_qr_and_the_new_holder_checks_in(door:
     assert "accept_token" not in entry
     assert former.status_code == 404
     assert by_host.json()["data"] == trail.json()["data"]
-    # The receiver's e-ticket goes out as an activation with the new code.
+    # The receiver's e-ticket goes out as an activation with the new code, marked as a
+    # transfer so that notification-gateway e-mails it alone (its order was announced).
     activated = [p for kind, p in await door.events_of(ticket["id"]) if kind == "ticket.activated"]
     assert activated[-1]["user_id"] == receiver
     assert activated[-1]["attendance_code"] == moved["attendance_code"]
+    assert activated[-1]["transferred"] is True
+    assert [p.get("transferred") for p in activated[:-1]] == [False] * (len(activated) - 1)
     version = await door.pool.fetchval(
         "SELECT qr_version FROM tickets WHERE id = $1", uuid.UUID(ticket["id"])
     )
