@@ -268,7 +268,7 @@ async def test_notification_gateway_fetches_the_pdf_with_its_service_token(door:
     event = await door.event()
     order = await an_order(door, event, quantity=1)
     async with door.pool.acquire() as conn:
-        await pay(conn, order["id"])
+        number = await pay(conn, order["id"])
     path = f"/internal/orders/{order['id']}/receipt.pdf"
     token = issue_service_token(TicketSettings(), sub="notification-gateway")
     async with door.client() as client:
@@ -277,6 +277,7 @@ async def test_notification_gateway_fetches_the_pdf_with_its_service_token(door:
     assert as_user.status_code == 401
     assert as_service.status_code == 200
     assert as_service.content.startswith(b"%PDF-")
+    assert as_service.headers["receipt-number"] == f"KW/{YEAR}/{number:06d}"
 
 
 async def test_host_sales_report_by_day_and_type_with_refunds_taxes_and_promo_codes(
