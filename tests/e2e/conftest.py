@@ -8,12 +8,16 @@ own run dir under /tmp. Started once per test session by the `stack` fixture.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sys
+import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 from devstack.config import StackConfig
 from devstack.preflight import PreflightFailed
@@ -76,6 +80,24 @@ class E2EStack:
     @property
     def redis_url(self) -> str:
         return self.config.redis_url
+
+    async def attached_pdfs(self, mail: dict[str, Any]) -> dict[str, bytes]:
+        """File name -> bytes of every PDF attached to `mail` (as the mail sink lists it)."""
+        found: dict[str, bytes] = {}
+        async with httpx.AsyncClient(base_url=self.mail_url, timeout=10) as sink:
+            for part in mail["attachments"]:
+                if part["content_type"] == "application/pdf":
+                    answer = await sink.get(f"/messages/{mail['id']}/parts/{part['index']}")
+                    found[part["filename"]] = answer.content
+        return found
+
+    @staticmethod
+    def pdf_text(pdf: bytes) -> str:
+        """The text drawing operations of a PDF (its deflated page streams), to look words up in."""
+        streams = re.findall(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.S)
+        return "".join(
+            zlib.decompress(stream).decode("latin-1") for stream in streams if stream[:1] == b"x"
+        )
 
     def log(self, name: str, lines: int = 80) -> str:
         """The last lines of a process's log, for failure messages."""

@@ -2,8 +2,9 @@
 
 A host sets up two ticket types in a shared quota and a promo code; a buyer orders three
 tickets (one for themselves, two for friends) with the code, pays once in the sandbox; all three
-turn active, each attendee gets their e-ticket, the host checks one in; then one ticket of the
-order is cancelled and only its share of the payment is refunded.
+turn active, each attendee gets their e-ticket (the buyer's e-mail with the order's receipt), the
+host checks one in; then one ticket of the order is cancelled and only its share of the payment
+is refunded.
 """
 
 import asyncio
@@ -161,7 +162,12 @@ async def test_an_order_of_three_tickets_is_paid_once_e_ticketed_checked_in_and_
         by_email = {t["attendee"]["email"]: t for t in tickets}
         assert set(by_email) == set(emails)
 
-        # Each attendee gets an e-ticket: the buyer one e-mail with all three, the friends theirs.
+        receipt = await client.get(f"/orders/{order['id']}/receipt", headers=buyer)
+        assert receipt.status_code == 200, receipt.text
+        number = receipt.json()["data"]["number"]
+
+        # Each attendee gets an e-ticket: the buyer one e-mail with all three and the receipt,
+        # the friends theirs without it.
         for address in emails:
 
             async def e_ticket(address: str = address) -> list[dict[str, Any]]:
@@ -174,6 +180,13 @@ async def test_an_order_of_three_tickets_is_paid_once_e_ticketed_checked_in_and_
             [mail] = await _eventually(e_ticket, f"the e-ticket to {address}")
             qr_images = [a for a in mail["attachments"] if a["content_type"] == "image/png"]
             assert len(qr_images) == (3 if address == emails[0] else 1), address
+            pdfs = await stack.attached_pdfs(mail)
+            if address != emails[0]:
+                assert pdfs == {}, address
+                continue
+            assert list(pdfs) == [f"kwitansi-{number.replace('/', '-')}.pdf"]
+            [pdf] = pdfs.values()
+            assert pdf.startswith(b"%PDF") and f"({number})" in stack.pdf_text(pdf)
         assert len(await _mails_to(emails[0], stack.mail_url)) == 1  # once per order
 
         # The host checks Budi in.

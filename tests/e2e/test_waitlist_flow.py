@@ -2,7 +2,7 @@
 
 A sold-out event; a user joins its waiting list; the buyer cancels; the seat never goes on
 sale but is offered to the first waiting user, who hears of it by e-mail, accepts, pays in the
-sandbox and gets the e-ticket.
+sandbox and gets the e-ticket with the order's receipt attached.
 """
 
 import asyncio
@@ -155,5 +155,20 @@ async def test_a_cancelled_seat_of_a_sold_out_event_goes_to_the_first_waiting_us
         event = (await client.get(f"/events/{event_id}", headers=stack.auth(first))).json()["data"]
         assert (event["sold"], event["held"], event["available"]) == (1, 0, 0)
 
-    # The e-ticket reaches the waiting user's inbox.
-    await _mail_to(stack, waiter_email, new_ticket["attendance_code"])
+        # The order's receipt, as the buyer reads it.
+        receipt = await client.get(
+            f"/orders/{order['purchase_order_id']}/receipt", headers=stack.auth(first)
+        )
+        assert receipt.status_code == 200, receipt.text
+        number = receipt.json()["data"]["number"]
+        assert receipt.json()["data"]["total"] == PRICE
+
+    # The e-ticket reaches the waiting user's inbox, with that receipt attached.
+    [e_ticket] = await _mail_to(stack, waiter_email, new_ticket["attendance_code"])
+    pdfs = await stack.attached_pdfs(e_ticket)
+    assert list(pdfs) == [f"kwitansi-{number.replace('/', '-')}.pdf"], e_ticket["attachments"]
+    [pdf] = pdfs.values()
+    assert pdf.startswith(b"%PDF")
+    text = stack.pdf_text(pdf)
+    assert "(KWITANSI)" in text  # in the buyer's language, Indonesian by default
+    assert f"({number})" in text  # the receipt's own number, printed on it

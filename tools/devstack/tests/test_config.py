@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from devstack.config import StackConfig
+from devstack.config import SERVICES, StackConfig
 
 
 def test_development_values_match_the_conventions() -> None:
@@ -19,7 +19,11 @@ def test_development_values_match_the_conventions() -> None:
     assert env["MIDTRANS_NOTIFICATION_URL"] == "http://127.0.0.1:8080/api/payment/notification"
     assert env["MIDTRANS_SNAP_BASE_URL"] == "http://127.0.0.1:8090/snap/v1"
     assert config.process("ticket-service").env["PAYMENT_SERVICE_URL"] == "http://127.0.0.1:8002"
-    assert config.process("notification-gateway").env["SMTP_PORT"] == "1025"
+    gateway = config.process("notification-gateway").env
+    assert gateway["SMTP_PORT"] == "1025"
+    assert gateway["TICKET_SERVICE_URL"] == "http://127.0.0.1:8001"
+    keys = {config.process(name).env["SERVICE_TOKEN_SECRET"] for name in SERVICES}
+    assert len(keys) == 1  # they sign and check each other's /internal/* calls with one key
     sandbox = config.process("midtrans-sandbox")
     assert sandbox.argv[-2:] == ("--port", "8090")
     assert sandbox.env["MIDTRANS_SERVER_KEY"] == env["MIDTRANS_SERVER_KEY"]

@@ -15,7 +15,7 @@ K8S = ROOT / "deploy" / "k8s"
 PRODUCTION_SECRETS = {
     "ticket-service": {"QR_SIGNING_KEYS", "SERVICE_TOKEN_SECRET"},
     "payment-service": {"MIDTRANS_SERVER_KEY", "SERVICE_TOKEN_SECRET"},
-    "notification-gateway": {"FCM_ACCESS_TOKEN"},
+    "notification-gateway": {"FCM_ACCESS_TOKEN", "SERVICE_TOKEN_SECRET"},
 }
 
 

@@ -226,7 +226,11 @@ def test_only_the_gateway_is_open_and_services_take_the_gateway_and_prometheus()
         "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}},
     }
     allowed = {
-        "ticket-service": [{"podSelector": {"matchLabels": gateway}}, prometheus],
+        "ticket-service": [
+            {"podSelector": {"matchLabels": gateway}},
+            {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "notification-gateway"}}},
+            prometheus,
+        ],
         "notification-gateway": [{"podSelector": {"matchLabels": gateway}}, prometheus],
         "payment-service": [
             {"podSelector": {"matchLabels": gateway}},

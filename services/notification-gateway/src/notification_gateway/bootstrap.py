@@ -1,4 +1,5 @@
-"""The composition root: SMTP, FCM and the Redis stream wired to the consumer and the job."""
+"""The composition root: SMTP, FCM, the Redis stream and ticket-service's receipts wired to the
+consumer and the delivery job."""
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,6 +20,7 @@ from notification_gateway.adapters.metrics import (
     refresh_delivery_backlog,
 )
 from notification_gateway.adapters.push import FcmClient
+from notification_gateway.adapters.receipts import ReceiptFetcher
 from notification_gateway.adapters.repository import (
     WAKE_CHANNEL,
     SqlNotificationLog,
@@ -71,12 +73,14 @@ def create_app(settings: NotificationSettings | None = None) -> FastAPI:
             password=smtp_password,
             timeout=settings.smtp_timeout_seconds,
         )
+        receipts = ReceiptFetcher(settings)
         dispatcher = Dispatcher(
             pooled_delivery_logs(runtime.pool),
             mailer=CountedMailer(smtp),
             render_email=render_email,
             push=CountedPush(push) if push is not None else None,
             stream=stream,
+            receipts=receipts,
             policy=DeliveryPolicy(
                 batch_size=settings.delivery_batch_size,
                 max_attempts=settings.delivery_max_attempts,
@@ -111,6 +115,7 @@ def create_app(settings: NotificationSettings | None = None) -> FastAPI:
             await dispatcher.drain(grace_seconds=5.0)
             await listener.aclose()
             await smtp.aclose()
+            await receipts.aclose()
             if push is not None:
                 await push.aclose()
 

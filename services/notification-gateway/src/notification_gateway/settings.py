@@ -1,6 +1,6 @@
 """notification-gateway settings: the shared ones plus SMTP, FCM, retries and the stream."""
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import SecretStr
 from servicekit.settings import ServiceSettings
@@ -9,6 +9,8 @@ DEV_FCM_ACCESS_TOKEN = "dev-only-fcm-access-token"  # noqa: S105 - development d
 
 
 class NotificationSettings(ServiceSettings):
+    # It signs them for ticket-service's receipt route: production refuses the development key.
+    uses_service_tokens: ClassVar[bool] = True
     service_name: str = "notification-gateway"
     http_port: int = 8003
     database_url: SecretStr = SecretStr("postgresql://postgres@127.0.0.1:5432/notification_gateway")
@@ -30,8 +32,8 @@ class NotificationSettings(ServiceSettings):
 
     default_language: Literal["id", "en"] = "id"
 
-    # Where the receipt PDF attached to the e-ticket e-mail comes from (issue 16), fetched with a
-    # service token signed with SERVICE_TOKEN_SECRET.
+    # Where the receipt PDF attached to the buyer's order e-mail comes from (issue 16), fetched
+    # with a service token signed with SERVICE_TOKEN_SECRET (ticket-service's own value).
     ticket_service_url: str = "http://127.0.0.1:8001"
     receipt_timeout_seconds: float = 10.0
 

@@ -1,5 +1,6 @@
 """The gateway for real: PostgreSQL, RabbitMQ (vhost notification_test), Redis db 4, the mail sink
-as a process, an FCM receiver over HTTP, and the app under uvicorn on a free port."""
+as a process, an FCM receiver and ticket-service's receipt route over HTTP, and the app under
+uvicorn on a free port."""
 
 import asyncio
 import json
@@ -17,11 +18,14 @@ import httpx
 import pytest
 import redis.asyncio as aioredis
 import uvicorn
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from notification_gateway.bootstrap import create_app
 from notification_gateway.settings import NotificationSettings
 from servicekit.auth import issue_token
+from servicekit.errors import AppError
+from servicekit.service_tokens import ServiceTokenVerifier
+from servicekit.settings import ServiceSettings
 from servicekit.testing import (
     ServiceProcess,
     create_database,
@@ -93,6 +97,49 @@ def _fcm_app(receiver: FcmReceiver) -> FastAPI:
     return app
 
 
+@dataclass
+class ReceiptDesk:
+    """A stand-in for ticket-service's `GET /internal/orders/{id}/receipt.pdf`: it checks the
+    service token as ticket-service does, answers the receipts it holds (404 for any other
+    order), and 503 first as often as `unavailable` says for an order."""
+
+    url: str
+    receipts: dict[str, tuple[str, bytes]] = field(default_factory=dict)
+    unavailable: dict[str, int] = field(default_factory=dict)
+    requests: list[dict[str, str]] = field(default_factory=list)
+
+    def issue(self, order_id: str, number: str) -> bytes:
+        pdf = f"%PDF-1.3 receipt {number}".encode()
+        self.receipts[order_id] = (number, pdf)
+        return pdf
+
+    def asked_for(self, order_id: str) -> list[dict[str, str]]:
+        return [r for r in self.requests if r["order_id"] == order_id]
+
+
+def _receipt_app(desk: ReceiptDesk) -> FastAPI:
+    app = FastAPI()
+    verifier = ServiceTokenVerifier(ServiceSettings())  # the development key, as the gateway's
+
+    @app.get("/internal/orders/{order_id}/receipt.pdf")
+    async def receipt_pdf(order_id: str, request: Request, lang: str = "id") -> Response:
+        _, _, token = request.headers.get("authorization", "").partition(" ")
+        try:
+            caller = verifier.verify(token)
+        except AppError:
+            return JSONResponse({"error": {"code": "invalid_service_token"}}, status_code=401)
+        desk.requests.append({"order_id": order_id, "lang": lang, "caller": caller.user_id})
+        if desk.unavailable.get(order_id, 0) > 0:
+            desk.unavailable[order_id] -= 1
+            return JSONResponse({"error": {"code": "unavailable"}}, status_code=503)
+        if order_id not in desk.receipts:
+            return JSONResponse({"error": {"code": "order_not_found"}}, status_code=404)
+        number, pdf = desk.receipts[order_id]
+        return Response(pdf, media_type="application/pdf", headers={"Receipt-Number": number})
+
+    return app
+
+
 class InProcessServer:
     def __init__(self, app: FastAPI, port: int) -> None:
         config = uvicorn.Config(
@@ -126,6 +173,7 @@ class Gateway:
     smtp_port: int
     fcm: FcmReceiver
     amqp: aio_pika.abc.AbstractRobustConnection
+    receipts: ReceiptDesk
 
     wait_for = staticmethod(wait_for)
 
@@ -198,6 +246,10 @@ async def gateway() -> AsyncIterator[Gateway]:
     fcm = FcmReceiver(url=f"http://127.0.0.1:{fcm_port}")
     fcm_server = InProcessServer(_fcm_app(fcm), fcm_port)
     await fcm_server.start(f"{fcm.url}/docs")
+    desk_port = free_port()
+    desk = ReceiptDesk(url=f"http://127.0.0.1:{desk_port}")
+    desk_server = InProcessServer(_receipt_app(desk), desk_port)
+    await desk_server.start(f"{desk.url}/docs")
 
     port = free_port()
     settings = NotificationSettings(
@@ -210,6 +262,7 @@ async def gateway() -> AsyncIterator[Gateway]:
         fcm_endpoint=fcm.url,
         fcm_project_id="ticketing-test",
         fcm_access_token="test-fcm-token",
+        ticket_service_url=desk.url,
         delivery_poll_seconds=0.2,
         delivery_max_attempts=3,
         delivery_retry_base_seconds=0.05,
@@ -226,11 +279,12 @@ async def gateway() -> AsyncIterator[Gateway]:
         httpx.AsyncClient(base_url=url, timeout=10) as client,
         httpx.AsyncClient(base_url=f"http://127.0.0.1:{sink_port}", timeout=10) as sink_client,
     ):
-        yield Gateway(settings, url, client, db, sink_client, smtp_port, fcm, amqp)
+        yield Gateway(settings, url, client, db, sink_client, smtp_port, fcm, amqp, desk)
     await amqp.close()
     await db.close()
     await server.stop()
     await fcm_server.stop()
+    await desk_server.stop()
     sink.stop()
 
 

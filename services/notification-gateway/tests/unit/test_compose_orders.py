@@ -1,4 +1,5 @@
-"""Issue 14: an activated order tells the buyer once and each other attendee by e-mail."""
+"""Issue 14: an activated order tells the buyer once and each other attendee by e-mail; the
+buyer's e-mail of a paid order carries its receipt (issue 16)."""
 
 from datetime import UTC, datetime
 from pathlib import Path
@@ -6,12 +7,15 @@ from typing import Any
 
 from notification_gateway.adapters.email import render_email
 from notification_gateway.domain.model import Audience, Channel
+from notification_gateway.domain.receipts import Receipt
 from notification_gateway.service_layer.compose import (
     addressed_to,
     compose,
     public_data,
+    receipt_wanted,
     recipients,
 )
+from notification_gateway.service_layer.order_messages import with_receipt
 from ticketing_contracts import (
     EventEnvelope,
     OrderActivated,
@@ -165,6 +169,36 @@ def test_the_order_e_mail_carries_one_inline_qr_image_per_ticket() -> None:
     assert all(f"cid:{cid}" in body for cid in cids)
     text = email.get_body(preferencelist=("plain",))
     assert text is not None and "Tiket 4 dari 4" in text.get_content()
+
+
+def test_only_the_buyer_of_a_paid_order_gets_a_receipt() -> None:
+    assert receipt_wanted(ORDER, "user-42") == "po-1"
+    assert receipt_wanted(ORDER, "attendee:budi@example.id") is None
+    free = ORDER.model_copy(update={"total": 0, "discount": 0})
+    assert receipt_wanted(free, "user-42") is None
+
+
+def test_the_receipt_is_a_pdf_attachment_beside_the_e_tickets_named_by_its_number() -> None:
+    receipt = Receipt(number="KW/2026/000042", pdf=b"%PDF-1.3 kwitansi")
+    message = with_receipt(compose(ORDER, Audience.HOLDER, "id"), receipt, "id")
+    email = render_email(
+        message, language="id", sender="tiket@example.id", recipient=BUYER, message_key="k"
+    )
+    assert email.get_content_type() == "multipart/mixed"
+    assert email["Content-Language"] == "id"
+    (pdf,) = email.iter_attachments()
+    assert pdf.get_content_type() == "application/pdf"
+    assert pdf.get_content_disposition() == "attachment"
+    assert pdf.get_filename() == "kwitansi-KW-2026-000042.pdf"
+    assert pdf.get_content() == receipt.pdf
+    # The e-tickets' QR images stay inline in the HTML, not attachments.
+    images = [p for p in email.walk() if p.get_content_type() == "image/png"]
+    assert len(images) == 4 and all(p.get_content_disposition() == "inline" for p in images)
+    text = email.get_body(preferencelist=("plain",))
+    assert text is not None
+    assert "Kwitansi pembayaran Anda (KW/2026/000042) terlampir sebagai PDF." in text.get_content()
+    english = with_receipt(compose(ORDER, Audience.HOLDER, "en"), receipt, "en")
+    assert english.attachments[0].filename == "receipt-KW-2026-000042.pdf"
 
 
 def test_payment_events_v3_and_refund_updates_v2_read_like_their_first_versions() -> None:

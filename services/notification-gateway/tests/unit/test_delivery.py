@@ -1,8 +1,9 @@
-"""Sending claimed deliveries with in-memory ports: each channel, and what each outcome records."""
+"""Sending claimed deliveries with in-memory ports: each channel, and what each outcome records;
+the buyer's order e-mail with its receipt, held back while ticket-service cannot answer."""
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
@@ -18,12 +19,14 @@ from notification_gateway.domain.model import (
     TemporaryFailure,
 )
 from notification_gateway.domain.notifications import Delivery, JsonObject, Notification
+from notification_gateway.domain.receipts import Receipt, ReceiptUnavailable
 from notification_gateway.service_layer.delivery import DeliveryPolicy, Dispatcher
 from notification_gateway.service_layer.ports import DeliveryLog
 from ticketing_contracts import EventEnvelope
 
 SAMPLES = Path(__file__).resolve().parents[4] / "libs" / "contracts" / "samples"
 ACTIVATED = EventEnvelope.model_validate_json((SAMPLES / "ticket.activated.v1.json").read_text())
+ORDER = EventEnvelope.model_validate_json((SAMPLES / "order.activated.v1.json").read_text())
 T0 = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
 POLICY = DeliveryPolicy(
     batch_size=4,
@@ -51,6 +54,40 @@ NOTIFICATION = Notification(
 
 def due(channel: Channel, target: str, *, attempts: int = 1, delivery_id: int = 1) -> Delivery:
     return Delivery(delivery_id, channel, target, attempts, NOTIFICATION, ACTIVATED.payload)
+
+
+def order_mail(
+    *, user_id: str = "user-42", language: Language = "id", attempts: int = 1, **changes: object
+) -> Delivery:
+    """The e-mail of order.activated to `user_id` (the buyer, or `attendee:<address>`)."""
+    notification = replace(
+        NOTIFICATION,
+        event_id=ORDER.event_id,
+        event_type=ORDER.event_type,
+        event_version=ORDER.version,
+        user_id=user_id,
+        language=language,
+    )
+    payload = {**ORDER.payload, **changes}
+    return Delivery(1, Channel.EMAIL, "siti@example.id", attempts, notification, payload)
+
+
+@dataclass
+class FakeReceipts:
+    """ticket-service's receipts: a PDF per order; `down` makes every answer unavailable."""
+
+    pdfs: dict[str, Receipt] = field(default_factory=dict)
+    down: bool = False
+    asked: list[tuple[str, Language]] = field(default_factory=list)
+
+    async def receipt_of(self, purchase_order_id: str, language: Language) -> Receipt | None:
+        self.asked.append((purchase_order_id, language))
+        if self.down:
+            raise ReceiptUnavailable("ticket-service answered 503")
+        return self.pdfs.get(purchase_order_id)
+
+
+RECEIPT = Receipt(number="KW/2026/000007", pdf=b"%PDF-1.3 the receipt")
 
 
 @dataclass
@@ -88,6 +125,7 @@ class Outbound:
 
     outcome: Outcome = field(default_factory=Sent)
     mails: list[EmailMessage] = field(default_factory=list)
+    messages: list[Message] = field(default_factory=list)
     pushes: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
     appended: list[tuple[str, int, JsonObject]] = field(default_factory=list)
 
@@ -102,6 +140,7 @@ class Outbound:
     def render(
         self, message: Message, *, language: Language, sender: str, recipient: str, message_key: str
     ) -> EmailMessage:
+        self.messages.append(message)
         email = EmailMessage()
         email["Subject"], email["From"], email["To"] = message.title, sender, recipient
         email["Message-ID"] = message_key
@@ -122,19 +161,32 @@ class PushPort:
         return await self.outbound.push(token=token, title=title, body=body, data=data)
 
 
-def dispatcher(log: InMemoryDeliveryLog, outbound: Outbound, *, push: bool = True) -> Dispatcher:
+def dispatcher(
+    log: InMemoryDeliveryLog,
+    outbound: Outbound,
+    *,
+    push: bool = True,
+    receipts: FakeReceipts | None = None,
+) -> Dispatcher:
     return Dispatcher(
         log.opened,
         mailer=outbound,
         render_email=outbound.render,
         push=PushPort(outbound) if push else None,
         stream=outbound,
+        receipts=receipts or FakeReceipts(),
         policy=POLICY,
     )
 
 
-async def deliver(log: InMemoryDeliveryLog, outbound: Outbound, *, push: bool = True) -> int:
-    sender = dispatcher(log, outbound, push=push)
+async def deliver(
+    log: InMemoryDeliveryLog,
+    outbound: Outbound,
+    *,
+    push: bool = True,
+    receipts: FakeReceipts | None = None,
+) -> int:
+    sender = dispatcher(log, outbound, push=push, receipts=receipts)
     started = await sender.deliver_due()
     await sender.drain(grace_seconds=1.0)
     return started
@@ -224,3 +276,58 @@ async def test_one_round_claims_no_more_than_the_free_slots_and_asks_for_another
     assert await sender.deliver_due() == 2
     await sender.drain(grace_seconds=1.0)
     assert sorted(log.sent) == [1, 2, 3, 4, 5, 6]
+
+
+PURCHASE_ORDER = str(ORDER.payload["purchase_order_id"])
+
+
+async def test_the_buyers_order_e_mail_carries_the_receipt_in_their_language() -> None:
+    receipts = FakeReceipts({PURCHASE_ORDER: RECEIPT})
+    log, outbound = InMemoryDeliveryLog([order_mail(language="en")]), Outbound()
+    await deliver(log, outbound, receipts=receipts)
+    assert receipts.asked == [(PURCHASE_ORDER, "en")]
+    (message,) = outbound.messages
+    (attachment,) = message.attachments
+    assert attachment.filename == "receipt-KW-2026-000007.pdf"
+    assert (attachment.content_type, attachment.content) == ("application/pdf", RECEIPT.pdf)
+    assert message.paragraphs[-1] == "Your receipt (KW/2026/000007) is attached as a PDF."
+    assert log.sent == [1]
+
+
+async def test_attendees_and_free_orders_are_mailed_without_asking_for_a_receipt() -> None:
+    receipts = FakeReceipts({PURCHASE_ORDER: RECEIPT})
+    log = InMemoryDeliveryLog(
+        [order_mail(user_id="attendee:budi@example.id"), order_mail(total=0, discount=0)]
+    )
+    outbound = Outbound()
+    await deliver(log, outbound, receipts=receipts)
+    assert receipts.asked == []
+    assert [m.attachments for m in outbound.messages] == [(), ()]
+    assert len(outbound.mails) == 2
+
+
+async def test_an_order_ticket_service_has_no_receipt_for_is_mailed_without_one() -> None:
+    receipts = FakeReceipts()  # it answers 404 or 409
+    log, outbound = InMemoryDeliveryLog([order_mail()]), Outbound()
+    await deliver(log, outbound, receipts=receipts)
+    assert receipts.asked == [(PURCHASE_ORDER, "id")]
+    (message,) = outbound.messages
+    assert message.attachments == ()
+    assert log.sent == [1]
+
+
+async def test_an_unavailable_receipt_holds_the_e_mail_back_for_a_retry() -> None:
+    log, outbound = InMemoryDeliveryLog([order_mail(attempts=2)]), Outbound()
+    await deliver(log, outbound, receipts=FakeReceipts(down=True))
+    assert outbound.mails == []
+    assert log.retries == {1: ("receipt: ticket-service answered 503", 4.0)}
+    assert log.sent == [] and log.failed == {}
+
+
+async def test_the_last_allowed_attempt_sends_the_e_tickets_without_the_receipt() -> None:
+    log = InMemoryDeliveryLog([order_mail(attempts=POLICY.max_attempts)])
+    outbound = Outbound()
+    await deliver(log, outbound, receipts=FakeReceipts(down=True))
+    (message,) = outbound.messages
+    assert message.attachments == () and len(message.tickets) == 2
+    assert log.sent == [1]

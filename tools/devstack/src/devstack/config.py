@@ -8,7 +8,7 @@ import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from servicekit.settings import DEV_JWT_SECRET
+from servicekit.settings import DEV_JWT_SECRET, DEV_SERVICE_TOKEN_SECRET
 from servicekit.testing import run_vhost_name
 
 DEV_JWT_ISSUER = "ticketing-dev"
@@ -92,6 +92,8 @@ class StackConfig:
     jwt_secret: str = DEV_JWT_SECRET
     jwt_issuer: str = DEV_JWT_ISSUER
     jwt_audience: str = DEV_JWT_AUDIENCE
+    service_token_secret: str = DEV_SERVICE_TOKEN_SECRET
+    """Signs and checks the services' calls to each other's /internal/* (one value for all)."""
     midtrans_server_key: str = DEV_MIDTRANS_SERVER_KEY
     midtrans_client_key: str = DEV_MIDTRANS_CLIENT_KEY
     sandbox_retry_scale: float | None = None
@@ -198,6 +200,7 @@ class StackConfig:
             "JWT_SECRET": self.jwt_secret,
             "JWT_ISSUER": self.jwt_issuer,
             "JWT_AUDIENCE": self.jwt_audience,
+            "SERVICE_TOKEN_SECRET": self.service_token_secret,
             "WEB_CONCURRENCY": str(self.web_concurrency),
         }
 
@@ -277,6 +280,8 @@ class StackConfig:
                     **self._common_env(self.notification_port, "notification-gateway"),
                     "SMTP_HOST": self.host,
                     "SMTP_PORT": str(self.mail_smtp_port),
+                    # The receipt PDFs for the buyers' e-mails, straight from ticket-service.
+                    "TICKET_SERVICE_URL": f"http://{self.host}:{self.ticket_port}",
                 },
                 database=self.database_name("notification-gateway"),
                 needs=service_needs,

@@ -1,7 +1,8 @@
 """E-mail: a composed message rendered from the template files, and sent over SMTP.
 
 HTML with a plain-text alternative; the QR code travels as an inline PNG (`cid:`) related to
-the HTML part, so mail clients that block remote images still show it.
+the HTML part, so mail clients that block remote images still show it. Files to keep (the
+order's receipt PDF) are attachments beside them (`multipart/mixed`).
 """
 
 import html
@@ -50,7 +51,6 @@ def render_email(
     ]
     email.set_content(_render_text(message, language))
     email.add_alternative(_render_html(message, language, qr_cid, ticket_cids), subtype="html")
-    email["Content-Language"] = language  # after set_content, which clears Content-* headers
     images: list[tuple[str, str, str]] = []  # (QR content, cid, file name)
     if message.qr_payload and qr_cid:
         images.append((message.qr_payload, qr_cid, "tiket-qr.png"))
@@ -68,6 +68,13 @@ def render_email(
                 filename=filename,
                 disposition="inline",
             )
+    for attachment in message.attachments:
+        maintype, _, subtype = attachment.content_type.partition("/")
+        email.add_attachment(
+            attachment.content, maintype=maintype, subtype=subtype, filename=attachment.filename
+        )
+    # Last: set_content clears the Content-* headers, and an attachment moves them to the body.
+    email["Content-Language"] = language
     return email
 
 

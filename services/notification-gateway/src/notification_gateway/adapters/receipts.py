@@ -1,9 +1,10 @@
-"""The receipt PDF of an order, fetched from ticket-service for the e-ticket e-mail (issue 16).
+"""The receipt PDF of an order, fetched from ticket-service for the buyer's e-mail (issue 16).
 
 ticket-service issues the receipt in the transaction that activates the order, so it exists by
 the time `order.activated` reaches us. The call carries a service token (servicekit) and asks in
-the buyer's language. No receipt (a free order, or an order ticket-service does not know) is
-None and the e-mail goes without it; anything else is raised, so the delivery is retried.
+the buyer's language; the number comes in the `Receipt-Number` header. No receipt (ticket-service
+answers 404 or 409: a free order, or an order it does not know) is None and the e-mail goes
+without it; anything else raises ReceiptUnavailable, so the delivery is retried.
 """
 
 from urllib.parse import quote
@@ -12,13 +13,11 @@ import httpx
 from servicekit.service_tokens import issue_service_token
 
 from notification_gateway.domain.model import Language
+from notification_gateway.domain.receipts import Receipt, ReceiptUnavailable
 from notification_gateway.settings import NotificationSettings
 
 NO_RECEIPT = frozenset({404, 409})
-
-
-class ReceiptUnavailable(Exception):
-    """ticket-service could not be reached or failed; try the delivery again later."""
+NUMBER_HEADER = "Receipt-Number"
 
 
 class ReceiptFetcher:
@@ -28,7 +27,7 @@ class ReceiptFetcher:
         self.settings = settings
         self.client = client or httpx.AsyncClient(timeout=settings.receipt_timeout_seconds)
 
-    async def receipt_pdf(self, purchase_order_id: str, language: Language) -> bytes | None:
+    async def receipt_of(self, purchase_order_id: str, language: Language) -> Receipt | None:
         token = issue_service_token(self.settings, sub=self.settings.service_name, ttl_seconds=300)
         url = (
             f"{self.settings.ticket_service_url.rstrip('/')}/internal/orders/"
@@ -39,12 +38,17 @@ class ReceiptFetcher:
                 url, params={"lang": language}, headers={"Authorization": f"Bearer {token}"}
             )
         except httpx.HTTPError as exc:
-            raise ReceiptUnavailable(f"ticket-service unreachable: {exc}") from exc
+            raise ReceiptUnavailable(
+                f"ticket-service unreachable: {type(exc).__name__}: {exc}"
+            ) from exc
         if answer.status_code in NO_RECEIPT:
             return None
         if answer.status_code != 200 or not answer.content.startswith(b"%PDF-"):
             raise ReceiptUnavailable(f"ticket-service answered {answer.status_code}")
-        return answer.content
+        number = answer.headers.get(NUMBER_HEADER, "").strip()
+        if not number:
+            raise ReceiptUnavailable(f"ticket-service sent no {NUMBER_HEADER} header")
+        return Receipt(number=number, pdf=answer.content)
 
     async def aclose(self) -> None:
         await self.client.aclose()

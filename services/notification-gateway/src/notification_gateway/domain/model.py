@@ -43,6 +43,15 @@ class ETicket:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file sent with an e-mail for keeping (not shown inline): the order's receipt PDF."""
+
+    filename: str
+    content_type: str
+    content: bytes = field(repr=False)
+
+
+@dataclass(frozen=True)
 class Message:
     """One notification in one language: what the list, the stream, push and e-mail show."""
 
@@ -55,6 +64,7 @@ class Message:
     qr_payload: str | None = field(default=None, repr=False)
     qr_caption: str = ""
     tickets: tuple[ETicket, ...] = ()
+    attachments: tuple[Attachment, ...] = ()
 
 
 @dataclass(frozen=True)

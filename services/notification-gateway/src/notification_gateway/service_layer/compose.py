@@ -32,6 +32,7 @@ from notification_gateway.service_layer.order_messages import (
     order_for,
     order_message,
     order_recipients,
+    receipt_order_id,
 )
 
 ALL = frozenset({Channel.EMAIL, Channel.PUSH, Channel.STREAM})
@@ -191,6 +192,13 @@ def compose(
         if writer is not None:
             return writer(payload, language)
     raise KeyError((type(payload).__name__, audience))
+
+
+def receipt_wanted(payload: EventPayload, recipient_id: str) -> str | None:
+    """The order whose receipt this person's e-mail carries, if any: the buyer's paid order."""
+    if isinstance(payload, OrderActivated):
+        return receipt_order_id(payload, recipient_id)
+    return None
 
 
 def public_data(payload: EventPayload) -> dict[str, str]:

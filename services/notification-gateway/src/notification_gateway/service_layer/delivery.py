@@ -4,6 +4,11 @@ The delivery job claims due rows (a lease, not a held transaction), sends each i
 so a slow or failing channel never holds back another, and records the outcome: sent; a
 temporary failure retried with exponential backoff until `max_attempts`; a permanent failure
 recorded at once. A push token FCM calls unregistered is dropped.
+
+The buyer's e-mail of a paid order carries its receipt, fetched from ticket-service here, at send
+time (never in the consumer's transaction). When ticket-service cannot answer, the e-mail waits
+like any temporary failure; only the last allowed attempt goes without the receipt, because the
+e-tickets matter more and the buyer can always download the receipt (`GET /orders/{id}/receipt`).
 """
 
 import asyncio
@@ -12,7 +17,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 
 from servicekit.logs import log_fields
-from ticketing_contracts import PAYLOAD_MODELS
+from ticketing_contracts import PAYLOAD_MODELS, EventPayload
 
 from notification_gateway.domain.model import (
     Channel,
@@ -24,13 +29,16 @@ from notification_gateway.domain.model import (
     retry_delay,
 )
 from notification_gateway.domain.notifications import Delivery
-from notification_gateway.service_layer.compose import compose
+from notification_gateway.domain.receipts import Receipt, ReceiptUnavailable
+from notification_gateway.service_layer.compose import compose, receipt_wanted
+from notification_gateway.service_layer.order_messages import with_receipt
 from notification_gateway.service_layer.ports import (
     DeliveryLog,
     DeliveryLogs,
     EmailRenderer,
     Mailer,
     PushSender,
+    Receipts,
     StreamWriter,
 )
 
@@ -56,11 +64,13 @@ class Dispatcher:
         render_email: EmailRenderer,
         push: PushSender | None,
         stream: StreamWriter,
+        receipts: Receipts,
         policy: DeliveryPolicy,
     ) -> None:
         self._delivery_logs = delivery_logs
         self._mailer = mailer
         self._render_email = render_email
+        self._receipts = receipts
         self._push = push
         self._stream = stream
         self._policy = policy
@@ -113,9 +123,7 @@ class Dispatcher:
         try:
             match delivery.channel:
                 case Channel.EMAIL:
-                    # Drawing the QR code is CPU work (~15 ms): keep it off the event loop.
-                    email = await asyncio.to_thread(self._email, delivery)
-                    return await self._mailer.send(email)
+                    return await self._send_email(delivery)
                 case Channel.PUSH:
                     return await self._send_push(delivery)
                 case Channel.STREAM:
@@ -124,15 +132,42 @@ class Dispatcher:
             logger.exception("delivery attempt raised", extra=log_fields(delivery_id=delivery.id))
             return TemporaryFailure(f"{type(exc).__name__}: {exc}")
 
-    def _email(self, delivery: Delivery) -> EmailMessage:
+    async def _send_email(self, delivery: Delivery) -> Outcome:
         notification = delivery.notification
         model = PAYLOAD_MODELS[(notification.event_type, notification.event_version)]
+        payload = model.model_validate(delivery.payload)
+        try:
+            receipt = await self._receipt(payload, delivery)
+        except ReceiptUnavailable as exc:
+            if not gives_up(delivery.attempts, self._policy.max_attempts):
+                return TemporaryFailure(f"receipt: {exc}")
+            logger.error(
+                "sending the e-mail without its receipt after %d attempts: %s",
+                delivery.attempts,
+                exc,
+                extra=log_fields(delivery_id=delivery.id),
+            )
+            receipt = None
+        # Drawing the QR code is CPU work (~15 ms): keep it off the event loop.
+        email = await asyncio.to_thread(self._email, delivery, payload, receipt)
+        return await self._mailer.send(email)
+
+    async def _receipt(self, payload: EventPayload, delivery: Delivery) -> Receipt | None:
+        notification = delivery.notification
+        order_id = receipt_wanted(payload, notification.user_id)
+        if order_id is None:
+            return None
+        return await self._receipts.receipt_of(order_id, notification.language)
+
+    def _email(
+        self, delivery: Delivery, payload: EventPayload, receipt: Receipt | None
+    ) -> EmailMessage:
+        notification = delivery.notification
         message = compose(
-            model.model_validate(delivery.payload),
-            notification.audience,
-            notification.language,
-            recipient_id=notification.user_id,
+            payload, notification.audience, notification.language, recipient_id=notification.user_id
         )
+        if receipt is not None:
+            message = with_receipt(message, receipt, notification.language)
         return self._render_email(
             message,
             language=notification.language,

@@ -3,12 +3,17 @@
 The buyer gets one e-mail holding every e-ticket of the order (each with its own QR code), one
 push and one stream entry. Each attendee whose e-mail differs from the buyer's gets one e-mail
 with their own e-tickets only; attendees have no account here, so they get no push or stream.
+The buyer's e-mail of a paid order carries its receipt (ticket-service's PDF) as an attachment.
 """
+
+import re
+from dataclasses import replace
 
 from ticketing_contracts import OrderActivated, OrderTicket
 
 from notification_gateway.domain.formatting import automatic_footer, rupiah, say, wib
 from notification_gateway.domain.model import (
+    Attachment,
     Audience,
     Channel,
     ETicket,
@@ -16,6 +21,7 @@ from notification_gateway.domain.model import (
     Message,
     Recipient,
 )
+from notification_gateway.domain.receipts import Receipt
 
 ATTENDEE_PREFIX = "attendee:"
 """The notification's user_id for an attendee, who is known only by their e-mail address."""
@@ -47,6 +53,39 @@ def order_for(order: OrderActivated, recipient_id: str) -> OrderActivated:
     email = recipient_id.removeprefix(ATTENDEE_PREFIX)
     mine = [t for t in order.tickets if address(t.holder_email) == email]
     return order.model_copy(update={"tickets": mine})
+
+
+def receipt_order_id(order: OrderActivated, recipient_id: str) -> str | None:
+    """The order whose receipt goes with this person's e-mail: only the buyer's, and only when
+    something was paid (a free order has no receipt)."""
+    if recipient_id.startswith(ATTENDEE_PREFIX) or order.total <= 0:
+        return None
+    return order.purchase_order_id
+
+
+def with_receipt(message: Message, receipt: Receipt, language: Language) -> Message:
+    """The buyer's e-mail with the receipt attached (`kwitansi-KW-2026-000001.pdf`)."""
+    name = say(language, "kwitansi", "receipt")
+    attachment = Attachment(
+        filename=f"{name}-{_file_name_safe(receipt.number)}.pdf",
+        content_type="application/pdf",
+        content=receipt.pdf,
+    )
+    told = say(
+        language,
+        f"Kwitansi pembayaran Anda ({receipt.number}) terlampir sebagai PDF.",
+        f"Your receipt ({receipt.number}) is attached as a PDF.",
+    )
+    return replace(
+        message,
+        paragraphs=(*message.paragraphs, told),
+        attachments=(*message.attachments, attachment),
+    )
+
+
+def _file_name_safe(text: str) -> str:
+    # KW/2026/000001 -> KW-2026-000001: a slash (or anything else odd) has no place in a name.
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.") or "receipt"
 
 
 def order_message(

@@ -16,6 +16,7 @@ from notification_gateway.domain.notifications import (
     Notification,
     Platform,
 )
+from notification_gateway.domain.receipts import Receipt
 from notification_gateway.domain.stream import StreamEntry
 
 
@@ -81,6 +82,12 @@ class Mailer(Protocol):
 
 class PushSender(Protocol):
     async def send(self, *, token: str, title: str, body: str, data: dict[str, str]) -> Outcome: ...
+
+
+class Receipts(Protocol):
+    async def receipt_of(self, purchase_order_id: str, language: Language) -> Receipt | None:
+        """None when the order has no receipt (free, unknown); ReceiptUnavailable when the
+        answer cannot be had now."""
 
 
 class EmailRenderer(Protocol):

@@ -7,7 +7,9 @@ Orders are made straight in the database (the shape issue 14's orders leave); ea
 
 import asyncio
 import json
+import re
 import uuid
+import zlib
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -115,6 +117,12 @@ async def pay(conn: asyncpg.Connection, order_id: str, *, roll_back: bool = Fals
         if roll_back:
             raise PaymentRolledBack()
     return receipt.number
+
+
+def _page_text(pdf: bytes) -> bytes:
+    """The PDF's page content (fpdf2 deflates each stream), to look for words in it."""
+    streams = re.findall(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.S)
+    return b"".join(zlib.decompress(s) for s in streams if s.startswith(b"x"))
 
 
 async def test_concurrent_payments_of_one_host_get_numbers_without_gaps(door: Any) -> None:
@@ -268,7 +276,7 @@ async def test_notification_gateway_fetches_the_pdf_with_its_service_token(door:
     event = await door.event()
     order = await an_order(door, event, quantity=1)
     async with door.pool.acquire() as conn:
-        await pay(conn, order["id"])
+        number = await pay(conn, order["id"])
     path = f"/internal/orders/{order['id']}/receipt.pdf"
     token = issue_service_token(TicketSettings(), sub="notification-gateway")
     async with door.client() as client:
@@ -277,6 +285,7 @@ async def test_notification_gateway_fetches_the_pdf_with_its_service_token(door:
     assert as_user.status_code == 401
     assert as_service.status_code == 200
     assert as_service.content.startswith(b"%PDF-")
+    assert as_service.headers["receipt-number"] == f"KW/{YEAR}/{number:06d}"
 
 
 async def test_host_sales_report_by_day_and_type_with_refunds_taxes_and_promo_codes(
@@ -365,18 +374,20 @@ async def test_the_gateways_fetcher_gets_the_pdf_in_the_buyers_language(door: An
     event = await door.event()
     order = await an_order(door, event, quantity=1)
     async with door.pool.acquire() as conn:
-        await pay(conn, order["id"])
+        number = await pay(conn, order["id"])
     fetcher = ReceiptFetcher(NotificationSettings(ticket_service_url=door.url))
     forged = ReceiptFetcher(
         NotificationSettings(ticket_service_url=door.url, service_token_secret="x" * 40)
     )
     try:
-        pdf = await fetcher.receipt_pdf(order["id"], "en")
-        missing = await fetcher.receipt_pdf(str(uuid.uuid4()), "id")
+        receipt = await fetcher.receipt_of(order["id"], "en")
+        missing = await fetcher.receipt_of(str(uuid.uuid4()), "id")
         with pytest.raises(ReceiptUnavailable):
-            await forged.receipt_pdf(order["id"], "id")
+            await forged.receipt_of(order["id"], "id")
     finally:
         await fetcher.aclose()
         await forged.aclose()
-    assert pdf is not None and pdf.startswith(b"%PDF-")
+    assert receipt is not None and receipt.pdf.startswith(b"%PDF-")
+    assert receipt.number == f"KW/{YEAR}/{number:06d}"
+    assert b"RECEIPT" in _page_text(receipt.pdf)  # in the buyer's language
     assert missing is None

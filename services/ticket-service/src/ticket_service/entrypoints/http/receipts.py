@@ -208,11 +208,14 @@ async def order_receipt_pdf(
 async def internal_receipt_pdf(
     order_id: UUID, _service: ServiceCaller, book: Book, lang: Lang = None
 ) -> Response:
-    """For notification-gateway's e-ticket e-mail (service token only)."""
+    """For notification-gateway's order e-mail (service token only); the number in a header,
+    for the attachment's name and the e-mail's words."""
     found = await receipts.order_receipt(
         book, order_id=str(order_id), actor=Actor("service", is_admin=True)
     )
-    return await _pdf(found, lang or "id")
+    answer = await _pdf(found, lang or "id")
+    answer.headers["Receipt-Number"] = found.receipt.label
+    return answer
 
 
 def tax_public(found: EventTax) -> dict[str, Any]:
