@@ -24,12 +24,14 @@ from ticketing_contracts import (
     PaymentRefunded,
     PaymentRefundedV2,
     PaymentRefundUpdated,
+    PaymentRefundUpdatedV2,
     PaymentSettled,
     PaymentSettledV2,
 )
 
 from ticket_service.domain.payments import (
     PAID_STATUSES,
+    REFUND_DONE,
     Order,
     PaymentAttempt,
     Progress,
@@ -468,6 +470,18 @@ class _Application:
         ):
             # The payment settled and this update overtook the settlement.
             await self.paid(update, self.occurred_at, report)
+        elif standing is Standing.PAID and self._share_back(update):
+            # This cancelled ticket's share of its order is back with the buyer (a partial
+            # refund): the ticket ends refunded; the order's other tickets stay as they are.
+            await self.move(TicketStatus.REFUNDED)
+
+    def _share_back(self, update: PaymentRefundUpdated) -> bool:
+        return (
+            isinstance(update, PaymentRefundUpdatedV2)
+            and update.refund_status in REFUND_DONE
+            and self.order.ticket_id in update.refunded_ticket_ids
+            and self.order.ticket_status is TicketStatus.CANCELLED
+        )
 
 
 def _settled_report(paid: PaymentSettled) -> dict[str, Any]:

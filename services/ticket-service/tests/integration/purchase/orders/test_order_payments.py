@@ -12,7 +12,7 @@ from orders_kit import (
     settled,
     setup_sale,
 )
-from ticketing_contracts import PaymentFailedV3
+from ticketing_contracts import PaymentFailedV3, PaymentRefundUpdatedV2
 
 TYPES = {
     "early": {"name": "Early Bird", "price": 100_000, "capacity": 3},
@@ -150,4 +150,50 @@ async def test_one_ticket_of_a_paid_order_is_checked_in_and_another_cancelled_fo
     assert sum(t["price_paid"] for t in data["tickets"]) == data["total"] == 460_000
     assert whole.status_code == 409  # one ticket is checked in: the order stays
     assert whole.json()["error"]["code"] == "already_checked_in"
+    assert await counters(stack, event["id"]) == await counted_tickets(stack, event["id"])
+
+
+async def test_a_cancelled_ticket_ends_refunded_when_its_share_is_back(stack: Any) -> None:
+    event = await setup_sale(stack, types=TYPES)
+    buyer = f"buyer-{uuid.uuid4()}"
+    data = (await order(stack, event, {"early": 2, "vip": 1}, buyer)).json()["data"]
+    await stack.publish(settled(data))
+
+    async def active() -> bool:
+        return await statuses(stack, data["id"]) == {"active"}
+
+    await stack.eventually(active)
+    leaving, *staying = data["tickets"]
+    async with stack.client() as client:
+        cancelled = await client.post(f"/tickets/{leaving['id']}/cancel", headers=stack.auth(buyer))
+    assert cancelled.status_code == 200, cancelled.text
+    facts = settled(data).model_dump(exclude={"settled_at", "payment_status", "sequence"})
+
+    def refund(status: str, sequence: int) -> PaymentRefundUpdatedV2:
+        return PaymentRefundUpdatedV2(
+            **facts,
+            refund_id="rf-1",
+            refund_amount=leaving["price_paid"],
+            method="api",
+            refund_status=status,
+            sequence=sequence,
+            payment_status="partially_refunded" if status == "succeeded" else "settled",
+            refunded_ticket_ids=[leaving["id"]],
+        )
+
+    async def status_of(ticket_id: str) -> str:
+        found: str = await stack.pool.fetchval(
+            "SELECT status FROM tickets WHERE id = $1", uuid.UUID(ticket_id)
+        )
+        return found
+
+    # Under way: still cancelled. Back with the buyer: refunded, and only that ticket.
+    await stack.publish(refund("pending", 3))
+    await stack.publish(refund("succeeded", 4))
+
+    async def refunded() -> bool:
+        return await status_of(leaving["id"]) == "refunded"
+
+    await stack.eventually(refunded)
+    assert [await status_of(t["id"]) for t in staying] == ["active", "active"]
     assert await counters(stack, event["id"]) == await counted_tickets(stack, event["id"])
