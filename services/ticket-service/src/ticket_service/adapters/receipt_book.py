@@ -145,13 +145,13 @@ class SqlReceiptBook:
         items = await self.conn.fetch(
             """SELECT COALESCE(t.ticket_type_id, 'default') AS ticket_type_id,
                       COALESCE(tt.name, 'Reguler') AS name,
-                      COALESCE(tt.price, max(t.price_paid)) AS unit_price,
+                      COALESCE(t.list_price, tt.price, t.price_paid) AS unit_price,
                       count(*)::int AS quantity
                  FROM tickets t
                  LEFT JOIN ticket_types tt ON tt.event_id = t.event_id AND tt.id = t.ticket_type_id
                 WHERE t.purchase_order_id = $1
-                GROUP BY t.ticket_type_id, tt.name, tt.price, tt.position
-                ORDER BY tt.position, t.ticket_type_id""",
+                GROUP BY t.ticket_type_id, tt.name, tt.position, 3
+                ORDER BY tt.position, t.ticket_type_id, 3""",
             uid,
         )
         return PaidOrder(

@@ -121,3 +121,25 @@ async def test_a_refund_produces_a_credit_note_referencing_the_receipt(stack: An
     assert note["amount"] == 33_000
     assert note["taxes"]["pbjt"] == 3_000
     assert note["number"].startswith("NK/")
+
+
+async def test_the_receipt_shows_the_price_paid_when_the_type_price_changed_before_payment(
+    stack: Any,
+) -> None:
+    event = await stack.put_event(price=55_000, capacity=5)
+    ticket = await _bought(stack, event)
+    # The host raises the price while this buyer is still paying at the old one.
+    await stack.pool.execute(
+        "UPDATE ticket_types SET price = 80000 WHERE event_id = $1", event["id"]
+    )
+    await stack.publish(settled(ticket))
+    await wait_status(stack, ticket["id"], "active")
+    async with stack.client() as client:
+        answer = await client.get(
+            f"/orders/{await _order_of(stack, ticket)}/receipt",
+            headers=stack.auth(ticket["user_id"]),
+        )
+    assert answer.status_code == 200, answer.text
+    receipt = answer.json()["data"]
+    assert [(i["unit_price"], i["quantity"]) for i in receipt["items"]] == [(55_000, 1)]
+    assert receipt["total"] == 55_000
