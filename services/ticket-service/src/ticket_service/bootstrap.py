@@ -28,6 +28,7 @@ from ticket_service.adapters.readings import SqlTicketReader
 from ticket_service.adapters.receipt_book import SqlReceiptBook
 from ticket_service.adapters.sale_setup_repository import SqlSaleSetup
 from ticket_service.adapters.sales_ledger import SqlSalesLedger
+from ticket_service.adapters.scanners_repository import SqlScanners
 from ticket_service.adapters.ticket_events import OutboxTicketEvents
 from ticket_service.adapters.ticketed_events_repository import SqlTicketedEvents
 from ticket_service.adapters.transfer_repository import SqlTransferRepository
@@ -231,6 +232,10 @@ def door_repository(conn: DbConn, request: Request) -> SqlHostToolsRepository:
     """The door's and the host tools' repository (one request's connection)."""
     runtime: Runtime = request.app.state.runtime
     return SqlHostToolsRepository(conn, OutboxTicketEvents(conn, runtime.outbox))
+
+
+def scanners_repository(conn: DbConn) -> SqlScanners:
+    return SqlScanners(conn)
 
 
 def _limiter(request: Request) -> PurchaseRateLimiter:

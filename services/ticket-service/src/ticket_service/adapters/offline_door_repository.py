@@ -58,6 +58,14 @@ class SqlOfflineDoor:
     def transaction(self) -> Any:
         return self.conn.transaction()
 
+    async def hold_scanner(self, scanner_id: str) -> bool:
+        held = await self.conn.fetchval(
+            """UPDATE scanners SET last_synced_at = now(), last_seen_at = now()
+                WHERE id = $1 AND revoked_at IS NULL RETURNING true""",
+            UUID(scanner_id),
+        )
+        return bool(held)
+
     async def lock_tickets(
         self, event_id: str, ticket_ids: Sequence[str], codes: Sequence[str]
     ) -> tuple[dict[str, GateTicket], dict[str, str]]:
