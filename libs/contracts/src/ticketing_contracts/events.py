@@ -14,6 +14,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from ticketing_contracts.routing import EventType
 
 Rupiah = int
+QR_PAYLOAD = (
+    "Signed QR content, as printed on the e-ticket. Since issue 15 the event's Ed25519 QR,"
+    " `TKT2.<event_id>.<ticket_id>.<attendance_code>.<ticket_type_id or ->.<key_id>.<signature>`"
+    " (base64url, no padding, over everything before the last dot): a scanner verifies it"
+    " offline with the event's public key (ticket-service `GET /events/{id}/check-in-key`)."
+    " Older messages carry the HMAC `TKT1.<ticket_id>.<attendance_code>.<key_id>.<signature>`,"
+    " which only ticket-service verifies (online check-in)."
+)
 
 
 class EventPayload(BaseModel):
@@ -112,7 +120,7 @@ class TicketActivated(_TicketFacts):
     price_paid: Rupiah = Field(ge=0)
     currency: str = "IDR"
     activated_at: datetime
-    qr_payload: str = Field(description="Signed QR content, as printed on the e-ticket")
+    qr_payload: str = Field(description=QR_PAYLOAD)
 
 
 class TicketCancelled(_TicketFacts):
@@ -332,7 +340,7 @@ class OrderTicket(BaseModel):
     ticket_type_id: str | None = None
     ticket_type_name: str | None = None
     price_paid: Rupiah = Field(ge=0)
-    qr_payload: str = Field(description="Signed QR content, as printed on the e-ticket")
+    qr_payload: str = Field(description=QR_PAYLOAD)
 
 
 class OrderActivated(EventPayload):

@@ -28,6 +28,7 @@ from ticket_service.adapters.readings import SqlTicketReader
 from ticket_service.adapters.receipt_book import SqlReceiptBook
 from ticket_service.adapters.sale_setup_repository import SqlSaleSetup
 from ticket_service.adapters.sales_ledger import SqlSalesLedger
+from ticket_service.adapters.scanners_repository import SqlScanners
 from ticket_service.adapters.ticket_events import OutboxTicketEvents
 from ticket_service.adapters.ticketed_events_repository import SqlTicketedEvents
 from ticket_service.adapters.transfer_repository import SqlTransferRepository
@@ -37,7 +38,6 @@ from ticket_service.adapters.waitlist_repository import (
     SqlWaitlist,
 )
 from ticket_service.domain import errors, orders
-from ticket_service.domain.qr_codes import SigningKeys
 from ticket_service.domain.tickets import IllegalTransition
 from ticket_service.service_layer.holds import HoldsRepository
 from ticket_service.service_layer.offer_acceptance import AcceptanceDeps, OfferAcceptanceStore
@@ -184,10 +184,9 @@ def _settings(request: Request) -> TicketSettings:
 def purchase_deps(request: Request) -> PurchaseDeps:
     runtime: Runtime = request.app.state.runtime
     settings = _settings(request)
-    keys = settings.signing_keys
 
     def store(conn: asyncpg.Connection) -> PurchaseStore:
-        return SqlPurchaseStore(conn, OutboxTicketEvents(conn, runtime.outbox, keys))
+        return SqlPurchaseStore(conn, OutboxTicketEvents(conn, runtime.outbox))
 
     return PurchaseDeps(
         store=per_connection(runtime.pool, store),
@@ -203,10 +202,10 @@ def purchase_answers(request: Request, *, reused_message: str) -> IdempotentAnsw
 
 
 def holds_store(
-    pool: asyncpg.Pool, outbox: Outbox, keys: SigningKeys
+    pool: asyncpg.Pool, outbox: Outbox
 ) -> Callable[[], AbstractAsyncContextManager[HoldsRepository]]:
     def repository(conn: asyncpg.Connection) -> HoldsRepository:
-        return SqlHoldsRepository(conn, OutboxTicketEvents(conn, outbox, keys))
+        return SqlHoldsRepository(conn, OutboxTicketEvents(conn, outbox))
 
     return per_connection(pool, repository)
 
@@ -232,8 +231,11 @@ def door_guard(request: Request) -> RedisDoorGuard:
 def door_repository(conn: DbConn, request: Request) -> SqlHostToolsRepository:
     """The door's and the host tools' repository (one request's connection)."""
     runtime: Runtime = request.app.state.runtime
-    keys = _settings(request).signing_keys
-    return SqlHostToolsRepository(conn, OutboxTicketEvents(conn, runtime.outbox, keys))
+    return SqlHostToolsRepository(conn, OutboxTicketEvents(conn, runtime.outbox))
+
+
+def scanners_repository(conn: DbConn) -> SqlScanners:
+    return SqlScanners(conn)
 
 
 def _limiter(request: Request) -> PurchaseRateLimiter:
@@ -250,10 +252,9 @@ def order_deps(request: Request) -> OrderDeps:
     """Orders share the purchase's rate limit (one count per buyer) and hold time."""
     runtime: Runtime = request.app.state.runtime
     settings = _settings(request)
-    keys = settings.signing_keys
 
     def store(conn: asyncpg.Connection) -> OrderStore:
-        events = OutboxTicketEvents(conn, runtime.outbox, keys)
+        events = OutboxTicketEvents(conn, runtime.outbox)
         return SqlOrderStore(conn, events, hold_minutes=settings.hold_minutes)
 
     return OrderDeps(
@@ -269,8 +270,7 @@ def order_reader(conn: DbConn) -> SqlOrderReader:
 
 def order_cancellation(conn: DbConn, request: Request) -> SqlOrderCancellation:
     runtime: Runtime = request.app.state.runtime
-    keys = _settings(request).signing_keys
-    return SqlOrderCancellation(conn, OutboxTicketEvents(conn, runtime.outbox, keys))
+    return SqlOrderCancellation(conn, OutboxTicketEvents(conn, runtime.outbox))
 
 
 def sale_setup(conn: DbConn) -> SqlSaleSetup:
@@ -279,8 +279,7 @@ def sale_setup(conn: DbConn) -> SqlSaleSetup:
 
 def transfer_repository(conn: DbConn, request: Request) -> SqlTransferRepository:
     runtime: Runtime = request.app.state.runtime
-    keys = _settings(request).signing_keys
-    return SqlTransferRepository(conn, OutboxTicketEvents(conn, runtime.outbox, keys))
+    return SqlTransferRepository(conn, OutboxTicketEvents(conn, runtime.outbox))
 
 
 def receipt_book(conn: DbConn) -> SqlReceiptBook:
@@ -305,10 +304,9 @@ def offer_maker_store(pool: asyncpg.Pool, outbox: Outbox) -> OfferMakerStore:
 def acceptance_deps(request: Request) -> AcceptanceDeps:
     runtime: Runtime = request.app.state.runtime
     settings = _settings(request)
-    keys = settings.signing_keys
 
     def store(conn: asyncpg.Connection) -> OfferAcceptanceStore:
-        return SqlOfferAcceptance(conn, OutboxTicketEvents(conn, runtime.outbox, keys))
+        return SqlOfferAcceptance(conn, OutboxTicketEvents(conn, runtime.outbox))
 
     return AcceptanceDeps(
         store=per_connection(runtime.pool, store),

@@ -16,7 +16,8 @@ class TicketSettings(ServiceSettings):
     http_port: int = 8001
     database_url: SecretStr = SecretStr("postgresql://postgres@127.0.0.1:5432/ticket_service")
 
-    # "kid1:secret1,kid0:secret0": the first key signs, every key verifies (rotation).
+    # "kid1:secret1,kid0:secret0": every key verifies the HMAC QRs (TKT1) of e-tickets issued
+    # before issue 15; new QRs are signed with the event's Ed25519 key (check_in_keys).
     qr_signing_keys: SecretStr = SecretStr(DEV_QR_SIGNING_KEYS)
 
     # How long an unpaid purchase holds its seat; Midtrans gets the same deadline, and its

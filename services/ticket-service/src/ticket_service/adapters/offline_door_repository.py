@@ -35,10 +35,6 @@ def _ids(values: Sequence[str]) -> list[UUID]:
     return found
 
 
-def _text(value: object) -> str | None:
-    return str(value) if value is not None else None
-
-
 def _scan(row: Any) -> RecordedScan:
     return RecordedScan(
         id=row["id"],
@@ -61,6 +57,14 @@ class SqlOfflineDoor:
 
     def transaction(self) -> Any:
         return self.conn.transaction()
+
+    async def hold_scanner(self, scanner_id: str) -> bool:
+        held = await self.conn.fetchval(
+            """UPDATE scanners SET last_synced_at = now(), last_seen_at = now()
+                WHERE id = $1 AND revoked_at IS NULL RETURNING true""",
+            UUID(scanner_id),
+        )
+        return bool(held)
 
     async def lock_tickets(
         self, event_id: str, ticket_ids: Sequence[str], codes: Sequence[str]
@@ -157,18 +161,18 @@ class SqlOfflineDoor:
             await self._publish(publish)
 
     async def _publish(self, scans: Sequence[RecordedScan]) -> None:
-        """ticket.checked_in v3 for every accepted scan of the batch (the host's live count)."""
+        """ticket.checked_in v3 for every accepted scan of the batch (the host's live count).
+
+        The view names the order's payment (`order_id`) for every ticket of an order."""
         found = await self.conn.fetch(
-            f"""SELECT v.*, d.ticket_type_id AS door_type_id, d.purchase_order_id AS door_order_id
-                  FROM ({TICKET_VIEW} WHERE t.id = ANY ($1::uuid[])) v
-                  JOIN tickets d ON d.id = v.id""",  # noqa: S608 - the constant view
+            TICKET_VIEW + " WHERE t.id = ANY ($1::uuid[])",
             [UUID(s.ticket_id) for s in scans if s.ticket_id],
         )
-        views = {str(r["id"]): (rows.ticket(r), r) for r in found}
+        views = {ticket.id: ticket for ticket in rows.tickets(found)}
         first_entry: set[str] = set()
         envelopes = []
         for scan in sorted(scans, key=lambda s: s.scanned_at):
-            ticket, row = views[scan.ticket_id or ""]
+            ticket = views[scan.ticket_id or ""]
             reentry = scan.direction == Direction.IN and (
                 scan.ticket_id in first_entry or ticket.checked_in_at != scan.scanned_at
             )
@@ -187,8 +191,10 @@ class SqlOfflineDoor:
                 host_id=ticket.event.host_id,
                 checked_in_at=ticket.checked_in_at or scan.scanned_at,
                 checked_in_by=ticket.checked_in_by or scan.scanned_by,
-                ticket_type_id=row["door_type_id"],
-                purchase_order_id=_text(row["door_order_id"]),
+                ticket_type_id=ticket.ticket_type_id,
+                ticket_type_name=ticket.ticket_type_name,
+                purchase_order_id=ticket.purchase_order_id,
+                order_size=ticket.order_size,
                 list_id=scan.list_id,
                 direction=scan.direction.value,
                 reentry=reentry,

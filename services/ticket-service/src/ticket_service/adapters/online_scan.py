@@ -21,20 +21,20 @@ from ticket_service.service_layer.check_in import GateScanOutcome
 assert "FROM tickets t" in TICKET_VIEW
 _ADMITTED_VIEW = TICKET_VIEW.replace("FROM tickets t", "FROM admitted t", 1)
 
-# The outbox row of ticket.checked_in v3, built from the admitted row (see ticketing_contracts).
+# The outbox row of ticket.checked_in v3, built from the admitted row (see ticketing_contracts)
+# and its view `v`: the view's order id is the order's payment (its one transaction, keyed by the
+# first ticket), so every ticket of an order names it, as its other ticket.* events do.
 _ENVELOPE = """jsonb_build_object(
     'event_id', $11::uuid, 'event_type', 'ticket.checked_in', 'version', 3,
     'occurred_at', now(), 'producer', $12::text, 'correlation_id', $13::text,
     'payload', jsonb_build_object(
         'ticket_id', a.id, 'event_id', a.event_id, 'user_id', a.user_id,
-        'order_id', x.order_id, 'attendance_code', a.attendance_code,
+        'order_id', v.order_id, 'attendance_code', a.attendance_code,
         'holder_name', a.holder_name, 'holder_email', a.holder_email,
         'event_title', e.title, 'event_starts_at', e.starts_at, 'event_venue', e.venue,
         'host_id', e.host_id, 'checked_in_at', a.checked_in_at, 'checked_in_by', a.checked_in_by,
         'ticket_type_id', a.ticket_type_id, 'ticket_type_name', tt.name,
-        'purchase_order_id', a.purchase_order_id,
-        'order_size', CASE WHEN a.purchase_order_id IS NULL THEN 1 ELSE
-            (SELECT count(*) FROM tickets o WHERE o.purchase_order_id = a.purchase_order_id) END,
+        'purchase_order_id', a.purchase_order_id, 'order_size', v.order_size,
         'list_id', $7::text, 'direction', $8::text, 'reentry', a.was_checked_in AND $8 = 'in',
         'scanned_at', now(), 'offline', false))"""
 
@@ -74,6 +74,8 @@ WITH target AS (
        AND ($10::text IS NULL OR NOT EXISTS (
            SELECT 1 FROM check_in_nonces n WHERE n.scanner_id = $9 AND n.nonce = $10))
  RETURNING t.*, one.is_checked_in AS was_checked_in
+), shown AS (
+    {_ADMITTED_VIEW}
 ), claimed AS (
     INSERT INTO check_in_nonces (scanner_id, nonce, ticket_id)
     SELECT $9, $10, a.id FROM admitted a WHERE $10::text IS NOT NULL
@@ -85,8 +87,8 @@ WITH target AS (
     INSERT INTO outbox (event_id, event_type, body)
     SELECT $11::uuid, 'ticket.checked_in', {_ENVELOPE}
       FROM admitted a
+      JOIN shown v ON v.id = a.id
       JOIN ticketed_events e ON e.event_id = a.event_id
-      LEFT JOIN ticket_transactions x ON x.ticket_id = a.id
       LEFT JOIN ticket_types tt ON tt.event_id = a.event_id AND tt.id = a.ticket_type_id
 )
 SELECT v.*,
@@ -102,7 +104,7 @@ SELECT v.*,
   FROM (SELECT 1) AS anchor
   LEFT JOIN one ON true
   LEFT JOIN gate ON true
-  LEFT JOIN ({_ADMITTED_VIEW}) v ON true
+  LEFT JOIN shown v ON true
 """
 
 

@@ -19,7 +19,6 @@ from ticket_service.domain.payments import (
     Progress,
     Refund,
 )
-from ticket_service.domain.qr_codes import SigningKeys
 from ticket_service.domain.tickets import TicketStatus, TransactionStatus
 
 
@@ -42,9 +41,9 @@ def order_entity(row: Mapping[str, Any]) -> Order:
 class SqlPaymentOutcomes:
     """One consumer transaction's connection (servicekit's inbox opens the transaction)."""
 
-    def __init__(self, conn: asyncpg.Connection, outbox: Outbox, keys: SigningKeys) -> None:
+    def __init__(self, conn: asyncpg.Connection, outbox: Outbox) -> None:
         self.conn = conn
-        self.events = OutboxTicketEvents(conn, outbox, keys)
+        self.events = OutboxTicketEvents(conn, outbox)
 
     async def lock_order(self, order_id: str) -> Order | None:
         # Ticket and transaction both locked: payment events of one order apply one at a time.

@@ -1,4 +1,4 @@
-"""SQL for scanners (devices a host registers) and the check-in list feed they sync."""
+"""SQL for scanners (devices a host registers, lists and revokes) and the list feed they sync."""
 
 import hashlib
 import hmac
@@ -11,8 +11,19 @@ from uuid import UUID, uuid4
 import asyncpg
 
 from ticket_service.domain.door import Actor
+from ticket_service.domain.scanners import Scanner
 
 TOKEN_PREFIX = "scn_"  # noqa: S105 - the marker of a scanner token, not a secret
+SCANNER_COLUMNS = """id, event_id, name, list_ids, created_at, created_by, last_seen_at,
+    last_synced_at, revoked_at, revoked_by"""
+
+# A scanner's calls note the time once a minute at most, and never wait for its row: an upload
+# in progress (which notes it too) or a revoke holds it.
+_SEEN = """
+UPDATE scanners s SET last_seen_at = now()
+  FROM (SELECT id FROM scanners WHERE id = $1 FOR NO KEY UPDATE SKIP LOCKED) free
+ WHERE s.id = free.id
+"""
 
 
 @dataclass(frozen=True)
@@ -70,13 +81,76 @@ async def scanner_actor(pool: asyncpg.Pool, token: str) -> Actor | None:
     except ValueError:
         return None
     row = await pool.fetchrow(
-        "SELECT event_id, list_ids, token_hash FROM scanners WHERE id = $1 AND revoked_at IS NULL",
+        """SELECT event_id, list_ids, token_hash,
+                  last_seen_at IS NULL OR last_seen_at < now() - interval '1 minute' AS stale
+             FROM scanners WHERE id = $1 AND revoked_at IS NULL""",
         scanner_id,
     )
     if row is None or not hmac.compare_digest(bytes(row["token_hash"]), _hash(secret)):
         return None
+    if row["stale"]:
+        await pool.execute(_SEEN, scanner_id)
     lists = frozenset(row["list_ids"]) if row["list_ids"] is not None else None
-    return Actor(user_id=f"scanner-{scanner_id}", scanner_of=row["event_id"], list_ids=lists)
+    return Actor(
+        user_id=f"scanner-{scanner_id}",
+        scanner_of=row["event_id"],
+        list_ids=lists,
+        scanner_id=str(scanner_id),
+    )
+
+
+def _scanner(row: Any) -> Scanner:
+    return Scanner(
+        id=str(row["id"]),
+        event_id=row["event_id"],
+        name=row["name"],
+        list_ids=list(row["list_ids"]) if row["list_ids"] is not None else None,
+        created_at=row["created_at"],
+        created_by=row["created_by"],
+        last_seen_at=row["last_seen_at"],
+        last_synced_at=row["last_synced_at"],
+        revoked_at=row["revoked_at"],
+        revoked_by=row["revoked_by"],
+    )
+
+
+class SqlScanners:
+    """An event's scanners for its host (one request's connection)."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+
+    async def event_host(self, event_id: str) -> str | None:
+        host: str | None = await self.conn.fetchval(
+            "SELECT host_id FROM ticketed_events WHERE event_id = $1", event_id
+        )
+        return host
+
+    async def scanners(self, event_id: str) -> list[Scanner]:
+        found = await self.conn.fetch(
+            f"""SELECT {SCANNER_COLUMNS} FROM scanners
+                 WHERE event_id = $1 ORDER BY created_at, id""",  # noqa: S608 - constant columns
+            event_id,
+        )
+        return [_scanner(r) for r in found]
+
+    async def revoke(self, event_id: str, scanner_id: str, *, by: str) -> Scanner | None:
+        """One statement; it waits for an upload of the scanner's that is still applying."""
+        try:
+            uid = UUID(scanner_id)
+        except ValueError:
+            return None
+        row = await self.conn.fetchrow(
+            f"""UPDATE scanners SET revoked_at = coalesce(revoked_at, now()),
+                                    revoked_by = CASE WHEN revoked_at IS NULL THEN $3
+                                                      ELSE revoked_by END
+                 WHERE id = $1 AND event_id = $2
+             RETURNING {SCANNER_COLUMNS}""",  # noqa: S608 - constant columns
+            uid,
+            event_id,
+            by,
+        )
+        return _scanner(row) if row else None
 
 
 async def feed_page(

@@ -1,4 +1,8 @@
-"""The ticket.* and order.* integration events, built from entities and written to the outbox."""
+"""The ticket.* and order.* integration events, built from entities and written to the outbox.
+
+The e-ticket's QR in `ticket.activated` and `order.activated` is the event's Ed25519 QR (TKT2,
+domain/offline_qr.py), the one `GET /tickets/{id}/qr` draws: a scanner verifies it offline.
+"""
 
 import uuid
 from datetime import datetime
@@ -16,10 +20,13 @@ from ticketing_contracts import (
     TicketRefundRequestedV2,
 )
 
-from ticket_service.adapters import rows
+from ticket_service.adapters import check_in_keys, rows
 from ticket_service.adapters.repository import TICKET_VIEW
 from ticket_service.domain.entities import Ticket
-from ticket_service.domain.qr_codes import SigningKeys, sign_qr_payload
+from ticket_service.domain.offline_qr import sign_offline_qr
+
+EventKey = tuple[str, bytes]
+"""(key id, private key) of the event's signing key."""
 
 
 def _facts(ticket: Ticket) -> dict[str, Any]:
@@ -42,6 +49,31 @@ def _facts(ticket: Ticket) -> dict[str, Any]:
     }
 
 
+def _qr(ticket: Ticket, key: EventKey) -> str:
+    key_id, private_key = key
+    return sign_offline_qr(
+        event_id=ticket.event_id,
+        ticket_id=ticket.id,
+        attendance_code=ticket.attendance_code,
+        ticket_type_id=ticket.ticket_type_id,
+        key_id=key_id,
+        private_key=private_key,
+    )
+
+
+def _activation(
+    ticket: Ticket, *, at: datetime, key: EventKey, transferred: bool = False
+) -> TicketActivatedV2:
+    return TicketActivatedV2(
+        **_facts(ticket),
+        price_paid=ticket.price_paid,
+        currency=ticket.currency,
+        activated_at=at,
+        qr_payload=_qr(ticket, key),
+        transferred=transferred,
+    )
+
+
 # The order's last held ticket just turned active: claim the order's one announcement.
 _CLAIM_ORDER = """
 UPDATE orders o SET announced_at = now()
@@ -56,34 +88,24 @@ RETURNING o.id, o.payment_order_id, o.event_id, o.buyer_id, o.customer_name, o.c
 class OutboxTicketEvents:
     """Writes each event in the caller's transaction (the connection's), for the relay to send."""
 
-    def __init__(self, conn: asyncpg.Connection, outbox: Outbox, keys: SigningKeys) -> None:
+    def __init__(self, conn: asyncpg.Connection, outbox: Outbox) -> None:
         self.conn = conn
         self.outbox = outbox
-        self.keys = keys
 
     async def activated(self, ticket: Ticket, *, at: datetime) -> None:
         """`ticket.activated`; and `order.activated` once the whole order is active."""
-        await self.outbox.add(self.conn, self._activation(ticket, at=at))
+        key = await check_in_keys.signing_key(self.conn, ticket.event_id)
+        await self.outbox.add(self.conn, _activation(ticket, at=at, key=key))
         if ticket.purchase_order_id is not None:
-            await self._order_activated(ticket, at=at)
+            await self._order_activated(ticket, at=at, key=key)
 
     async def transferred(self, ticket: Ticket, *, at: datetime) -> None:
         """`ticket.activated` for the new holder alone: the order was announced long ago."""
-        await self.outbox.add(self.conn, self._activation(ticket, at=at, transferred=True))
+        key = await check_in_keys.signing_key(self.conn, ticket.event_id)
+        await self.outbox.add(self.conn, _activation(ticket, at=at, key=key, transferred=True))
 
-    def _activation(
-        self, ticket: Ticket, *, at: datetime, transferred: bool = False
-    ) -> TicketActivatedV2:
-        return TicketActivatedV2(
-            **_facts(ticket),
-            price_paid=ticket.price_paid,
-            currency=ticket.currency,
-            activated_at=at,
-            qr_payload=sign_qr_payload(ticket.id, ticket.attendance_code, self.keys),
-            transferred=transferred,
-        )
-
-    async def _order_activated(self, ticket: Ticket, *, at: datetime) -> None:
+    async def _order_activated(self, ticket: Ticket, *, at: datetime, key: EventKey) -> None:
+        """Every ticket's QR is signed with `key`: an order's tickets are all of one event."""
         order = await self.conn.fetchrow(_CLAIM_ORDER, uuid.UUID(ticket.purchase_order_id))
         if order is None:
             return
@@ -102,7 +124,7 @@ class OutboxTicketEvents:
                 ticket_type_id=t.ticket_type_id,
                 ticket_type_name=t.ticket_type_name,
                 price_paid=t.price_paid,
-                qr_payload=sign_qr_payload(t.id, t.attendance_code, self.keys),
+                qr_payload=_qr(t, key),
             )
             for t in rows.tickets(list(found))
         ]

@@ -51,6 +51,8 @@ class Actor:
     """A scanner (issue 15): the one event whose door it works; it runs no host's tools."""
     list_ids: frozenset[str] | None = None
     """A scanner's lists (None: every list of its event)."""
+    scanner_id: str | None = None
+    """A scanner's own id, which its host revokes it by."""
 
     def runs(self, host_id: str) -> bool:
         """The event's host or an admin runs an event's door and its tickets."""

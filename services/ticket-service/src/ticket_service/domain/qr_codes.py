@@ -1,8 +1,10 @@
-"""The signed QR payload printed on an e-ticket, and its verification at the door.
+"""The HMAC QR payload of the e-tickets issued before issue 15, and its verification online.
 
 Format: "TKT1.<ticket_id>.<attendance_code>.<key_id>.<base64url(HMAC-SHA256(key, body))>"
 where body is "TKT1.<ticket_id>.<attendance_code>.<key_id>" and the base64 has no padding.
-The first key signs; every configured key verifies, so keys can rotate.
+Every configured key verifies. New e-tickets carry the event's Ed25519 QR (offline_qr.py, which
+a scanner verifies offline); the TKT1 ones already mailed keep admitting at the online door, and
+`sign_qr_payload` makes them for tests.
 """
 
 import base64

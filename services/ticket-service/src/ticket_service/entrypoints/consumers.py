@@ -11,7 +11,6 @@ from ticketing_contracts.routing import TICKET_SERVICE_PAYMENTS
 
 from ticket_service.adapters.payment_outcomes import SqlPaymentOutcomes
 from ticket_service.adapters.receipt_book import SqlReceiptBook
-from ticket_service.domain.qr_codes import SigningKeys
 from ticket_service.service_layer.activation import apply_payment_event
 from ticket_service.service_layer.receipts import Bookkeeping, PlatformRates
 from ticket_service.settings import TicketSettings
@@ -26,13 +25,11 @@ PAYMENT_EVENTS = (
 )
 
 
-def payment_event_handler(
-    outbox: Outbox, keys: SigningKeys, platform: PlatformRates | None = None
-) -> EventHandler:
+def payment_event_handler(outbox: Outbox, platform: PlatformRates | None = None) -> EventHandler:
     async def handle(conn: asyncpg.Connection, envelope: EventEnvelope) -> None:
         # v1 and v2 both parse (an unknown version raises, is retried, then dead-lettered).
         payload = parse_payload(envelope)
-        repo = SqlPaymentOutcomes(conn, outbox, keys)
+        repo = SqlPaymentOutcomes(conn, outbox)
         books = Bookkeeping(SqlReceiptBook(conn), platform) if platform else None
         await apply_payment_event(
             repo, payload, occurred_at=envelope.occurred_at, now=datetime.now(UTC), books=books
@@ -43,7 +40,7 @@ def payment_event_handler(
 
 def payment_events_consumer(settings: TicketSettings, runtime: Runtime) -> Consumer:
     platform = PlatformRates(settings.platform_fee_percent, settings.ppn_rate_percent)
-    handle = payment_event_handler(runtime.outbox, settings.signing_keys, platform)
+    handle = payment_event_handler(runtime.outbox, platform)
     return Consumer(
         name=CONSUMER_NAME,
         binding=TICKET_SERVICE_PAYMENTS,

@@ -10,7 +10,6 @@ from servicekit.messaging import Outbox
 
 from ticket_service import bootstrap
 from ticket_service.adapters.purchase_requests import forget_purchase_requests_before
-from ticket_service.domain.qr_codes import SigningKeys
 from ticket_service.service_layer import holds
 from ticket_service.settings import TicketSettings
 
@@ -23,16 +22,15 @@ async def expire_unpaid_holds(
     *,
     batch_size: int = 200,
     now: datetime | None = None,
-    keys: SigningKeys | None = None,
 ) -> int:
     """One batch of the sweep on the real database (the use case is `service_layer.holds`)."""
-    store = bootstrap.holds_store(pool, outbox, keys or ())
+    store = bootstrap.holds_store(pool, outbox)
     return await holds.expire_unpaid_holds(store, batch_size=batch_size, now=now)
 
 
 def hold_sweeper(settings: TicketSettings, runtime: Runtime) -> PeriodicJob:
     last_cleanup = 0.0
-    store = bootstrap.holds_store(runtime.pool, runtime.outbox, settings.signing_keys)
+    store = bootstrap.holds_store(runtime.pool, runtime.outbox)
 
     async def run() -> int:
         """Expire what is due; the count is what servicekit's job metrics add up as items."""

@@ -3,6 +3,8 @@
 A batch is one transaction that locks its tickets (in id order, so two gates' uploads queue
 instead of deadlocking), replays each ticket's scans, and writes the outcome in a few statements.
 A retried batch finds its nonces on record and changes nothing; its answer is the current one.
+A scanner's batch first takes the scanner's row: a revoke that commits first refuses the whole
+batch, a revoke that comes later waits for the batch to commit.
 """
 
 from collections.abc import Mapping, Sequence
@@ -23,12 +25,16 @@ from ticket_service.domain.offline_scans import (
     refuse_offline,
     replay,
 )
+from ticket_service.domain.scanners import ScannerRevoked
 
 PENDING = "pending"
 
 
 class OfflineDoorRepository(Protocol):
     def transaction(self) -> AbstractAsyncContextManager[None]: ...
+
+    async def hold_scanner(self, scanner_id: str) -> bool:
+        """Lock the scanner against a revoke until the transaction ends; False when revoked."""
 
     async def lock_tickets(
         self, event_id: str, ticket_ids: Sequence[str], codes: Sequence[str]
@@ -66,6 +72,8 @@ async def sync_scans(
     """Apply a batch (in any order it came) and answer each scan, in the batch's order."""
     codes = {s.nonce: normalise_attendance_code(s.attendance_code or "") for s in scans}
     async with repo.transaction():
+        if actor.scanner_id is not None and not await repo.hold_scanner(actor.scanner_id):
+            raise ScannerRevoked("This scanner token is not valid.")
         ids = sorted({s.ticket_id for s in scans if s.ticket_id})
         tickets, by_code = await repo.lock_tickets(
             event_id, ids, sorted({c for c in codes.values() if c})

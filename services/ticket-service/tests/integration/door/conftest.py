@@ -4,6 +4,7 @@ Each test makes its own events and tickets with fresh UUIDs, straight in the dat
 shapes the purchase path leaves behind), and drives the door over real HTTP.
 """
 
+import base64
 import random
 import uuid
 from collections.abc import AsyncIterator
@@ -18,6 +19,7 @@ import pytest
 from servicekit.auth import issue_token
 from servicekit.testing import ServiceProcess, create_database, free_port, fresh_vhost
 from ticket_service.domain.attendance_codes import ALPHABET
+from ticket_service.domain.offline_qr import OfflineQrClaims, verify_offline_qr
 from ticket_service.domain.qr_codes import sign_qr_payload
 from ticket_service.settings import TicketSettings
 
@@ -142,6 +144,21 @@ class Door:
         )
         assert row is not None
         return row["sold"], row["held"]
+
+    async def verify_offline(self, qr_payload: str, event_id: str) -> OfflineQrClaims:
+        """Verify a QR as an offline scanner does: with the event's public keys alone."""
+        async with self.client() as client:
+            answer = await client.get(
+                f"/events/{event_id}/check-in-key", headers=self.auth("qr-admin", "admin")
+            )
+        assert answer.status_code == 200, answer.text
+        keys = {
+            k["key_id"]: base64.urlsafe_b64decode(
+                k["public_key"] + "=" * (-len(k["public_key"]) % 4)
+            )
+            for k in answer.json()["data"]["keys"]
+        }
+        return verify_offline_qr(qr_payload, keys)
 
     async def events_of(self, ticket_id: str) -> list[tuple[str, dict[str, Any]]]:
         """The ticket's events in the outbox, oldest first: (event_type, payload)."""

@@ -87,6 +87,10 @@ async def test_transfer_voids_old_code_and_qr_and_the_new_holder_checks_in(door:
     assert activated[-1]["attendance_code"] == moved["attendance_code"]
     assert activated[-1]["transferred"] is True
     assert [p.get("transferred") for p in activated[:-1]] == [False] * (len(activated) - 1)
+    # Its QR is the offline one (TKT2) of the new code, the same the app draws.
+    assert activated[-1]["qr_payload"] == qr.json()["data"]["qr_payload"]
+    claims = await door.verify_offline(activated[-1]["qr_payload"], event["event_id"])
+    assert (claims.ticket_id, claims.attendance_code) == (ticket["id"], moved["attendance_code"])
     version = await door.pool.fetchval(
         "SELECT qr_version FROM tickets WHERE id = $1", uuid.UUID(ticket["id"])
     )

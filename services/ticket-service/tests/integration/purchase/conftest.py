@@ -7,6 +7,7 @@ the processes without seeing each other.
 """
 
 import asyncio
+import base64
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -28,6 +29,7 @@ from servicekit.testing import (
     fresh_vhost,
     publish_envelope,
 )
+from ticket_service.domain.offline_qr import OfflineQrClaims, verify_offline_qr
 from ticket_service.settings import TicketSettings
 from ticketing_contracts import EventPayload, new_event
 
@@ -172,6 +174,21 @@ class Stack:
         assert body is not None, f"no {event_type} for {ticket_id}"
         payload: dict[str, Any] = body["payload"]
         return payload
+
+    async def verify_offline(self, qr_payload: str, event_id: str) -> OfflineQrClaims:
+        """Verify a QR as an offline scanner does: with the event's public keys alone."""
+        async with self.client() as client:
+            answer = await client.get(
+                f"/events/{event_id}/check-in-key", headers=auth("qr-admin", "admin")
+            )
+        assert answer.status_code == 200, answer.text
+        keys = {
+            k["key_id"]: base64.urlsafe_b64decode(
+                k["public_key"] + "=" * (-len(k["public_key"]) % 4)
+            )
+            for k in answer.json()["data"]["keys"]
+        }
+        return verify_offline_qr(qr_payload, keys)
 
     async def publish(self, payload: EventPayload, *, event_id: uuid.UUID | None = None) -> str:
         """Publish a contract event to the broker as payment-service would; returns its id."""

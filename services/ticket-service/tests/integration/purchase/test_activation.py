@@ -81,7 +81,9 @@ async def test_settled_payment_activates_the_ticket_and_completes_the_transactio
     assert await stack.seats(ticket["event_id"]) == {"capacity": 5, "sold": 1, "held": 0}
     activated = await stack.outbox_payload(ticket["id"], "ticket.activated")
     assert activated["order_id"] == ticket["order_id"]
-    assert activated["qr_payload"].startswith(f"TKT1.{ticket['id']}.{ticket['attendance_code']}.")
+    claims = await stack.verify_offline(activated["qr_payload"], ticket["event_id"])
+    assert (claims.ticket_id, claims.attendance_code) == (ticket["id"], ticket["attendance_code"])
+    assert claims.event_id == ticket["event_id"]
 
 
 async def test_a_redelivered_settlement_has_no_second_effect(stack: Any) -> None:

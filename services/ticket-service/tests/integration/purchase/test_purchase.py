@@ -5,9 +5,6 @@ import time
 import uuid
 from typing import Any
 
-from ticket_service.domain.qr_codes import verify_qr_payload
-from ticket_service.settings import TicketSettings
-
 ALICE = f"alice-{uuid.uuid4()}"
 BOB = f"bob-{uuid.uuid4()}"
 DOUBLE_TAP = f"double-tap-{uuid.uuid4()}"
@@ -52,8 +49,9 @@ async def test_free_ticket_is_active_at_once_with_a_signed_qr_in_its_event(stack
     assert row["transaction_status"] == "completed" and row["completed_at"] is not None
     assert await stack.seats(event["id"]) == {"capacity": 5, "sold": 1, "held": 0}
     activated = await stack.outbox_payload(ticket["id"], "ticket.activated")
-    claims = verify_qr_payload(activated["qr_payload"], TicketSettings().signing_keys)
+    claims = await stack.verify_offline(activated["qr_payload"], event["id"])
     assert (claims.ticket_id, claims.attendance_code) == (ticket["id"], ticket["attendance_code"])
+    assert activated["qr_payload"].startswith("TKT2.")
 
 
 async def test_two_hundred_buyers_racing_for_fifty_seats_get_exactly_fifty(stack: Any) -> None:

@@ -25,6 +25,7 @@ from ticket_service.domain import door, gates
 from ticket_service.domain.gates import DEFAULT_LIST_ID, Direction
 from ticket_service.domain.offline_qr import qr_key_ref, sign_offline_qr, verify_offline_qr
 from ticket_service.domain.qr_codes import QrClaims, verify_qr_payload
+from ticket_service.domain.scanners import ScannerNotFound, ScannerRevoked
 from ticket_service.domain.tickets import TicketStatus
 from ticket_service.entrypoints.http.rendering import ticket_public
 from ticket_service.service_layer.check_in import CheckIn, check_in
@@ -55,6 +56,9 @@ DOOR_ERRORS: DomainErrorMap = {
     gates.NotOnList: (409, "ticket_not_on_list"),
     gates.ListClosed: (409, "check_in_list_closed"),
     gates.NotInside: (409, "not_inside"),
+    ScannerNotFound: (404, "scanner_not_found"),
+    # The same answer as a revoked token gets at the door's gate (door_caller).
+    ScannerRevoked: (401, "invalid_token"),
 }
 """Refusals of the door and the host's tools; bootstrap merges them into the service's map."""
 

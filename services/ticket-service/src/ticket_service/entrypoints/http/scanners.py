@@ -1,34 +1,40 @@
-"""Offline scanners: registering one, syncing a list's tickets, uploading offline scans.
+"""Offline scanners: registering, listing and revoking one, syncing a list, uploading scans.
 
 The list and sync calls take the event's host (or an admin) with their JWT, or one of the
-event's scanners with its scanner token (`Authorization: Bearer scn_...`).
+event's scanners with its scanner token (`Authorization: Bearer scn_...`); managing scanners
+takes the host or an admin.
 """
 
 from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from servicekit.app import Runtime
 from servicekit.contract import declare
 from servicekit.db import DbConn
 from servicekit.fields import SINGLE_LINE, Trim
 
+from ticket_service import bootstrap
 from ticket_service.adapters import check_in_keys
 from ticket_service.adapters import scanners_repository as scanners
 from ticket_service.adapters.gates_repository import SqlGates
 from ticket_service.adapters.offline_door_repository import SqlOfflineDoor
+from ticket_service.adapters.scanners_repository import SqlScanners
 from ticket_service.domain.errors import NotEventHost
 from ticket_service.domain.gates import CheckInListNotFound, Direction
 from ticket_service.domain.offline_qr import public_key_text
 from ticket_service.domain.offline_scans import OfflineScan
+from ticket_service.domain.scanners import Scanner
 from ticket_service.entrypoints.http.door import LIST_ID, DoorCaller, HostOrAdmin, actor_of
 from ticket_service.entrypoints.http.gates import ListId
 from ticket_service.service_layer import gates
 from ticket_service.service_layer.offline_door import sync_scans
+from ticket_service.service_layer.scanners import event_scanners, revoke_scanner
 
 router = APIRouter(tags=["door"])
+Scanners = Annotated[SqlScanners, Depends(bootstrap.scanners_repository)]
 
 MAX_SCANS = 500
 
@@ -88,6 +94,44 @@ async def register_scanner(
             "created_at": scanner.created_at.isoformat(),
         }
     }
+
+
+def _iso(at: datetime | None) -> str | None:
+    return at.isoformat() if at else None
+
+
+def scanner_public(scanner: Scanner) -> dict[str, Any]:
+    return {
+        "id": scanner.id,
+        "event_id": scanner.event_id,
+        "name": scanner.name,
+        "list_ids": scanner.list_ids,
+        "created_at": scanner.created_at.isoformat(),
+        "created_by": scanner.created_by,
+        "last_seen_at": _iso(scanner.last_seen_at),
+        "last_synced_at": _iso(scanner.last_synced_at),
+        "revoked": scanner.revoked,
+        "revoked_at": _iso(scanner.revoked_at),
+        "revoked_by": scanner.revoked_by,
+    }
+
+
+@router.get("/events/{event_id:uuid}/scanners", responses=declare(404))
+async def list_scanners(event_id: UUID, principal: HostOrAdmin, repo: Scanners) -> dict[str, Any]:
+    """The event's scanners, oldest first, revoked ones included (never their tokens)."""
+    found = await event_scanners(repo, event_id=str(event_id), actor=actor_of(principal))
+    return {"data": [scanner_public(s) for s in found]}
+
+
+@router.delete("/events/{event_id:uuid}/scanners/{scanner_id:uuid}", responses=declare(404))
+async def revoke_event_scanner(
+    event_id: UUID, scanner_id: UUID, principal: HostOrAdmin, repo: Scanners
+) -> dict[str, Any]:
+    """Revoke a scanner: its token gets 401 `invalid_token` from now on. Again: unchanged."""
+    revoked = await revoke_scanner(
+        repo, event_id=str(event_id), scanner_id=str(scanner_id), actor=actor_of(principal)
+    )
+    return {"data": scanner_public(revoked)}
 
 
 @router.get("/events/{event_id:uuid}/check-in-key", responses=declare(401, 404))

@@ -1,6 +1,7 @@
 """Every per-ticket payment rule applies to every ticket of an order; the door works per ticket."""
 
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 from orders_kit import (
@@ -197,3 +198,56 @@ async def test_a_cancelled_ticket_ends_refunded_when_its_share_is_back(stack: An
     await stack.eventually(refunded)
     assert [await status_of(t["id"]) for t in staying] == ["active", "active"]
     assert await counters(stack, event["id"]) == await counted_tickets(stack, event["id"])
+
+
+async def test_every_ticket_of_an_order_names_its_payment_when_checked_in(stack: Any) -> None:
+    event = await setup_sale(stack, types=TYPES)
+    data = (await order(stack, event, {"early": 2, "vip": 1})).json()["data"]
+    await stack.publish(settled(data))
+
+    async def active() -> bool:
+        return await statuses(stack, data["id"]) == {"active"}
+
+    await stack.eventually(active)
+    payment_order_id = data["payment"]["order_id"]
+    first = payment_order_id.removeprefix("TKT-")  # the ticket the one transaction is keyed by
+    second, third = [t for t in data["tickets"] if t["id"] != first]
+    host = stack.auth(event["host"], "host")
+    async with stack.client() as client:
+        online = await client.post(
+            "/tickets/check-in",
+            json={"attendance_code": second["attendance_code"], "event_id": event["id"]},
+            headers=host,
+        )
+        offline = await client.post(
+            f"/events/{event['id']}/check-ins/sync",
+            json={
+                "scans": [
+                    {
+                        "nonce": f"n-{uuid.uuid4()}",
+                        "ticket_id": third["id"],
+                        "scanned_at": datetime.now(UTC).isoformat(),
+                    }
+                ]
+            },
+            headers=host,
+        )
+
+    assert online.status_code == 200, online.text
+    assert online.json()["data"]["order_id"] == payment_order_id
+    assert offline.status_code == 200, offline.text
+    assert offline.json()["data"][0]["result"] == "accepted"
+    events = await outbox_of_order(stack, data["id"])
+    checked_in = {
+        e["payload"]["ticket_id"]: e["payload"]
+        for e in events
+        if e["event_type"] == "ticket.checked_in"
+    }
+    assert set(checked_in) == {second["id"], third["id"]}
+    assert checked_in[second["id"]]["offline"] is False
+    assert checked_in[third["id"]]["offline"] is True
+    for payload in checked_in.values():
+        assert payload["order_id"] == payment_order_id
+        assert payload["purchase_order_id"] == data["id"]
+        assert payload["order_size"] == 3
+        assert payload["ticket_type_name"] == TYPES[payload["ticket_type_id"]]["name"]

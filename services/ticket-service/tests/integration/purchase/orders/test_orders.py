@@ -259,7 +259,22 @@ async def test_one_settlement_activates_every_ticket_and_announces_the_order_onc
     assert all(e["version"] == 2 for e in events if e["event_type"] == "ticket.activated")
     announced = next(e["payload"] for e in events if e["event_type"] == "order.activated")
     assert {t["ticket_id"] for t in announced["tickets"]} == {t["id"] for t in data["tickets"]}
-    assert all(t["qr_payload"].startswith(f"TKT1.{t['ticket_id']}.") for t in announced["tickets"])
+    for shown in announced["tickets"]:  # each e-ticket's QR verifies offline
+        claims = await stack.verify_offline(shown["qr_payload"], event["id"])
+        assert (claims.ticket_id, claims.attendance_code) == (
+            shown["ticket_id"],
+            shown["attendance_code"],
+        )
+        assert claims.ticket_type_id == shown["ticket_type_id"]
+    assert len({t["qr_payload"].split(".")[5] for t in announced["tickets"]}) == 1  # one key
+    by_ticket = {
+        e["payload"]["ticket_id"]: e["payload"]
+        for e in events
+        if e["event_type"] == "ticket.activated"
+    }
+    assert {t["ticket_id"]: t["qr_payload"] for t in announced["tickets"]} == {
+        ticket_id: payload["qr_payload"] for ticket_id, payload in by_ticket.items()
+    }
 
 
 async def test_cancelling_a_pending_order_releases_every_seat(stack: Any) -> None:
