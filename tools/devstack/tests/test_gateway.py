@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -175,17 +176,27 @@ def test_webhook_flood_from_one_source_is_limited_and_other_routes_are_not(
     time.sleep(0.5)  # let the zone drain what earlier tests sent (200/s)
     before = len(upstreams["payment"].requests)
     flood = 1_500
-    with (
-        httpx.Client(base_url=gateway.gateway_url, timeout=10, trust_env=False) as client,
-        ThreadPoolExecutor(max_workers=30) as pool,
-    ):
-        started = time.monotonic()
-        answers = list(
-            pool.map(
-                lambda _: client.post("/api/payment/notification", content=b"{}"), range(flood)
-            )
-        )
-        took = time.monotonic() - started
+    # A keep-alive client per thread: one httpx.Client shared by 30 threads can read from a
+    # connection another thread has just closed (EBADF).
+    local = threading.local()
+    clients: list[httpx.Client] = []
+
+    def send(_: int) -> httpx.Response:
+        if not hasattr(local, "client"):
+            local.client = httpx.Client(base_url=gateway.gateway_url, timeout=10, trust_env=False)
+            clients.append(local.client)
+        response: httpx.Response = local.client.post("/api/payment/notification", content=b"{}")
+        return response
+
+    try:
+        with ThreadPoolExecutor(max_workers=30) as pool:
+            started = time.monotonic()
+            answers = list(pool.map(send, range(flood)))
+            took = time.monotonic() - started
+    finally:
+        for client in clients:
+            client.close()
+    with httpx.Client(base_url=gateway.gateway_url, timeout=10, trust_env=False) as client:
         other = client.get("/api/payment/status/ORDER-1")
     codes = [a.status_code for a in answers]
     passed = codes.count(200)
