@@ -45,8 +45,9 @@ async def run(workers: int | None = None) -> dict[str, Any]:
         config = config.with_changes(web_concurrency=workers)
     stack = Stack(config, log=lambda line: None)
     stack.up()
-    profilers = _start_profilers(config)
+    profilers: list[subprocess.Popen[bytes]] = []
     try:
+        profilers = _start_profilers(config)
         bench = _Bench(config, ProcessWatch(config.pids_dir, {"bench (load)": os.getpid()}))
         figures = await bench.measure()
     finally:
@@ -268,10 +269,16 @@ def _start_profilers(config: StackConfig) -> list[subprocess.Popen[bytes]]:
         if name.endswith(("service", "notification-gateway")):
             for pid in pids:
                 out = Path(folder) / f"{name}-{pid}.txt"
-                argv = ["py-spy", "record", "-p", str(pid), "-f", "raw", "-o", str(out)]
+                argv = [_py_spy(), "record", "-p", str(pid), "-f", "raw", "-o", str(out)]
                 argv += ["--rate", os.environ.get("BENCH_PROFILE_RATE", "100")]
                 profilers.append(subprocess.Popen(argv, stdout=subprocess.DEVNULL))  # noqa: S603
     return profilers
+
+
+def _py_spy() -> str:
+    """py-spy beside this Python (pip install py-spy into the venv), else the one on PATH."""
+    beside = Path(sys.executable).with_name("py-spy")
+    return str(beside) if beside.exists() else "py-spy"
 
 
 def _stop_profilers(profilers: list[subprocess.Popen[bytes]]) -> None:
