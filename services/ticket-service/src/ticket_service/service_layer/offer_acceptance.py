@@ -21,12 +21,6 @@ from ticketing_contracts.internal_payments import (
     PaymentMetadata,
 )
 
-from ticket_service.domain.errors import (
-    PaymentRefused,
-    PaymentServiceRefused,
-    PaymentServiceUnavailable,
-    PaymentUnavailable,
-)
 from ticket_service.domain.waitlist import (
     OfferNotFound,
     OfferNotOpen,
@@ -34,8 +28,8 @@ from ticket_service.domain.waitlist import (
     OfferStatus,
     WaitlistOffer,
 )
+from ticket_service.service_layer.checkout import PaymentOpener, open_payment_or_compensate
 from ticket_service.service_layer.ports import TicketEvents, Transactional
-from ticket_service.service_layer.purchase import PaymentOpener
 
 logger = logging.getLogger(__name__)
 
@@ -139,19 +133,15 @@ def offer_payment_request(order: OfferOrder) -> OpenPaymentRequest:
 
 
 async def _open_payment(deps: AcceptanceDeps, order: OfferOrder) -> OpenedPayment:
-    try:
-        return await deps.payments.open_payment(offer_payment_request(order))
-    except PaymentServiceUnavailable as exc:
-        await _reopen(deps, order.offer, reason="payment_unavailable")
-        raise PaymentUnavailable(
-            "Payments are unavailable right now; the offer stays yours until it expires.",
-            headers={"Retry-After": "5"},
-        ) from exc
-    except PaymentServiceRefused as exc:
-        await _reopen(deps, order.offer, reason="payment_refused")
-        raise PaymentRefused(
-            f"The payment could not be opened: {exc}", details={"payment_error": exc.code}
-        ) from exc
+    async def reopen(reason: str) -> None:
+        await _reopen(deps, order.offer, reason=reason)
+
+    return await open_payment_or_compensate(
+        deps.payments,
+        offer_payment_request(order),
+        compensate=reopen,
+        unavailable="Payments are unavailable right now; the offer stays yours until it expires.",
+    )
 
 
 async def _reopen(deps: AcceptanceDeps, offer: WaitlistOffer, *, reason: str) -> None:

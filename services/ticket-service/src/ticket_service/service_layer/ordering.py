@@ -29,19 +29,16 @@ from ticketing_contracts.internal_payments import (
 )
 
 from ticket_service.domain.entities import Ticket
-from ticket_service.domain.errors import (
-    IdempotencyKeyReused,
-    PaymentRefused,
-    PaymentServiceRefused,
-    PaymentServiceUnavailable,
-    PaymentUnavailable,
-    PurchaseInProgress,
-    PurchaseRateLimited,
-)
+from ticket_service.domain.errors import IdempotencyKeyReused, PurchaseInProgress
 from ticket_service.domain.orders import Attendee, InvalidOrder, Order, OrderItem, OrderNotFound
 from ticket_service.domain.purchases import PurchaseRequest
+from ticket_service.service_layer.checkout import (
+    PaymentOpener,
+    RateLimiter,
+    count_purchase_attempt,
+    open_payment_or_compensate,
+)
 from ticket_service.service_layer.ports import Transactional
-from ticket_service.service_layer.purchase import PaymentOpener, RateLimiter
 
 logger = logging.getLogger(__name__)
 
@@ -139,13 +136,7 @@ class OrderKeyAnswered:
 
 async def place_order(cmd: PlaceOrder, *, deps: OrderDeps) -> Placed | OrderKeyAnswered:
     cmd.check_shape()
-    decision = await deps.limiter.attempt(cmd.buyer_id)
-    if not decision.allowed:
-        raise PurchaseRateLimited(
-            f"Too many purchase attempts; retry in {decision.retry_after_seconds} s.",
-            headers={"Retry-After": str(decision.retry_after_seconds)},
-            details={"retry_after_seconds": decision.retry_after_seconds},
-        )
+    await count_purchase_attempt(deps.limiter, cmd.buyer_id)
     now = deps.clock()
     resumed = False
     async with deps.store() as store:
@@ -239,22 +230,16 @@ async def _open_payment(
     *,
     release_on_failure: bool,
 ) -> OpenedPayment:
-    try:
-        return await deps.payments.open_payment(payment_request(order, tickets))
-    except PaymentServiceUnavailable as exc:
-        if release_on_failure:
-            await release_order(order.id, cmd=cmd, deps=deps, reason="payment_unavailable")
-        released = "; your seats were released" if release_on_failure else ""
-        raise PaymentUnavailable(
-            f"Payments are unavailable right now{released}. Please retry shortly.",
-            headers={"Retry-After": "5"},
-        ) from exc
-    except PaymentServiceRefused as exc:
-        if release_on_failure:
-            await release_order(order.id, cmd=cmd, deps=deps, reason="payment_refused")
-        raise PaymentRefused(
-            f"The payment could not be opened: {exc}", details={"payment_error": exc.code}
-        ) from exc
+    async def release(reason: str) -> None:
+        await release_order(order.id, cmd=cmd, deps=deps, reason=reason)
+
+    released = "; your seats were released" if release_on_failure else ""
+    return await open_payment_or_compensate(
+        deps.payments,
+        payment_request(order, tickets),
+        compensate=release if release_on_failure else None,
+        unavailable=f"Payments are unavailable right now{released}. Please retry shortly.",
+    )
 
 
 async def release_order(order_id: str, *, cmd: PlaceOrder, deps: OrderDeps, reason: str) -> None:

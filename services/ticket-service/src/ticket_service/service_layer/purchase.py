@@ -32,18 +32,19 @@ from ticket_service.domain.entities import Ticket, TicketedEvent
 from ticket_service.domain.errors import (
     EventNotFound,
     IdempotencyKeyReused,
-    PaymentRefused,
-    PaymentServiceRefused,
-    PaymentServiceUnavailable,
-    PaymentUnavailable,
     PerUserLimitReached,
     PriceMismatch,
     PurchaseInProgress,
-    PurchaseRateLimited,
     TicketNotFound,
 )
 from ticket_service.domain.purchases import NewTicket, PurchaseRequest
 from ticket_service.domain.tickets import TicketStatus
+from ticket_service.service_layer.checkout import (
+    PaymentOpener,
+    RateLimiter,
+    count_purchase_attempt,
+    open_payment_or_compensate,
+)
 from ticket_service.service_layer.ports import TicketEvents, Transactional
 
 logger = logging.getLogger(__name__)
@@ -98,24 +99,6 @@ class PurchaseStore(Transactional, Protocol):
     async def record_opened_payment(self, ticket_id: str, opened: OpenedPayment) -> Ticket: ...
 
 
-class PaymentOpener(Protocol):
-    async def open_payment(self, request: OpenPaymentRequest) -> OpenedPayment:
-        """Raises PaymentServiceUnavailable or PaymentServiceRefused."""
-
-
-class RateDecision(Protocol):
-    @property
-    def allowed(self) -> bool: ...
-
-    @property
-    def retry_after_seconds(self) -> int: ...
-
-
-class RateLimiter(Protocol):
-    async def attempt(self, key: str) -> RateDecision:
-        """Count one attempt of `key` (the buyer) in the current window."""
-
-
 @dataclass(frozen=True)
 class PurchaseDeps:
     store: Callable[[], AbstractAsyncContextManager[PurchaseStore]]
@@ -148,13 +131,7 @@ class _Held:
 
 
 async def purchase_ticket(cmd: PurchaseTicket, *, deps: PurchaseDeps) -> PurchaseOutcome:
-    decision = await deps.limiter.attempt(cmd.buyer_id)
-    if not decision.allowed:
-        raise PurchaseRateLimited(
-            f"Too many purchase attempts; retry in {decision.retry_after_seconds} s.",
-            headers={"Retry-After": str(decision.retry_after_seconds)},
-            details={"retry_after_seconds": decision.retry_after_seconds},
-        )
+    await count_purchase_attempt(deps.limiter, cmd.buyer_id)
 
     async with deps.store() as store:
         held = await _hold_seat(store, cmd, deps)
@@ -285,22 +262,16 @@ def payment_request(ticket: Ticket, cmd: PurchaseTicket) -> OpenPaymentRequest:
 async def _open_payment(
     ticket: Ticket, cmd: PurchaseTicket, deps: PurchaseDeps, *, release_on_failure: bool
 ) -> OpenedPayment:
-    try:
-        return await deps.payments.open_payment(payment_request(ticket, cmd))
-    except PaymentServiceUnavailable as exc:
-        if release_on_failure:
-            await release_hold(ticket.id, deps=deps, cmd=cmd, reason="payment_unavailable")
-        released = "; your seat was released" if release_on_failure else ""
-        raise PaymentUnavailable(
-            f"Payments are unavailable right now{released}. Please retry shortly.",
-            headers={"Retry-After": "5"},
-        ) from exc
-    except PaymentServiceRefused as exc:
-        if release_on_failure:
-            await release_hold(ticket.id, deps=deps, cmd=cmd, reason="payment_refused")
-        raise PaymentRefused(
-            f"The payment could not be opened: {exc}", details={"payment_error": exc.code}
-        ) from exc
+    async def release(reason: str) -> None:
+        await release_hold(ticket.id, deps=deps, cmd=cmd, reason=reason)
+
+    released = "; your seat was released" if release_on_failure else ""
+    return await open_payment_or_compensate(
+        deps.payments,
+        payment_request(ticket, cmd),
+        compensate=release if release_on_failure else None,
+        unavailable=f"Payments are unavailable right now{released}. Please retry shortly.",
+    )
 
 
 async def release_hold(
