@@ -4,11 +4,18 @@ A ticket, an order and a waiting-list offer each hold seats first, then ask paym
 open one Midtrans payment; when it cannot, the use case's compensation runs before the refusal.
 """
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
-from ticketing_contracts.internal_payments import OpenedPayment, OpenPaymentRequest
+from ticketing_contracts.internal_payments import (
+    OpenedPayment,
+    OpenPaymentRequest,
+    PaymentCustomer,
+    PaymentItem,
+    PaymentMetadata,
+)
 
+from ticket_service.domain.entities import Ticket
 from ticket_service.domain.errors import (
     PaymentRefused,
     PaymentServiceRefused,
@@ -74,3 +81,34 @@ async def open_payment_or_compensate(
         raise PaymentRefused(
             f"The payment could not be opened: {exc}", details={"payment_error": exc.code}
         ) from exc
+
+
+def held_tickets_payment(
+    tickets: Sequence[Ticket],
+    *,
+    amount: int,
+    customer: PaymentCustomer,
+    item: PaymentItem,
+    purchase_order_id: str | None,
+) -> OpenPaymentRequest:
+    """One Midtrans payment of one line for held tickets, named and timed by the first of them."""
+    first = tickets[0]
+    assert first.order_id is not None
+    assert first.hold_expires_at is not None
+    return OpenPaymentRequest(
+        order_id=first.order_id,
+        amount=amount,
+        currency=first.currency,
+        customer=customer,
+        items=[item],
+        expires_at=first.hold_expires_at,
+        metadata=PaymentMetadata(
+            ticket_id=first.id,
+            event_id=first.event_id,
+            user_id=first.user_id,
+            event_title=first.event.title,
+            event_starts_at=first.event.starts_at,
+            purchase_order_id=purchase_order_id,
+            ticket_ids=[ticket.id for ticket in tickets],
+        ),
+    )

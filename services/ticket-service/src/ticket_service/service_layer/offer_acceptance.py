@@ -18,7 +18,6 @@ from ticketing_contracts.internal_payments import (
     OpenPaymentRequest,
     PaymentCustomer,
     PaymentItem,
-    PaymentMetadata,
 )
 
 from ticket_service.domain.waitlist import (
@@ -28,7 +27,11 @@ from ticket_service.domain.waitlist import (
     OfferStatus,
     WaitlistOffer,
 )
-from ticket_service.service_layer.checkout import PaymentOpener, open_payment_or_compensate
+from ticket_service.service_layer.checkout import (
+    PaymentOpener,
+    held_tickets_payment,
+    open_payment_or_compensate,
+)
 from ticket_service.service_layer.ports import TicketEvents, Transactional
 
 logger = logging.getLogger(__name__)
@@ -102,33 +105,19 @@ async def accept_offer(offer_id: str, *, user_id: str, deps: AcceptanceDeps) -> 
 def offer_payment_request(order: OfferOrder) -> OpenPaymentRequest:
     """What payment-service needs to open the order's Midtrans payment."""
     first = order.first
-    assert first.order_id is not None
-    assert first.hold_expires_at is not None
-    return OpenPaymentRequest(
-        order_id=first.order_id,
+    return held_tickets_payment(
+        order.tickets,
         amount=order.total,
-        currency=first.currency,
         customer=PaymentCustomer(
             name=first.holder_name, email=first.holder_email, phone=first.holder_phone
         ),
-        items=[
-            PaymentItem(
-                id=order.offer.ticket_type_id,
-                name=f"{first.event.title[:30]} {order.ticket_type_name}"[:50],
-                price=order.offer.price,
-                quantity=order.offer.seats,
-            )
-        ],
-        expires_at=first.hold_expires_at,
-        metadata=PaymentMetadata(
-            ticket_id=first.id,
-            event_id=first.event_id,
-            user_id=first.user_id,
-            event_title=first.event.title,
-            event_starts_at=first.event.starts_at,
-            purchase_order_id=order.purchase_order_id,
-            ticket_ids=[ticket.id for ticket in order.tickets],
+        item=PaymentItem(
+            id=order.offer.ticket_type_id,
+            name=f"{first.event.title[:30]} {order.ticket_type_name}"[:50],
+            price=order.offer.price,
+            quantity=order.offer.seats,
         ),
+        purchase_order_id=order.purchase_order_id,
     )
 
 

@@ -25,7 +25,6 @@ from ticketing_contracts.internal_payments import (
     OpenPaymentRequest,
     PaymentCustomer,
     PaymentItem,
-    PaymentMetadata,
 )
 
 from ticket_service.domain.entities import Ticket, TicketedEvent
@@ -43,6 +42,7 @@ from ticket_service.service_layer.checkout import (
     PaymentOpener,
     RateLimiter,
     count_purchase_attempt,
+    held_tickets_payment,
     open_payment_or_compensate,
 )
 from ticket_service.service_layer.ports import TicketEvents, Transactional
@@ -229,33 +229,16 @@ async def _resume(store: PurchaseStore, cmd: PurchaseTicket) -> _Held | KeyAnswe
 
 def payment_request(ticket: Ticket, cmd: PurchaseTicket) -> OpenPaymentRequest:
     """What payment-service needs to open the order's Midtrans payment."""
-    assert ticket.order_id is not None
-    assert ticket.hold_expires_at is not None
-    return OpenPaymentRequest(
-        order_id=ticket.order_id,
+    return held_tickets_payment(
+        [ticket],
         amount=ticket.price_paid,
-        currency=ticket.currency,
         customer=PaymentCustomer(
             name=cmd.customer_name, email=cmd.customer_email, phone=cmd.customer_phone
         ),
-        items=[
-            PaymentItem(
-                id=ticket.event_id,
-                name=ticket.event.title[:50],
-                price=ticket.price_paid,
-                quantity=1,
-            )
-        ],
-        expires_at=ticket.hold_expires_at,
-        metadata=PaymentMetadata(
-            ticket_id=ticket.id,
-            event_id=ticket.event_id,
-            user_id=ticket.user_id,
-            event_title=ticket.event.title,
-            event_starts_at=ticket.event.starts_at,
-            purchase_order_id=ticket.purchase_order_id,
-            ticket_ids=[ticket.id],
+        item=PaymentItem(
+            id=ticket.event_id, name=ticket.event.title[:50], price=ticket.price_paid, quantity=1
         ),
+        purchase_order_id=ticket.purchase_order_id,
     )
 
 
