@@ -10,12 +10,10 @@
    tickets that the hold sweeper expires.
 """
 
-import hashlib
-import json
 import logging
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -29,9 +27,13 @@ from ticketing_contracts.internal_payments import (
 )
 
 from ticket_service.domain.entities import Ticket
-from ticket_service.domain.errors import IdempotencyKeyReused, PurchaseInProgress
+from ticket_service.domain.errors import PurchaseInProgress
 from ticket_service.domain.orders import Attendee, InvalidOrder, Order, OrderItem, OrderNotFound
-from ticket_service.domain.purchases import PurchaseRequest
+from ticket_service.domain.purchases import (
+    PurchaseRequest,
+    request_fingerprint,
+    same_earlier_request,
+)
 from ticket_service.service_layer.checkout import (
     PaymentOpener,
     RateLimiter,
@@ -62,9 +64,7 @@ class PlaceOrder:
         return sum(item.quantity for item in self.items)
 
     def fingerprint(self) -> str:
-        fields = asdict(self)
-        fields.pop("idempotency_key")
-        return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
+        return request_fingerprint(self)
 
     def check_shape(self) -> None:
         """Attendees are optional, or one per ticket; a type appears once."""
@@ -175,11 +175,11 @@ async def _read(store: OrderStore, order_id: str) -> tuple[Order, list[Ticket]]:
 async def _resume(store: OrderStore, cmd: PlaceOrder) -> str | None:
     """The order a first request with this key made; None when its answer is stored."""
     assert cmd.idempotency_key is not None
-    earlier = await store.find_request(cmd.buyer_id, cmd.idempotency_key)
-    if earlier is None:
-        raise PurchaseInProgress("The first request with this key just failed; retry it.")
-    if earlier.fingerprint != cmd.fingerprint():
-        raise IdempotencyKeyReused(KEY_REUSED)
+    earlier = same_earlier_request(
+        await store.find_request(cmd.buyer_id, cmd.idempotency_key),
+        cmd.fingerprint(),
+        key_reused=KEY_REUSED,
+    )
     if earlier.answered:
         return None
     if earlier.order_id is None:

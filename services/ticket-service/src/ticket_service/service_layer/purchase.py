@@ -10,12 +10,10 @@
    between 3 and 4 leaves a pending ticket that the hold sweeper expires.
 """
 
-import hashlib
-import json
 import logging
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -30,13 +28,17 @@ from ticketing_contracts.internal_payments import (
 from ticket_service.domain.entities import Ticket, TicketedEvent
 from ticket_service.domain.errors import (
     EventNotFound,
-    IdempotencyKeyReused,
     PerUserLimitReached,
     PriceMismatch,
     PurchaseInProgress,
     TicketNotFound,
 )
-from ticket_service.domain.purchases import NewTicket, PurchaseRequest
+from ticket_service.domain.purchases import (
+    NewTicket,
+    PurchaseRequest,
+    request_fingerprint,
+    same_earlier_request,
+)
 from ticket_service.domain.tickets import TicketStatus
 from ticket_service.service_layer.checkout import (
     PaymentOpener,
@@ -63,9 +65,7 @@ class PurchaseTicket:
     idempotency_key: str | None = None
 
     def fingerprint(self) -> str:
-        fields = asdict(self)
-        fields.pop("idempotency_key")
-        return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
+        return request_fingerprint(self)
 
 
 class PurchaseStore(Transactional, Protocol):
@@ -151,11 +151,6 @@ async def purchase_ticket(cmd: PurchaseTicket, *, deps: PurchaseDeps) -> Purchas
     return Purchased(ticket, payment=opened)
 
 
-def _same_request_or_refuse(earlier: PurchaseRequest, cmd: PurchaseTicket) -> None:
-    if earlier.fingerprint != cmd.fingerprint():
-        raise IdempotencyKeyReused(KEY_REUSED)
-
-
 async def _hold_seat(
     store: PurchaseStore, cmd: PurchaseTicket, deps: PurchaseDeps
 ) -> _Held | KeyAnswered:
@@ -213,10 +208,11 @@ async def _check_per_user_limit(store: PurchaseStore, event: TicketedEvent, buye
 
 async def _resume(store: PurchaseStore, cmd: PurchaseTicket) -> _Held | KeyAnswered:
     assert cmd.idempotency_key is not None
-    earlier = await store.find_request(cmd.buyer_id, cmd.idempotency_key)
-    if earlier is None:  # the first attempt failed and forgot the key meanwhile
-        raise PurchaseInProgress("The first request with this key just failed; retry it.")
-    _same_request_or_refuse(earlier, cmd)
+    earlier = same_earlier_request(
+        await store.find_request(cmd.buyer_id, cmd.idempotency_key),
+        cmd.fingerprint(),
+        key_reused=KEY_REUSED,
+    )
     if earlier.answered:
         return KeyAnswered()
     if earlier.ticket_id is None:
