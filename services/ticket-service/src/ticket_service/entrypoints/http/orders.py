@@ -15,6 +15,7 @@ from ticket_service.domain.entities import Ticket
 from ticket_service.domain.orders import Attendee, Order, OrderItem, normalise_promo_code
 from ticket_service.entrypoints.http.caching import etag_json
 from ticket_service.entrypoints.http.host_tools import CancelRequest
+from ticket_service.entrypoints.http.idempotent import Answer, answer_once
 from ticket_service.entrypoints.http.pagination import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
@@ -121,28 +122,18 @@ async def create_order(
         promo_code=normalise_promo_code(body.promo_code) if body.promo_code else None,
         idempotency_key=idempotency_key or None,
     )
-    answers = bootstrap.purchase_answers(request, reused_message=KEY_REUSED)
-    key = command.idempotency_key
-    if key is not None:
-        replay = await answers.replay(
-            owner=command.buyer_id, key=key, fingerprint=command.fingerprint()
+
+    async def place() -> Answer | None:
+        outcome = await place_order(command, deps=bootstrap.order_deps(request))
+        if isinstance(outcome, OrderKeyAnswered):
+            return None
+        payment = opened_payment_public(outcome.payment) if outcome.payment else None
+        body_out = order_public(
+            outcome.order, outcome.tickets, qr_url_template=_template(request), payment=payment
         )
-        if replay is not None:
-            return replay
-    outcome = await place_order(command, deps=bootstrap.order_deps(request))
-    if isinstance(outcome, OrderKeyAnswered):
-        assert key is not None
-        return await answers.replay_stored(owner=command.buyer_id, key=key)
-    payment = opened_payment_public(outcome.payment) if outcome.payment else None
-    body_out = order_public(
-        outcome.order, outcome.tickets, qr_url_template=_template(request), payment=payment
-    )
-    return await answers.answer(
-        owner=command.buyer_id,
-        key=key,
-        status_code=201 if outcome.created else 200,
-        body={"data": body_out},
-    )
+        return (201 if outcome.created else 200), {"data": body_out}
+
+    return await answer_once(request, command, reused_message=KEY_REUSED, run=place)
 
 
 @router.get("/orders", responses=etag_responses())
