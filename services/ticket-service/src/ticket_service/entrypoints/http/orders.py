@@ -23,7 +23,12 @@ from ticket_service.entrypoints.http.pagination import (
     decode_cursor,
     encode_cursor,
 )
-from ticket_service.entrypoints.http.rendering import iso, opened_payment_public, ticket_public
+from ticket_service.entrypoints.http.rendering import (
+    iso,
+    opened_payment_public,
+    payment_public,
+    ticket_public,
+)
 from ticket_service.entrypoints.http.schemas import OrderCreate
 from ticket_service.service_layer import order_views
 from ticket_service.service_layer.order_cancellation import (
@@ -85,15 +90,7 @@ def order_public(
 
 
 def _pending_payment(tickets: list[Ticket]) -> dict[str, Any] | None:
-    link = tickets[0].pending_payment if tickets else None
-    if link is None:
-        return None
-    return {
-        "order_id": link.order_id,
-        "snap_token": link.snap_token,
-        "redirect_url": link.redirect_url,
-        "expires_at": iso(link.expires_at),
-    }
+    return payment_public(tickets[0].pending_payment if tickets else None)
 
 
 @router.post(
