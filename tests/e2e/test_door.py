@@ -3,76 +3,38 @@
 By attendance code and by the QR the buyer's app shows; a second scan and a forged QR are refused.
 """
 
-import asyncio
-import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import httpx
+from e2e_steps import buy_and_pay, create_event
 
 PRICE = 125_000
-
-
-async def _eventually_active(
-    client: httpx.AsyncClient, ticket_id: str, headers: dict[str, str], timeout: float = 30.0
-) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        response = await client.get(f"/tickets/{ticket_id}", headers=headers)
-        assert response.status_code == 200, response.text
-        ticket: dict[str, Any] = response.json()["data"]
-        if ticket["status"] == "active":
-            return ticket
-        assert time.monotonic() < deadline, f"ticket still {ticket['status']} after {timeout}s"
-        await asyncio.sleep(0.1)
-
-
-async def _buy_and_pay(
-    stack: Any, client: httpx.AsyncClient, event_id: str, buyer: str
-) -> dict[str, Any]:
-    bought = await client.post(
-        "/tickets/purchase",
-        json={
-            "event_id": event_id,
-            "customer_name": "Siti Rahma",
-            "customer_email": f"{buyer}@example.id",
-            "customer_phone": "+6281234567890",
-            "amount": PRICE,
-        },
-        headers=stack.auth(buyer),
-    )
-    assert bought.status_code == 201, bought.text
-    data = bought.json()["data"]
-    async with httpx.AsyncClient(base_url=stack.sandbox_url, timeout=10) as sandbox:
-        paid = await sandbox.post(
-            f"/_sandbox/orders/{data['payment']['order_id']}/pay",
-            json={"payment_type": "bank_transfer", "outcome": "settlement"},
-        )
-    assert paid.status_code < 300, paid.text
-    return await _eventually_active(client, data["id"], stack.auth(buyer))
 
 
 async def test_host_checks_the_buyer_in_by_code_and_by_qr(stack: Any) -> None:
     host_id, event_id = f"host-{uuid.uuid4()}", str(uuid.uuid4())
     host = stack.auth(host_id, ("host",))
     async with httpx.AsyncClient(base_url=stack.gateway_url, timeout=30) as client:
-        created = await client.put(
-            f"/events/{event_id}",
-            json={
-                "title": "Konser Senja di Kota Tua",
-                "venue": "Kota Tua, Jakarta",
-                "starts_at": (datetime.now(UTC) + timedelta(days=3)).isoformat(),
-                "price": PRICE,
-                "capacity": 50,
-            },
-            headers=host,
+        await create_event(
+            client,
+            host,
+            event_id,
+            title="Konser Senja di Kota Tua",
+            venue="Kota Tua, Jakarta",
+            starts_in=timedelta(days=3),
+            price=PRICE,
+            capacity=50,
         )
-        assert created.status_code == 201, created.text
 
         by_code_buyer, by_qr_buyer = f"buyer-{uuid.uuid4()}", f"buyer-{uuid.uuid4()}"
-        first = await _buy_and_pay(stack, client, event_id, by_code_buyer)
-        second = await _buy_and_pay(stack, client, event_id, by_qr_buyer)
+        first = await buy_and_pay(
+            stack, client, event_id, by_code_buyer, amount=PRICE, payment_type="bank_transfer"
+        )
+        second = await buy_and_pay(
+            stack, client, event_id, by_qr_buyer, amount=PRICE, payment_type="bank_transfer"
+        )
         assert first["qr_url"] == f"/tickets/{first['id']}/qr"
 
         # The door by attendance code, as the seed's check-in screen sends it.

@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+from e2e_steps import create_event
 from ticket_service.domain.offline_qr import verify_offline_qr
 from ticket_service.domain.qr_codes import InvalidQrCode
 
@@ -35,18 +36,16 @@ async def test_offline_scanner_syncs_scans_uploads_and_the_host_sees_the_count(s
     host_id, event_id = f"host-{uuid.uuid4()}", str(uuid.uuid4())
     host = stack.auth(host_id, ("host",))
     async with httpx.AsyncClient(base_url=stack.gateway_url, timeout=30) as client:
-        created = await client.put(
-            f"/events/{event_id}",
-            json={
-                "title": "Festival Pantai Ancol",
-                "venue": "Pantai Ancol, Jakarta",
-                "starts_at": (datetime.now(UTC) + timedelta(days=2)).isoformat(),
-                "price": 100_000,
-                "capacity": 20,
-            },
-            headers=host,
+        await create_event(
+            client,
+            host,
+            event_id,
+            title="Festival Pantai Ancol",
+            venue="Pantai Ancol, Jakarta",
+            starts_in=timedelta(days=2),
+            price=100_000,
+            capacity=20,
         )
-        assert created.status_code == 201, created.text
         tickets = []
         for n in range(3):
             comp = await client.post(

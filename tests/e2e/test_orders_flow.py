@@ -7,45 +7,30 @@ host checks one in; then one ticket of the order is cancelled and only its share
 is refunded.
 """
 
-import asyncio
-import time
 import uuid
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from e2e_steps import create_event, mails_to, pay_in_sandbox
+from e2e_waiting import eventually
 
-SETTLE_TIMEOUT = 30.0
 VIP, REGULER = 250_000, 100_000
 PERCENT_OFF = 10
 
 
-async def _eventually(probe: Callable[[], Awaitable[Any]], what: str) -> Any:
-    deadline = time.monotonic() + SETTLE_TIMEOUT
-    while True:
-        value = await probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} did not happen within {SETTLE_TIMEOUT}s")
-        await asyncio.sleep(0.2)
-
-
 async def _set_up_sale(client: httpx.AsyncClient, host: dict[str, str], event_id: str) -> None:
-    created = await client.put(
-        f"/events/{event_id}",
-        json={
-            "title": "Java Jazz Festival Malam Minggu",
-            "venue": "JIExpo Kemayoran, Jakarta",
-            "starts_at": (datetime.now(UTC) + timedelta(days=21)).isoformat(),
-            "price": REGULER,
-            "currency": "IDR",
-            "capacity": 100,
-        },
-        headers=host,
+    await create_event(
+        client,
+        host,
+        event_id,
+        title="Java Jazz Festival Malam Minggu",
+        venue="JIExpo Kemayoran, Jakarta",
+        starts_in=timedelta(days=21),
+        price=REGULER,
+        currency="IDR",
+        capacity=100,
     )
-    assert created.status_code == 201, created.text
     now = datetime.now(UTC)
     window = {
         "sales_start": (now - timedelta(hours=1)).isoformat(),
@@ -82,13 +67,6 @@ async def _set_up_sale(client: httpx.AsyncClient, host: dict[str, str], event_id
         headers=host,
     )
     assert promo.status_code == 201, promo.text
-
-
-async def _mails_to(address: str, mail_url: str) -> list[dict[str, Any]]:
-    async with httpx.AsyncClient(base_url=mail_url, timeout=10) as mail:
-        response = await mail.get("/messages", params={"to": address})
-    data: list[dict[str, Any]] = response.json()["data"]
-    return data
 
 
 async def test_an_order_of_three_tickets_is_paid_once_e_ticketed_checked_in_and_refunded_in_part(
@@ -144,11 +122,8 @@ async def test_an_order_of_three_tickets_is_paid_once_e_ticketed_checked_in_and_
                 (REGULER, 2),
                 (VIP, 1),
             ]
-            paid = await sandbox.post(
-                f"/_sandbox/orders/{payment_order}/pay",
-                json={"payment_type": "gopay", "outcome": "settlement"},
-            )
-            assert paid.status_code == 200, paid.text
+        paid = await pay_in_sandbox(stack, payment_order, "gopay")
+        assert paid.status_code == 200, paid.text
 
         async def all_active() -> dict[str, Any] | None:
             response = await client.get(f"/orders/{order['id']}", headers=buyer)
@@ -157,7 +132,7 @@ async def test_an_order_of_three_tickets_is_paid_once_e_ticketed_checked_in_and_
             active = all(t["status"] == "active" for t in data["tickets"])
             return data if active else None
 
-        order = await _eventually(all_active, "every ticket of the order active")
+        order = await eventually(all_active, "every ticket of the order active")
         tickets = order["tickets"]
         by_email = {t["attendee"]["email"]: t for t in tickets}
         assert set(by_email) == set(emails)
@@ -173,11 +148,11 @@ async def test_an_order_of_three_tickets_is_paid_once_e_ticketed_checked_in_and_
             async def e_ticket(address: str = address) -> list[dict[str, Any]]:
                 return [
                     m
-                    for m in await _mails_to(address, stack.mail_url)
+                    for m in await mails_to(stack, address)
                     if by_email[address]["attendance_code"] in (m["text"] or "")
                 ]
 
-            [mail] = await _eventually(e_ticket, f"the e-ticket to {address}")
+            [mail] = await eventually(e_ticket, f"the e-ticket to {address}")
             qr_images = [a for a in mail["attachments"] if a["content_type"] == "image/png"]
             assert len(qr_images) == (3 if address == emails[0] else 1), address
             pdfs = await stack.attached_pdfs(mail)
@@ -187,7 +162,7 @@ async def test_an_order_of_three_tickets_is_paid_once_e_ticketed_checked_in_and_
             assert list(pdfs) == [f"kwitansi-{number.replace('/', '-')}.pdf"]
             [pdf] = pdfs.values()
             assert pdf.startswith(b"%PDF") and f"({number})" in stack.pdf_text(pdf)
-        assert len(await _mails_to(emails[0], stack.mail_url)) == 1  # once per order
+        assert len(await mails_to(stack, emails[0])) == 1  # once per order
 
         # The host checks Budi in.
         budi = by_email[emails[1]]
@@ -211,7 +186,7 @@ async def test_an_order_of_three_tickets_is_paid_once_e_ticketed_checked_in_and_
             done = data["status"] == "partially_refunded" and data["refunds"]
             return data if done and data["refunds"][0]["status"] == "succeeded" else None
 
-        view = await _eventually(partly_refunded, "the refund of one ticket's share")
+        view = await eventually(partly_refunded, "the refund of one ticket's share")
         assert view["refunded_amount"] == share
         assert [(r["amount"], r["method"]) for r in view["refunds"]] == [(share, "api")]
         async with httpx.AsyncClient(base_url=stack.sandbox_url, timeout=10) as sandbox:
@@ -224,6 +199,6 @@ async def test_an_order_of_three_tickets_is_paid_once_e_ticketed_checked_in_and_
             statuses = {t["id"]: t["status"] for t in after["tickets"]}
             return statuses if statuses[ayu["id"]] == "refunded" else None
 
-        statuses = await _eventually(ayu_refunded, "Ayu's ticket refunded")
+        statuses = await eventually(ayu_refunded, "Ayu's ticket refunded")
         assert statuses[by_email[emails[0]]["id"]] == "active"
         assert statuses[budi["id"]] == "active"

@@ -7,27 +7,14 @@ signature to settle their own payment changes nothing.
 """
 
 import asyncio
-import time
 import uuid
-from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import asyncpg
 import httpx
-
-SETTLE_TIMEOUT = 30.0
-
-
-async def _eventually(probe: Callable[[], Awaitable[Any]], what: str) -> Any:
-    deadline = time.monotonic() + SETTLE_TIMEOUT
-    while True:
-        value = await probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} did not happen within {SETTLE_TIMEOUT}s")
-        await asyncio.sleep(0.2)
+from e2e_steps import buy_ticket, create_event, mails_to, pay_in_sandbox, ticket_in_status
+from e2e_waiting import eventually
 
 
 class Buyer:
@@ -44,50 +31,36 @@ class Buyer:
         self.email = f"made-{uuid.uuid4().hex[:12]}@example.id"
 
     async def set_up_event(self) -> dict[str, Any]:
-        response = await self.client.put(
-            f"/events/{self.event_id}",
-            json={
-                "title": "Konser Senja di Pantai",
-                "venue": "Pantai Kuta, Bali",
-                "starts_at": (datetime.now(UTC) + timedelta(days=14)).isoformat(),
-                "price": self.price,
-                "currency": "IDR",
-                "capacity": self.capacity,
-                "max_per_user": 4,
-            },
-            headers=self.stack.auth(self.host, ("host",)),
+        return await create_event(
+            self.client,
+            self.stack.auth(self.host, ("host",)),
+            self.event_id,
+            title="Konser Senja di Pantai",
+            venue="Pantai Kuta, Bali",
+            starts_in=timedelta(days=14),
+            price=self.price,
+            currency="IDR",
+            capacity=self.capacity,
+            max_per_user=4,
         )
-        assert response.status_code == 201, response.text
-        event: dict[str, Any] = response.json()["data"]
-        return event
 
     async def buy(self) -> dict[str, Any]:
-        response = await self.client.post(
-            "/tickets/purchase",
-            json={
-                "event_id": self.event_id,
-                "user_id": self.user,
-                "customer_name": "Made Wirawan",
-                "customer_email": self.email,
-                "customer_phone": "+6281234567890",
-                "amount": self.price,
-            },
-            headers={**self.stack.auth(self.user), "Idempotency-Key": str(uuid.uuid4())},
+        return await buy_ticket(
+            self.client,
+            {**self.stack.auth(self.user), "Idempotency-Key": str(uuid.uuid4())},
+            self.event_id,
+            user_id=self.user,
+            name="Made Wirawan",
+            email=self.email,
+            customer_phone="+6281234567890",
+            amount=self.price,
         )
-        assert response.status_code == 201, response.text
-        ticket: dict[str, Any] = response.json()["data"]
-        return ticket
 
     async def pay(
         self, order_id: str, outcome: str = "settlement", payment_type: str = "bank_transfer"
     ) -> None:
-        method = {"payment_type": payment_type}
-        if payment_type == "bank_transfer":
-            method["bank"] = "bca"
-        async with httpx.AsyncClient(base_url=self.stack.sandbox_url, timeout=10) as sandbox:
-            response = await sandbox.post(
-                f"/_sandbox/orders/{order_id}/pay", json={**method, "outcome": outcome}
-            )
+        bank = {"bank": "bca"} if payment_type == "bank_transfer" else {}
+        response = await pay_in_sandbox(self.stack, order_id, payment_type, outcome=outcome, **bank)
         assert response.status_code == 200, response.text
 
     async def ticket(self, ticket_id: str) -> dict[str, Any]:
@@ -99,12 +72,7 @@ class Buyer:
         return ticket
 
     async def wait_for_status(self, ticket_id: str, status: str) -> dict[str, Any]:
-        async def reached() -> dict[str, Any] | None:
-            ticket = await self.ticket(ticket_id)
-            return ticket if ticket["status"] == status else None
-
-        ticket: dict[str, Any] = await _eventually(reached, f"ticket {status}")
-        return ticket
+        return await ticket_in_status(self.client, ticket_id, self.stack.auth(self.user), status)
 
     async def event(self) -> dict[str, Any]:
         response = await self.client.get(
@@ -150,17 +118,14 @@ async def test_a_user_buys_pays_in_the_sandbox_and_sees_the_active_ticket_with_i
         assert transaction["payment_method"] == "bank_transfer"
 
         # ticket.activated carried what the e-ticket needs: it reaches the buyer's inbox.
-        async with httpx.AsyncClient(base_url=stack.mail_url, timeout=10) as mail:
+        async def e_ticket() -> list[dict[str, Any]]:
+            return [
+                m
+                for m in await mails_to(stack, scenario.email)
+                if bought["attendance_code"] in (m["text"] or "") + (m["html"] or "")
+            ]
 
-            async def e_ticket() -> list[dict[str, Any]]:
-                response = await mail.get("/messages", params={"to": scenario.email})
-                return [
-                    m
-                    for m in response.json()["data"]
-                    if bought["attendance_code"] in (m["text"] or "") + (m["html"] or "")
-                ]
-
-            messages = await _eventually(e_ticket, "the e-ticket email")
+        messages = await eventually(e_ticket, "the e-ticket email")
         assert any("Konser Senja di Pantai" in m["subject"] + (m["text"] or "") for m in messages)
 
 
@@ -184,7 +149,7 @@ async def test_a_declined_card_keeps_the_hold_and_a_retry_on_the_same_order_acti
             data: dict[str, Any] = response.json()["data"]
             return data if data["declined"] else None
 
-        view = await _eventually(declined, "the declined status")
+        view = await eventually(declined, "the declined status")
         assert view["can_retry"] is True and "Try another card" in view["message"]
         assert (await scenario.ticket(bought["id"]))["status"] == "pending"
         event = await scenario.event()
@@ -254,7 +219,7 @@ async def test_a_copied_pending_signature_cannot_settle_the_payment(stack: Any) 
             sent = await _sent_notifications(stack, order_id)
             return next((b for b in sent if b["transaction_status"] == "pending"), None)
 
-        pending: dict[str, Any] = await _eventually(pending_notification, "the pending notice")
+        pending: dict[str, Any] = await eventually(pending_notification, "the pending notice")
         assert pending["status_code"] == "201"
 
         status = await client.get(
@@ -304,7 +269,7 @@ async def _expire_unpaid(stack: Any, scenario: Buyer, bought: dict[str, Any]) ->
             )
             return bool(status == "expired")
 
-        await _eventually(payment_expired, "the payment expired")
+        await eventually(payment_expired, "the payment expired")
     finally:
         await payments.close()
         await tickets.close()
@@ -353,7 +318,7 @@ async def test_money_after_the_hold_expired_and_the_seat_was_sold_is_refunded(
             data: dict[str, Any] = response.json()["data"]
             return data if data["status"] == "refunded" else None
 
-        payment = await _eventually(refunded, "the late money refunded")
+        payment = await eventually(refunded, "the late money refunded")
         assert payment["refunded_amount"] == 90_000
         event = await scenario.event()
         assert (event["sold"], event["available"]) == (1, 0)
@@ -381,7 +346,7 @@ async def test_a_cancelled_va_ticket_is_refunded_by_payout_the_buyer_follows_on_
             refund: dict[str, Any] | None = (await scenario.ticket(bought["id"]))["refund"]
             return refund if refund and refund["status"] == "awaiting_payout" else None
 
-        refund = await _eventually(awaiting_payout, "the payout refund on the ticket")
+        refund = await eventually(awaiting_payout, "the payout refund on the ticket")
         assert (refund["method"], refund["amount"]) == ("payout", 75_000)
         given = await client.post(
             f"/api/payment/refunds/{refund['id']}/bank-account",

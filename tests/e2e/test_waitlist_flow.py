@@ -5,51 +5,30 @@ sale but is offered to the first waiting user, who hears of it by e-mail, accept
 sandbox and gets the e-ticket with the order's receipt attached.
 """
 
-import asyncio
-import time
 import uuid
-from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import httpx
+from e2e_steps import buy_ticket, create_event, mails_to, pay_in_sandbox, ticket_in_status
+from e2e_waiting import eventually
 
-SETTLE_TIMEOUT = 30.0
 PRICE = 175_000
 
 
-async def _eventually(probe: Callable[[], Awaitable[Any]], what: str) -> Any:
-    deadline = time.monotonic() + SETTLE_TIMEOUT
-    while True:
-        value = await probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} did not happen within {SETTLE_TIMEOUT}s")
-        await asyncio.sleep(0.2)
-
-
 async def _mail_to(stack: Any, address: str, needle: str) -> list[dict[str, Any]]:
-    async with httpx.AsyncClient(base_url=stack.mail_url, timeout=10) as mail:
+    async def found() -> list[dict[str, Any]]:
+        return [
+            m
+            for m in await mails_to(stack, address)
+            if needle in m["subject"] + (m["text"] or "") + (m["html"] or "")
+        ]
 
-        async def found() -> list[dict[str, Any]]:
-            response = await mail.get("/messages", params={"to": address})
-            return [
-                m
-                for m in response.json()["data"]
-                if needle in m["subject"] + (m["text"] or "") + (m["html"] or "")
-            ]
-
-        messages: list[dict[str, Any]] = await _eventually(found, f"an e-mail with {needle!r}")
-    return messages
+    return await eventually(found, f"an e-mail with {needle!r}")
 
 
 async def _pay(stack: Any, order_id: str) -> None:
-    async with httpx.AsyncClient(base_url=stack.sandbox_url, timeout=10) as sandbox:
-        response = await sandbox.post(
-            f"/_sandbox/orders/{order_id}/pay",
-            json={"payment_type": "bank_transfer", "bank": "bca", "outcome": "settlement"},
-        )
+    response = await pay_in_sandbox(stack, order_id, "bank_transfer", bank="bca")
     assert response.status_code == 200, response.text
 
 
@@ -60,40 +39,29 @@ async def test_a_cancelled_seat_of_a_sold_out_event_goes_to_the_first_waiting_us
     waiter_email = f"waiter-{uuid.uuid4().hex[:12]}@example.id"
     event_id = str(uuid.uuid4())
     async with httpx.AsyncClient(base_url=stack.gateway_url, timeout=20) as client:
-        created = await client.put(
-            f"/events/{event_id}",
-            json={
-                "title": "Festival Musik Danau Toba",
-                "venue": "Parapat, Sumatera Utara",
-                "starts_at": (datetime.now(UTC) + timedelta(days=30)).isoformat(),
-                "price": PRICE,
-                "currency": "IDR",
-                "capacity": 1,
-            },
-            headers=stack.auth(host, ("host",)),
+        await create_event(
+            client,
+            stack.auth(host, ("host",)),
+            event_id,
+            title="Festival Musik Danau Toba",
+            venue="Parapat, Sumatera Utara",
+            starts_in=timedelta(days=30),
+            price=PRICE,
+            currency="IDR",
+            capacity=1,
         )
-        assert created.status_code == 201, created.text
 
         # The one seat is sold.
-        bought = await client.post(
-            "/tickets/purchase",
-            json={
-                "event_id": event_id,
-                "customer_name": "Butet Manurung",
-                "customer_email": "butet@example.id",
-                "amount": PRICE,
-            },
-            headers=stack.auth(buyer),
+        ticket = await buy_ticket(
+            client,
+            stack.auth(buyer),
+            event_id,
+            name="Butet Manurung",
+            email="butet@example.id",
+            amount=PRICE,
         )
-        assert bought.status_code == 201, bought.text
-        ticket = bought.json()["data"]
         await _pay(stack, ticket["payment"]["order_id"])
-
-        async def active() -> bool:
-            seen = await client.get(f"/tickets/{ticket['id']}", headers=stack.auth(buyer))
-            return bool(seen.json()["data"]["status"] == "active")
-
-        await _eventually(active, "the buyer's ticket active")
+        await ticket_in_status(client, ticket["id"], stack.auth(buyer))
 
         # Two users wait, in the order they joined.
         url = f"/events/{event_id}/waitlist"
@@ -121,7 +89,7 @@ async def test_a_cancelled_seat_of_a_sold_out_event_goes_to_the_first_waiting_us
             data: dict[str, Any] = (await client.get(url, headers=stack.auth(first))).json()["data"]
             return data["offer"]
 
-        offered = await _eventually(offer, "the first waiting user's offer")
+        offered = await eventually(offer, "the first waiting user's offer")
         assert offered["seats"] == 1 and offered["total"] == PRICE
         someone = await client.post(
             "/tickets/purchase",
@@ -145,13 +113,7 @@ async def test_a_cancelled_seat_of_a_sold_out_event_goes_to_the_first_waiting_us
         order = accepted.json()["data"]
         (new_ticket,) = order["tickets"]
         await _pay(stack, order["payment"]["order_id"])
-
-        async def mine_active() -> dict[str, Any] | None:
-            seen = await client.get(f"/tickets/{new_ticket['id']}", headers=stack.auth(first))
-            data: dict[str, Any] = seen.json()["data"]
-            return data if data["status"] == "active" else None
-
-        await _eventually(mine_active, "the waiting user's ticket active")
+        await ticket_in_status(client, new_ticket["id"], stack.auth(first))
         event = (await client.get(f"/events/{event_id}", headers=stack.auth(first))).json()["data"]
         assert (event["sold"], event["held"], event["available"]) == (1, 0, 0)
 

@@ -1,6 +1,6 @@
 """How money and times read to an Indonesian audience: Rp150.000 and WIB (Asia/Jakarta).
 
-The same rules as notification-gateway's e-mails, for every document a service renders.
+The rules for every document a service renders; notification-gateway's e-mails build on them.
 """
 
 from datetime import datetime

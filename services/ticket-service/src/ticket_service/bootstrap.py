@@ -3,6 +3,7 @@
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
+from typing import TypeVar
 
 import asyncpg
 from fastapi import APIRouter, FastAPI, Request
@@ -40,11 +41,13 @@ from ticket_service.adapters.waitlist_repository import (
 from ticket_service.domain import errors, orders
 from ticket_service.domain.tickets import IllegalTransition
 from ticket_service.service_layer.holds import HoldsRepository
-from ticket_service.service_layer.offer_acceptance import AcceptanceDeps, OfferAcceptanceStore
+from ticket_service.service_layer.offer_acceptance import AcceptanceDeps
 from ticket_service.service_layer.ordering import OrderDeps, OrderStore
-from ticket_service.service_layer.purchase import PurchaseDeps, PurchaseStore
+from ticket_service.service_layer.purchase import PurchaseDeps
 from ticket_service.service_layer.waitlist_offers import OfferMakerRepository, OfferMakerStore
 from ticket_service.settings import TicketSettings
+
+T = TypeVar("T")
 
 DOMAIN_ERRORS: DomainErrorMap = {
     errors.EventNotFound: (404, "event_not_found"),
@@ -181,15 +184,30 @@ def _settings(request: Request) -> TicketSettings:
     return settings
 
 
-def purchase_deps(request: Request) -> PurchaseDeps:
+def _runtime(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+def _ticket_events(conn: asyncpg.Connection, request: Request) -> OutboxTicketEvents:
+    """`ticket.*` into the outbox on the request's connection, in its caller's transaction."""
+    return OutboxTicketEvents(conn, _runtime(request).outbox)
+
+
+def _per_connection_with_events(
+    pool: asyncpg.Pool,
+    outbox: Outbox,
+    build: Callable[[asyncpg.Connection, OutboxTicketEvents], T],
+) -> Callable[[], AbstractAsyncContextManager[T]]:
+    """A use case's store: a pooled connection per use, writing `ticket.*` to `outbox` on it."""
+    return per_connection(pool, lambda conn: build(conn, OutboxTicketEvents(conn, outbox)))
+
+
+def purchase_deps(request: Request) -> PurchaseDeps:
+    runtime = _runtime(request)
     settings = _settings(request)
-
-    def store(conn: asyncpg.Connection) -> PurchaseStore:
-        return SqlPurchaseStore(conn, OutboxTicketEvents(conn, runtime.outbox))
-
     return PurchaseDeps(
-        store=per_connection(runtime.pool, store),
+        store=_per_connection_with_events(runtime.pool, runtime.outbox, SqlPurchaseStore),
         payments=request.app.state.payments,
         limiter=_limiter(request),
         hold_minutes=settings.hold_minutes,
@@ -197,17 +215,15 @@ def purchase_deps(request: Request) -> PurchaseDeps:
 
 
 def purchase_answers(request: Request, *, reused_message: str) -> IdempotentAnswers:
-    runtime: Runtime = request.app.state.runtime
-    return IdempotentAnswers(SqlPurchaseAnswers(runtime.pool), reused_message=reused_message)
+    return IdempotentAnswers(
+        SqlPurchaseAnswers(_runtime(request).pool), reused_message=reused_message
+    )
 
 
 def holds_store(
     pool: asyncpg.Pool, outbox: Outbox
 ) -> Callable[[], AbstractAsyncContextManager[HoldsRepository]]:
-    def repository(conn: asyncpg.Connection) -> HoldsRepository:
-        return SqlHoldsRepository(conn, OutboxTicketEvents(conn, outbox))
-
-    return per_connection(pool, repository)
+    return _per_connection_with_events(pool, outbox, SqlHoldsRepository)
 
 
 def ticket_reader(conn: DbConn) -> SqlTicketReader:
@@ -219,10 +235,9 @@ def ticketed_events(conn: DbConn) -> SqlTicketedEvents:
 
 
 def door_guard(request: Request) -> RedisDoorGuard:
-    runtime: Runtime = request.app.state.runtime
     settings = _settings(request)
     return RedisDoorGuard(
-        runtime.redis,
+        _runtime(request).redis,
         failures_allowed=settings.door_failures_allowed,
         window_seconds=settings.door_failure_window_seconds,
     )
@@ -230,8 +245,7 @@ def door_guard(request: Request) -> RedisDoorGuard:
 
 def door_repository(conn: DbConn, request: Request) -> SqlHostToolsRepository:
     """The door's and the host tools' repository (one request's connection)."""
-    runtime: Runtime = request.app.state.runtime
-    return SqlHostToolsRepository(conn, OutboxTicketEvents(conn, runtime.outbox))
+    return SqlHostToolsRepository(conn, _ticket_events(conn, request))
 
 
 def scanners_repository(conn: DbConn) -> SqlScanners:
@@ -239,10 +253,9 @@ def scanners_repository(conn: DbConn) -> SqlScanners:
 
 
 def _limiter(request: Request) -> PurchaseRateLimiter:
-    runtime: Runtime = request.app.state.runtime
     settings = _settings(request)
     return PurchaseRateLimiter(
-        runtime.redis,
+        _runtime(request).redis,
         limit=settings.purchase_rate_limit,
         window_seconds=settings.purchase_rate_window_seconds,
     )
@@ -250,15 +263,14 @@ def _limiter(request: Request) -> PurchaseRateLimiter:
 
 def order_deps(request: Request) -> OrderDeps:
     """Orders share the purchase's rate limit (one count per buyer) and hold time."""
-    runtime: Runtime = request.app.state.runtime
+    runtime = _runtime(request)
     settings = _settings(request)
 
-    def store(conn: asyncpg.Connection) -> OrderStore:
-        events = OutboxTicketEvents(conn, runtime.outbox)
+    def order_store(conn: asyncpg.Connection, events: OutboxTicketEvents) -> OrderStore:
         return SqlOrderStore(conn, events, hold_minutes=settings.hold_minutes)
 
     return OrderDeps(
-        store=per_connection(runtime.pool, store),
+        store=_per_connection_with_events(runtime.pool, runtime.outbox, order_store),
         payments=request.app.state.payments,
         limiter=_limiter(request),
     )
@@ -269,8 +281,7 @@ def order_reader(conn: DbConn) -> SqlOrderReader:
 
 
 def order_cancellation(conn: DbConn, request: Request) -> SqlOrderCancellation:
-    runtime: Runtime = request.app.state.runtime
-    return SqlOrderCancellation(conn, OutboxTicketEvents(conn, runtime.outbox))
+    return SqlOrderCancellation(conn, _ticket_events(conn, request))
 
 
 def sale_setup(conn: DbConn) -> SqlSaleSetup:
@@ -278,8 +289,7 @@ def sale_setup(conn: DbConn) -> SqlSaleSetup:
 
 
 def transfer_repository(conn: DbConn, request: Request) -> SqlTransferRepository:
-    runtime: Runtime = request.app.state.runtime
-    return SqlTransferRepository(conn, OutboxTicketEvents(conn, runtime.outbox))
+    return SqlTransferRepository(conn, _ticket_events(conn, request))
 
 
 def receipt_book(conn: DbConn) -> SqlReceiptBook:
@@ -302,14 +312,9 @@ def offer_maker_store(pool: asyncpg.Pool, outbox: Outbox) -> OfferMakerStore:
 
 
 def acceptance_deps(request: Request) -> AcceptanceDeps:
-    runtime: Runtime = request.app.state.runtime
-    settings = _settings(request)
-
-    def store(conn: asyncpg.Connection) -> OfferAcceptanceStore:
-        return SqlOfferAcceptance(conn, OutboxTicketEvents(conn, runtime.outbox))
-
+    runtime = _runtime(request)
     return AcceptanceDeps(
-        store=per_connection(runtime.pool, store),
+        store=_per_connection_with_events(runtime.pool, runtime.outbox, SqlOfferAcceptance),
         payments=request.app.state.payments,
-        hold_minutes=settings.hold_minutes,
+        hold_minutes=_settings(request).hold_minutes,
     )

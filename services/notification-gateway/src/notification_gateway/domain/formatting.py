@@ -1,42 +1,27 @@
-"""How money and times read to an Indonesian audience: Rp150.000 and WIB (Asia/Jakarta)."""
+"""How the e-mails read to an Indonesian audience: servicekit's Rp150.000 and WIB, with a weekday.
+
+Money, dates and times follow the rules every service's documents share (servicekit.formatting);
+what is only the e-mails' own (the weekday, the two wordings, the footer) is kept here.
+"""
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
+
+from servicekit.formatting import WIB, rupiah, wib_time
 
 from notification_gateway.domain.model import Language
 
-WIB = ZoneInfo("Asia/Jakarta")
+__all__ = ["automatic_footer", "rupiah", "say", "wib"]
 
-_MONTHS: dict[Language, tuple[str, ...]] = {
-    "id": (
-        "Januari", "Februari", "Maret", "April", "Mei", "Juni",
-        "Juli", "Agustus", "September", "Oktober", "November", "Desember",
-    ),
-    "en": (
-        "January", "February", "March", "April", "May", "June",
-        "July", "August", "September", "October", "November", "December",
-    ),
-}  # fmt: skip
 _DAYS: dict[Language, tuple[str, ...]] = {
     "id": ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu"),
     "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
 }
 
 
-def rupiah(amount: int) -> str:
-    """150000 -> 'Rp150.000' (Indonesian thousands separator, no minor unit)."""
-    sign = "-" if amount < 0 else ""
-    return f"{sign}Rp{abs(amount):,}".replace(",", ".")
-
-
 def wib(moment: datetime, language: Language) -> str:
     """A moment as a person in Jakarta reads it: 'Minggu, 20 Desember 2026 pukul 19.00 WIB'."""
-    local = moment.astimezone(WIB)
-    day = _DAYS[language][local.weekday()]
-    month = _MONTHS[language][local.month - 1]
-    if language == "id":
-        return f"{day}, {local.day} {month} {local.year} pukul {local:%H.%M} WIB"
-    return f"{day}, {local.day} {month} {local.year}, {local:%H:%M} WIB"
+    day = _DAYS[language][moment.astimezone(WIB).weekday()]
+    return f"{day}, {wib_time(moment, language)}"
 
 
 def say(language: Language, id_text: str, en_text: str) -> str:

@@ -1,9 +1,16 @@
 """A purchase's values: the Idempotency-Key's record and the hold to write."""
 
-from dataclasses import dataclass
+import hashlib
+import json
+from dataclasses import asdict, dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from ticket_service.domain.entities import TicketedEvent
+from ticket_service.domain.errors import IdempotencyKeyReused, PurchaseInProgress
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 
 @dataclass(frozen=True)
@@ -14,6 +21,24 @@ class PurchaseRequest:
     ticket_id: str | None
     answered: bool
     order_id: str | None = None
+
+
+def request_fingerprint(command: "DataclassInstance") -> str:
+    """What a key's first request is known by: every field of the command but the key."""
+    fields = asdict(command)
+    fields.pop("idempotency_key")
+    return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
+
+
+def same_earlier_request(
+    earlier: PurchaseRequest | None, fingerprint: str, *, key_reused: str
+) -> PurchaseRequest:
+    """A retried key's first request, which must still stand and be this very request."""
+    if earlier is None:  # the first attempt failed and forgot the key meanwhile
+        raise PurchaseInProgress("The first request with this key just failed; retry it.")
+    if earlier.fingerprint != fingerprint:
+        raise IdempotencyKeyReused(key_reused)
+    return earlier
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,5 @@
 """Cancelling a ticket: the holder before the event, the host or an admin at any time."""
 
-from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -12,18 +11,19 @@ from ticket_service.domain.door import (
     authorize_cancel,
     refund_due,
 )
+from ticket_service.service_layer.ports import Transactional
 
 
-class CancellationRepository(Protocol):
-    def transaction(self) -> AbstractAsyncContextManager[None]: ...
+class RefundRequests(Protocol):
+    async def request_refund(self, ticket: DoorTicket, *, amount: int, reason: str) -> None:
+        """Write `ticket.refund_requested` with the ticket's share for payment-service."""
 
+
+class CancellationRepository(Transactional, RefundRequests, Protocol):
     async def ticket(self, ticket_id: str, *, lock: bool = False) -> DoorTicket | None: ...
 
     async def cancel(self, ticket: DoorTicket, *, by: str, reason: str) -> DoorTicket:
         """Mark the ticket cancelled, free its seat or hold, and write `ticket.cancelled`."""
-
-    async def request_refund(self, ticket: DoorTicket, *, amount: int, reason: str) -> None:
-        """Write `ticket.refund_requested` for payment-service to carry out."""
 
 
 @dataclass(frozen=True)
@@ -51,8 +51,14 @@ async def cancel_ticket(
         reason = command.reason or (
             "cancelled by the holder" if by_holder else "cancelled by the host"
         )
-        refund = refund_due(ticket)
         cancelled = await repo.cancel(ticket, by=command.actor.user_id, reason=reason)
-        if refund:
-            await repo.request_refund(ticket, amount=refund, reason=reason)
+        refund = await request_refund_due(repo, ticket, reason=reason)
     return Cancelled(cancelled, refund)
+
+
+async def request_refund_due(repo: RefundRequests, ticket: DoorTicket, *, reason: str) -> int:
+    """Ask for a just-cancelled ticket's refund when one is due; the amount asked, or 0."""
+    refund = refund_due(ticket)
+    if refund:
+        await repo.request_refund(ticket, amount=refund, reason=reason)
+    return refund

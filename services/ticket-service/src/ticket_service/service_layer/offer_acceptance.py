@@ -18,15 +18,8 @@ from ticketing_contracts.internal_payments import (
     OpenPaymentRequest,
     PaymentCustomer,
     PaymentItem,
-    PaymentMetadata,
 )
 
-from ticket_service.domain.errors import (
-    PaymentRefused,
-    PaymentServiceRefused,
-    PaymentServiceUnavailable,
-    PaymentUnavailable,
-)
 from ticket_service.domain.waitlist import (
     OfferNotFound,
     OfferNotOpen,
@@ -34,8 +27,12 @@ from ticket_service.domain.waitlist import (
     OfferStatus,
     WaitlistOffer,
 )
+from ticket_service.service_layer.checkout import (
+    PaymentOpener,
+    held_tickets_payment,
+    open_payment_or_compensate,
+)
 from ticket_service.service_layer.ports import TicketEvents, Transactional
-from ticket_service.service_layer.purchase import PaymentOpener
 
 logger = logging.getLogger(__name__)
 
@@ -108,50 +105,32 @@ async def accept_offer(offer_id: str, *, user_id: str, deps: AcceptanceDeps) -> 
 def offer_payment_request(order: OfferOrder) -> OpenPaymentRequest:
     """What payment-service needs to open the order's Midtrans payment."""
     first = order.first
-    assert first.order_id is not None
-    assert first.hold_expires_at is not None
-    return OpenPaymentRequest(
-        order_id=first.order_id,
+    return held_tickets_payment(
+        order.tickets,
         amount=order.total,
-        currency=first.currency,
         customer=PaymentCustomer(
             name=first.holder_name, email=first.holder_email, phone=first.holder_phone
         ),
-        items=[
-            PaymentItem(
-                id=order.offer.ticket_type_id,
-                name=f"{first.event.title[:30]} {order.ticket_type_name}"[:50],
-                price=order.offer.price,
-                quantity=order.offer.seats,
-            )
-        ],
-        expires_at=first.hold_expires_at,
-        metadata=PaymentMetadata(
-            ticket_id=first.id,
-            event_id=first.event_id,
-            user_id=first.user_id,
-            event_title=first.event.title,
-            event_starts_at=first.event.starts_at,
-            purchase_order_id=order.purchase_order_id,
-            ticket_ids=[ticket.id for ticket in order.tickets],
+        item=PaymentItem(
+            id=order.offer.ticket_type_id,
+            name=f"{first.event.title[:30]} {order.ticket_type_name}"[:50],
+            price=order.offer.price,
+            quantity=order.offer.seats,
         ),
+        purchase_order_id=order.purchase_order_id,
     )
 
 
 async def _open_payment(deps: AcceptanceDeps, order: OfferOrder) -> OpenedPayment:
-    try:
-        return await deps.payments.open_payment(offer_payment_request(order))
-    except PaymentServiceUnavailable as exc:
-        await _reopen(deps, order.offer, reason="payment_unavailable")
-        raise PaymentUnavailable(
-            "Payments are unavailable right now; the offer stays yours until it expires.",
-            headers={"Retry-After": "5"},
-        ) from exc
-    except PaymentServiceRefused as exc:
-        await _reopen(deps, order.offer, reason="payment_refused")
-        raise PaymentRefused(
-            f"The payment could not be opened: {exc}", details={"payment_error": exc.code}
-        ) from exc
+    async def reopen(reason: str) -> None:
+        await _reopen(deps, order.offer, reason=reason)
+
+    return await open_payment_or_compensate(
+        deps.payments,
+        offer_payment_request(order),
+        compensate=reopen,
+        unavailable="Payments are unavailable right now; the offer stays yours until it expires.",
+    )
 
 
 async def _reopen(deps: AcceptanceDeps, offer: WaitlistOffer, *, reason: str) -> None:

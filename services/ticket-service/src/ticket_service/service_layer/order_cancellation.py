@@ -5,13 +5,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from ticket_service.domain.door import Actor, DoorTicket, authorize_cancel, refund_due
+from ticket_service.domain.door import Actor, DoorTicket, authorize_cancel
 from ticket_service.domain.orders import Order, OrderNotCancellable, OrderNotFound
 from ticket_service.domain.tickets import TicketStatus
+from ticket_service.service_layer.cancellation import RefundRequests, request_refund_due
 from ticket_service.service_layer.ports import Transactional
 
 
-class OrderCancellationRepository(Transactional, Protocol):
+class OrderCancellationRepository(Transactional, RefundRequests, Protocol):
     async def lock_order(self, order_id: str) -> tuple[Order, list[DoorTicket]] | None:
         """The order and its tickets, locked (its transaction first, then its tickets by id)."""
 
@@ -20,9 +21,6 @@ class OrderCancellationRepository(Transactional, Protocol):
 
     async def cancel_ticket(self, ticket: DoorTicket, *, by: str, reason: str) -> None:
         """Cancel an active ticket and free its seat; writes `ticket.cancelled`."""
-
-    async def request_refund(self, ticket: DoorTicket, *, amount: int, reason: str) -> None:
-        """Write `ticket.refund_requested` with the ticket's share for payment-service."""
 
 
 @dataclass(frozen=True)
@@ -67,8 +65,5 @@ async def cancel_order(
         refunded = 0
         for ticket in active:
             await repo.cancel_ticket(ticket, by=actor.user_id, reason=reason)
-            share = refund_due(ticket)
-            if share:
-                await repo.request_refund(ticket, amount=share, reason=reason)
-                refunded += share
+            refunded += await request_refund_due(repo, ticket, reason=reason)
     return OrderCancelled(order.id, refunded)

@@ -10,12 +10,10 @@
    tickets that the hold sweeper expires.
 """
 
-import hashlib
-import json
 import logging
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -29,19 +27,20 @@ from ticketing_contracts.internal_payments import (
 )
 
 from ticket_service.domain.entities import Ticket
-from ticket_service.domain.errors import (
-    IdempotencyKeyReused,
-    PaymentRefused,
-    PaymentServiceRefused,
-    PaymentServiceUnavailable,
-    PaymentUnavailable,
-    PurchaseInProgress,
-    PurchaseRateLimited,
-)
+from ticket_service.domain.errors import PurchaseInProgress
 from ticket_service.domain.orders import Attendee, InvalidOrder, Order, OrderItem, OrderNotFound
-from ticket_service.domain.purchases import PurchaseRequest
+from ticket_service.domain.purchases import (
+    PurchaseRequest,
+    request_fingerprint,
+    same_earlier_request,
+)
+from ticket_service.service_layer.checkout import (
+    PaymentOpener,
+    RateLimiter,
+    count_purchase_attempt,
+    open_payment_or_compensate,
+)
 from ticket_service.service_layer.ports import Transactional
-from ticket_service.service_layer.purchase import PaymentOpener, RateLimiter
 
 logger = logging.getLogger(__name__)
 
@@ -65,9 +64,7 @@ class PlaceOrder:
         return sum(item.quantity for item in self.items)
 
     def fingerprint(self) -> str:
-        fields = asdict(self)
-        fields.pop("idempotency_key")
-        return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
+        return request_fingerprint(self)
 
     def check_shape(self) -> None:
         """Attendees are optional, or one per ticket; a type appears once."""
@@ -139,13 +136,7 @@ class OrderKeyAnswered:
 
 async def place_order(cmd: PlaceOrder, *, deps: OrderDeps) -> Placed | OrderKeyAnswered:
     cmd.check_shape()
-    decision = await deps.limiter.attempt(cmd.buyer_id)
-    if not decision.allowed:
-        raise PurchaseRateLimited(
-            f"Too many purchase attempts; retry in {decision.retry_after_seconds} s.",
-            headers={"Retry-After": str(decision.retry_after_seconds)},
-            details={"retry_after_seconds": decision.retry_after_seconds},
-        )
+    await count_purchase_attempt(deps.limiter, cmd.buyer_id)
     now = deps.clock()
     resumed = False
     async with deps.store() as store:
@@ -184,11 +175,11 @@ async def _read(store: OrderStore, order_id: str) -> tuple[Order, list[Ticket]]:
 async def _resume(store: OrderStore, cmd: PlaceOrder) -> str | None:
     """The order a first request with this key made; None when its answer is stored."""
     assert cmd.idempotency_key is not None
-    earlier = await store.find_request(cmd.buyer_id, cmd.idempotency_key)
-    if earlier is None:
-        raise PurchaseInProgress("The first request with this key just failed; retry it.")
-    if earlier.fingerprint != cmd.fingerprint():
-        raise IdempotencyKeyReused(KEY_REUSED)
+    earlier = same_earlier_request(
+        await store.find_request(cmd.buyer_id, cmd.idempotency_key),
+        cmd.fingerprint(),
+        key_reused=KEY_REUSED,
+    )
     if earlier.answered:
         return None
     if earlier.order_id is None:
@@ -239,22 +230,16 @@ async def _open_payment(
     *,
     release_on_failure: bool,
 ) -> OpenedPayment:
-    try:
-        return await deps.payments.open_payment(payment_request(order, tickets))
-    except PaymentServiceUnavailable as exc:
-        if release_on_failure:
-            await release_order(order.id, cmd=cmd, deps=deps, reason="payment_unavailable")
-        released = "; your seats were released" if release_on_failure else ""
-        raise PaymentUnavailable(
-            f"Payments are unavailable right now{released}. Please retry shortly.",
-            headers={"Retry-After": "5"},
-        ) from exc
-    except PaymentServiceRefused as exc:
-        if release_on_failure:
-            await release_order(order.id, cmd=cmd, deps=deps, reason="payment_refused")
-        raise PaymentRefused(
-            f"The payment could not be opened: {exc}", details={"payment_error": exc.code}
-        ) from exc
+    async def release(reason: str) -> None:
+        await release_order(order.id, cmd=cmd, deps=deps, reason=reason)
+
+    released = "; your seats were released" if release_on_failure else ""
+    return await open_payment_or_compensate(
+        deps.payments,
+        payment_request(order, tickets),
+        compensate=release if release_on_failure else None,
+        unavailable=f"Payments are unavailable right now{released}. Please retry shortly.",
+    )
 
 
 async def release_order(order_id: str, *, cmd: PlaceOrder, deps: OrderDeps, reason: str) -> None:

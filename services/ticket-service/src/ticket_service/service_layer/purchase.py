@@ -10,12 +10,10 @@
    between 3 and 4 leaves a pending ticket that the hold sweeper expires.
 """
 
-import hashlib
-import json
 import logging
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -25,25 +23,30 @@ from ticketing_contracts.internal_payments import (
     OpenPaymentRequest,
     PaymentCustomer,
     PaymentItem,
-    PaymentMetadata,
 )
 
 from ticket_service.domain.entities import Ticket, TicketedEvent
 from ticket_service.domain.errors import (
     EventNotFound,
-    IdempotencyKeyReused,
-    PaymentRefused,
-    PaymentServiceRefused,
-    PaymentServiceUnavailable,
-    PaymentUnavailable,
     PerUserLimitReached,
     PriceMismatch,
     PurchaseInProgress,
-    PurchaseRateLimited,
     TicketNotFound,
 )
-from ticket_service.domain.purchases import NewTicket, PurchaseRequest
+from ticket_service.domain.purchases import (
+    NewTicket,
+    PurchaseRequest,
+    request_fingerprint,
+    same_earlier_request,
+)
 from ticket_service.domain.tickets import TicketStatus
+from ticket_service.service_layer.checkout import (
+    PaymentOpener,
+    RateLimiter,
+    count_purchase_attempt,
+    held_tickets_payment,
+    open_payment_or_compensate,
+)
 from ticket_service.service_layer.ports import TicketEvents, Transactional
 
 logger = logging.getLogger(__name__)
@@ -62,9 +65,7 @@ class PurchaseTicket:
     idempotency_key: str | None = None
 
     def fingerprint(self) -> str:
-        fields = asdict(self)
-        fields.pop("idempotency_key")
-        return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
+        return request_fingerprint(self)
 
 
 class PurchaseStore(Transactional, Protocol):
@@ -96,24 +97,6 @@ class PurchaseStore(Transactional, Protocol):
         """Expire a still-pending hold and free its seat; None when it is not pending."""
 
     async def record_opened_payment(self, ticket_id: str, opened: OpenedPayment) -> Ticket: ...
-
-
-class PaymentOpener(Protocol):
-    async def open_payment(self, request: OpenPaymentRequest) -> OpenedPayment:
-        """Raises PaymentServiceUnavailable or PaymentServiceRefused."""
-
-
-class RateDecision(Protocol):
-    @property
-    def allowed(self) -> bool: ...
-
-    @property
-    def retry_after_seconds(self) -> int: ...
-
-
-class RateLimiter(Protocol):
-    async def attempt(self, key: str) -> RateDecision:
-        """Count one attempt of `key` (the buyer) in the current window."""
 
 
 @dataclass(frozen=True)
@@ -148,13 +131,7 @@ class _Held:
 
 
 async def purchase_ticket(cmd: PurchaseTicket, *, deps: PurchaseDeps) -> PurchaseOutcome:
-    decision = await deps.limiter.attempt(cmd.buyer_id)
-    if not decision.allowed:
-        raise PurchaseRateLimited(
-            f"Too many purchase attempts; retry in {decision.retry_after_seconds} s.",
-            headers={"Retry-After": str(decision.retry_after_seconds)},
-            details={"retry_after_seconds": decision.retry_after_seconds},
-        )
+    await count_purchase_attempt(deps.limiter, cmd.buyer_id)
 
     async with deps.store() as store:
         held = await _hold_seat(store, cmd, deps)
@@ -172,11 +149,6 @@ async def purchase_ticket(cmd: PurchaseTicket, *, deps: PurchaseDeps) -> Purchas
     async with deps.store() as store, store.transaction():
         ticket = await store.record_opened_payment(ticket.id, opened)
     return Purchased(ticket, payment=opened)
-
-
-def _same_request_or_refuse(earlier: PurchaseRequest, cmd: PurchaseTicket) -> None:
-    if earlier.fingerprint != cmd.fingerprint():
-        raise IdempotencyKeyReused(KEY_REUSED)
 
 
 async def _hold_seat(
@@ -236,10 +208,11 @@ async def _check_per_user_limit(store: PurchaseStore, event: TicketedEvent, buye
 
 async def _resume(store: PurchaseStore, cmd: PurchaseTicket) -> _Held | KeyAnswered:
     assert cmd.idempotency_key is not None
-    earlier = await store.find_request(cmd.buyer_id, cmd.idempotency_key)
-    if earlier is None:  # the first attempt failed and forgot the key meanwhile
-        raise PurchaseInProgress("The first request with this key just failed; retry it.")
-    _same_request_or_refuse(earlier, cmd)
+    earlier = same_earlier_request(
+        await store.find_request(cmd.buyer_id, cmd.idempotency_key),
+        cmd.fingerprint(),
+        key_reused=KEY_REUSED,
+    )
     if earlier.answered:
         return KeyAnswered()
     if earlier.ticket_id is None:
@@ -252,55 +225,32 @@ async def _resume(store: PurchaseStore, cmd: PurchaseTicket) -> _Held | KeyAnswe
 
 def payment_request(ticket: Ticket, cmd: PurchaseTicket) -> OpenPaymentRequest:
     """What payment-service needs to open the order's Midtrans payment."""
-    assert ticket.order_id is not None
-    assert ticket.hold_expires_at is not None
-    return OpenPaymentRequest(
-        order_id=ticket.order_id,
+    return held_tickets_payment(
+        [ticket],
         amount=ticket.price_paid,
-        currency=ticket.currency,
         customer=PaymentCustomer(
             name=cmd.customer_name, email=cmd.customer_email, phone=cmd.customer_phone
         ),
-        items=[
-            PaymentItem(
-                id=ticket.event_id,
-                name=ticket.event.title[:50],
-                price=ticket.price_paid,
-                quantity=1,
-            )
-        ],
-        expires_at=ticket.hold_expires_at,
-        metadata=PaymentMetadata(
-            ticket_id=ticket.id,
-            event_id=ticket.event_id,
-            user_id=ticket.user_id,
-            event_title=ticket.event.title,
-            event_starts_at=ticket.event.starts_at,
-            purchase_order_id=ticket.purchase_order_id,
-            ticket_ids=[ticket.id],
+        item=PaymentItem(
+            id=ticket.event_id, name=ticket.event.title[:50], price=ticket.price_paid, quantity=1
         ),
+        purchase_order_id=ticket.purchase_order_id,
     )
 
 
 async def _open_payment(
     ticket: Ticket, cmd: PurchaseTicket, deps: PurchaseDeps, *, release_on_failure: bool
 ) -> OpenedPayment:
-    try:
-        return await deps.payments.open_payment(payment_request(ticket, cmd))
-    except PaymentServiceUnavailable as exc:
-        if release_on_failure:
-            await release_hold(ticket.id, deps=deps, cmd=cmd, reason="payment_unavailable")
-        released = "; your seat was released" if release_on_failure else ""
-        raise PaymentUnavailable(
-            f"Payments are unavailable right now{released}. Please retry shortly.",
-            headers={"Retry-After": "5"},
-        ) from exc
-    except PaymentServiceRefused as exc:
-        if release_on_failure:
-            await release_hold(ticket.id, deps=deps, cmd=cmd, reason="payment_refused")
-        raise PaymentRefused(
-            f"The payment could not be opened: {exc}", details={"payment_error": exc.code}
-        ) from exc
+    async def release(reason: str) -> None:
+        await release_hold(ticket.id, deps=deps, cmd=cmd, reason=reason)
+
+    released = "; your seat was released" if release_on_failure else ""
+    return await open_payment_or_compensate(
+        deps.payments,
+        payment_request(ticket, cmd),
+        compensate=release if release_on_failure else None,
+        unavailable=f"Payments are unavailable right now{released}. Please retry shortly.",
+    )
 
 
 async def release_hold(

@@ -15,6 +15,7 @@ from ticket_service.domain.entities import Ticket
 from ticket_service.domain.orders import Attendee, Order, OrderItem, normalise_promo_code
 from ticket_service.entrypoints.http.caching import etag_json
 from ticket_service.entrypoints.http.host_tools import CancelRequest
+from ticket_service.entrypoints.http.idempotent import Answer, answer_once
 from ticket_service.entrypoints.http.pagination import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
@@ -22,7 +23,12 @@ from ticket_service.entrypoints.http.pagination import (
     decode_cursor,
     encode_cursor,
 )
-from ticket_service.entrypoints.http.rendering import iso, opened_payment_public, ticket_public
+from ticket_service.entrypoints.http.rendering import (
+    iso,
+    opened_payment_public,
+    payment_public,
+    ticket_public,
+)
 from ticket_service.entrypoints.http.schemas import OrderCreate
 from ticket_service.service_layer import order_views
 from ticket_service.service_layer.order_cancellation import (
@@ -84,15 +90,7 @@ def order_public(
 
 
 def _pending_payment(tickets: list[Ticket]) -> dict[str, Any] | None:
-    link = tickets[0].pending_payment if tickets else None
-    if link is None:
-        return None
-    return {
-        "order_id": link.order_id,
-        "snap_token": link.snap_token,
-        "redirect_url": link.redirect_url,
-        "expires_at": iso(link.expires_at),
-    }
+    return payment_public(tickets[0].pending_payment if tickets else None)
 
 
 @router.post(
@@ -121,28 +119,18 @@ async def create_order(
         promo_code=normalise_promo_code(body.promo_code) if body.promo_code else None,
         idempotency_key=idempotency_key or None,
     )
-    answers = bootstrap.purchase_answers(request, reused_message=KEY_REUSED)
-    key = command.idempotency_key
-    if key is not None:
-        replay = await answers.replay(
-            owner=command.buyer_id, key=key, fingerprint=command.fingerprint()
+
+    async def place() -> Answer | None:
+        outcome = await place_order(command, deps=bootstrap.order_deps(request))
+        if isinstance(outcome, OrderKeyAnswered):
+            return None
+        payment = opened_payment_public(outcome.payment) if outcome.payment else None
+        body_out = order_public(
+            outcome.order, outcome.tickets, qr_url_template=_template(request), payment=payment
         )
-        if replay is not None:
-            return replay
-    outcome = await place_order(command, deps=bootstrap.order_deps(request))
-    if isinstance(outcome, OrderKeyAnswered):
-        assert key is not None
-        return await answers.replay_stored(owner=command.buyer_id, key=key)
-    payment = opened_payment_public(outcome.payment) if outcome.payment else None
-    body_out = order_public(
-        outcome.order, outcome.tickets, qr_url_template=_template(request), payment=payment
-    )
-    return await answers.answer(
-        owner=command.buyer_id,
-        key=key,
-        status_code=201 if outcome.created else 200,
-        body={"data": body_out},
-    )
+        return (201 if outcome.created else 200), {"data": body_out}
+
+    return await answer_once(request, command, reused_message=KEY_REUSED, run=place)
 
 
 @router.get("/orders", responses=etag_responses())

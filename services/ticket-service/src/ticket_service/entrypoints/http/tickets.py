@@ -16,6 +16,7 @@ from ticket_service.domain.door import Actor
 from ticket_service.domain.errors import BuyerMismatch
 from ticket_service.domain.tickets import TicketStatus
 from ticket_service.entrypoints.http.caching import etag_json
+from ticket_service.entrypoints.http.idempotent import Answer, answer_once
 from ticket_service.entrypoints.http.links import TICKET_LINKS, linked
 from ticket_service.entrypoints.http.pagination import (
     DEFAULT_LIMIT,
@@ -80,26 +81,16 @@ async def purchase(
         amount=body.amount,
         idempotency_key=idempotency_key or None,
     )
-    answers = bootstrap.purchase_answers(request, reused_message=KEY_REUSED)
-    key = command.idempotency_key
-    if key is not None:
-        replay = await answers.replay(
-            owner=command.buyer_id, key=key, fingerprint=command.fingerprint()
-        )
-        if replay is not None:
-            return replay
-    outcome = await purchase_ticket(command, deps=bootstrap.purchase_deps(request))
-    if isinstance(outcome, KeyAnswered):
-        assert key is not None
-        return await answers.replay_stored(owner=command.buyer_id, key=key)
-    ticket = ticket_public(outcome.ticket, qr_url_template=_settings(request).qr_url_template)
-    payment = opened_payment_public(outcome.payment) if outcome.payment else None
-    return await answers.answer(
-        owner=command.buyer_id,
-        key=key,
-        status_code=201 if outcome.created else 200,
-        body={"data": {**ticket, "payment": payment}},
-    )
+
+    async def buy() -> Answer | None:
+        outcome = await purchase_ticket(command, deps=bootstrap.purchase_deps(request))
+        if isinstance(outcome, KeyAnswered):
+            return None
+        ticket = ticket_public(outcome.ticket, qr_url_template=_settings(request).qr_url_template)
+        payment = opened_payment_public(outcome.payment) if outcome.payment else None
+        return (201 if outcome.created else 200), {"data": {**ticket, "payment": payment}}
+
+    return await answer_once(request, command, reused_message=KEY_REUSED, run=buy)
 
 
 @router.get("/tickets/my-tickets", responses=etag_responses())
