@@ -44,7 +44,23 @@ port_open "$rabbitmq_port" || need "RabbitMQ is not running on 127.0.0.1:$rabbit
 port_open "$redis_port" || need "Redis is not running on 127.0.0.1:$redis_port" "$start_redis"
 command -v "$nginx" >/dev/null 2>&1 || need "nginx is not installed" "$install_nginx"
 
+# The whole suite (the e2e and contract stacks beside the integration tests' pools) needs more
+# than PostgreSQL's default 100 connections: raise the limit once, as root, and restart.
+raise_connections() {
+  local wanted=300 current
+  current=$(psql -h 127.0.0.1 -p "$postgres_port" -U postgres -Atc "SHOW max_connections" \
+    2>/dev/null || echo 0)
+  if [ "${current:-0}" -lt "$wanted" ] && [ "$(id -u)" = 0 ]; then
+    say "PostgreSQL allows $current connections; raising it to $wanted"
+    psql -h 127.0.0.1 -p "$postgres_port" -U postgres -qc \
+      "ALTER SYSTEM SET max_connections = $wanted" >/dev/null
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql)" main restart
+    wait_port PostgreSQL "$postgres_port"
+  fi
+}
+
 if [ ${#missing[@]} -eq 0 ]; then
+  raise_connections
   exit 0
 fi
 
@@ -89,4 +105,5 @@ for item in "${missing[@]}"; do
       ;;
   esac
 done
+raise_connections
 say "PostgreSQL, RabbitMQ, Redis and nginx are ready"
