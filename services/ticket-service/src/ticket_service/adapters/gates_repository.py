@@ -4,6 +4,7 @@ from collections.abc import Sequence
 
 import asyncpg
 
+from ticket_service.adapters import repository
 from ticket_service.adapters.gate_rows import stored_list
 from ticket_service.domain.gates import CheckInList, GateTerms
 
@@ -15,10 +16,7 @@ class SqlGates:
         self.conn = conn
 
     async def event_host(self, event_id: str) -> str | None:
-        host: str | None = await self.conn.fetchval(
-            "SELECT host_id FROM ticketed_events WHERE event_id = $1", event_id
-        )
-        return host
+        return await repository.event_host(self.conn, event_id)
 
     async def put_list(self, event_id: str, list_id: str, terms: GateTerms) -> CheckInList:
         types = sorted(terms.ticket_type_ids) if terms.ticket_type_ids is not None else None

@@ -276,10 +276,7 @@ class SqlOrderReader:
         return await tickets_of_order(self.conn, order_id)
 
     async def event_host(self, event_id: str) -> str | None:
-        host: str | None = await self.conn.fetchval(
-            "SELECT host_id FROM ticketed_events WHERE event_id = $1", event_id
-        )
-        return host
+        return await repository.event_host(self.conn, event_id)
 
     async def orders_of_buyer(
         self, buyer_id: str, *, after: tuple[datetime, uuid.UUID] | None, limit: int

@@ -70,6 +70,14 @@ async def lock_event(conn: asyncpg.Connection, event_id: str) -> TicketedEvent |
     return rows.ticketed_event(row) if row else None
 
 
+async def event_host(conn: asyncpg.Connection, event_id: str) -> str | None:
+    """The host of the event, or None when there is no such event."""
+    host_id: str | None = await conn.fetchval(
+        "SELECT host_id FROM ticketed_events WHERE event_id = $1", event_id
+    )
+    return host_id
+
+
 async def get_event(conn: asyncpg.Connection, event_id: str) -> TicketedEvent | None:
     row = await conn.fetchrow(
         f"SELECT {EVENT_COLUMNS} FROM ticketed_events WHERE event_id = $1",

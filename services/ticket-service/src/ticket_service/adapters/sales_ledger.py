@@ -4,6 +4,7 @@ from collections.abc import Sequence
 
 import asyncpg
 
+from ticket_service.adapters import repository
 from ticket_service.domain.sales import PromoCodeUse, SalesRow, SalesTotals
 
 # A ticket counts as sold on its receipt's day, and as refunded on the day it stopped being
@@ -38,10 +39,7 @@ class SqlSalesLedger:
         self.conn = conn
 
     async def event_host(self, event_id: str) -> str | None:
-        host_id: str | None = await self.conn.fetchval(
-            "SELECT host_id FROM ticketed_events WHERE event_id = $1", event_id
-        )
-        return host_id
+        return await repository.event_host(self.conn, event_id)
 
     async def rows(self, event_id: str) -> Sequence[SalesRow]:
         return [

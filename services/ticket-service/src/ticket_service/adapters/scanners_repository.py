@@ -10,6 +10,7 @@ from uuid import UUID, uuid4
 
 import asyncpg
 
+from ticket_service.adapters import repository
 from ticket_service.domain.door import Actor
 from ticket_service.domain.scanners import Scanner
 
@@ -121,10 +122,7 @@ class SqlScanners:
         self.conn = conn
 
     async def event_host(self, event_id: str) -> str | None:
-        host: str | None = await self.conn.fetchval(
-            "SELECT host_id FROM ticketed_events WHERE event_id = $1", event_id
-        )
-        return host
+        return await repository.event_host(self.conn, event_id)
 
     async def scanners(self, event_id: str) -> list[Scanner]:
         found = await self.conn.fetch(

@@ -226,10 +226,7 @@ class SqlWaitlist:
         return len(ended)
 
     async def host_of(self, event_id: str) -> str | None:
-        host_id: str | None = await self.conn.fetchval(
-            "SELECT host_id FROM ticketed_events WHERE event_id = $1", event_id
-        )
-        return host_id
+        return await repository.event_host(self.conn, event_id)
 
     async def set_offer_minutes(self, event_id: str, minutes: int) -> None:
         await self.conn.execute(
