@@ -89,7 +89,7 @@ schemas: install
 dlq: install
 	$(PY) -m servicekit.dlq $(or $(ARGS),list)
 
-bench: install
+bench: deps install
 	$(PY) tools/bench/run.py
 
 clean:

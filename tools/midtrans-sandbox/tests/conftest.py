@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import socket
 import threading
 import time
 import uuid
@@ -18,16 +17,11 @@ import pytest
 import uvicorn
 from midtrans_sandbox.app import create_app
 from midtrans_sandbox.settings import Settings
+from servicekit.free_ports import free_port
 
 SERVER_KEY = "SB-Mid-server-test-key-0123456789"
 RETRY_SCALE = 0.0001
 NOTIFICATION_TIMEOUT = 0.3
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_until(predicate: Callable[[], Any], timeout: float = 5.0, interval: float = 0.01) -> Any:

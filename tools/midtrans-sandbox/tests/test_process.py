@@ -4,18 +4,12 @@ from __future__ import annotations
 
 import base64
 import os
-import socket
 import subprocess
 import sys
 import time
 
 import httpx
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from servicekit.free_ports import free_port
 
 
 def test_module_runs_uvicorn_with_env_settings():

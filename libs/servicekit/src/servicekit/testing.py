@@ -3,7 +3,6 @@
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ import asyncpg
 import httpx
 from aio_pika.abc import AbstractConnection
 from prometheus_client.parser import text_string_to_metric_families
+from servicekit.free_ports import free_port as free_port
 from ticketing_contracts import EXCHANGE, EventEnvelope
 
 ADMIN_DSN = os.environ.get(
@@ -95,12 +95,6 @@ def fresh_vhost(name: str) -> str:
 def vhost_of(amqp_url: str) -> str:
     """The vhost an AMQP URL names."""
     return unquote(amqp_url.rsplit("/", 1)[1])
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def wait_until_ready(url: str, timeout: float = 30.0) -> None:

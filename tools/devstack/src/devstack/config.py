@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
-import socket
 import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from servicekit.free_ports import free_port as free_port
 from servicekit.settings import DEV_JWT_SECRET, DEV_SERVICE_TOKEN_SECRET
 from servicekit.testing import run_vhost_name
 
@@ -35,14 +35,6 @@ def find_repo_root() -> Path:
     raise RuntimeError(
         "cannot find the repository root (with deploy/gateway/templates); set DEVSTACK_ROOT"
     )
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port that was free a moment ago (the OS picks it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass(frozen=True)
@@ -322,9 +314,4 @@ def _default_python() -> str:
 
 
 def _distinct_free_ports(count: int) -> list[int]:
-    ports: list[int] = []
-    while len(ports) < count:
-        port = free_port()
-        if port not in ports:
-            ports.append(port)
-    return ports
+    return [free_port() for _ in range(count)]
