@@ -170,3 +170,29 @@ async def test_http_missing_token_is_401_and_missing_role_is_403_in_the_envelope
         assert refused.json()["error"]["code"] == "forbidden"
         host = {"authorization": f"Bearer {issue_token(SETTINGS, sub='h1', roles=['host'])}"}
         assert (await client.get("/hosts-only", headers=host)).status_code == 200
+
+
+async def test_a_verified_token_is_answered_again_only_until_it_expires() -> None:
+    verifier = TokenVerifier(SETTINGS)
+    short = token(exp=int(time.time()) + 1)
+    assert (await verifier.verify(short)).user_id == "user-1"
+    assert (await verifier.verify(short)).user_id == "user-1"  # from the cache
+    time.sleep(max(0.0, int(time.time()) + 1.05 - time.time()))
+    with pytest.raises(AppError) as refused:
+        await verifier.verify(short)
+    assert refused.value.code == "token_expired"
+
+
+async def test_a_tampered_copy_of_a_verified_token_is_still_refused() -> None:
+    verifier = TokenVerifier(SETTINGS)
+    good = token(roles=["user"])
+    await verifier.verify(good)
+    header, _, rest = good.partition(".")
+    claims, _, signature = rest.partition(".")
+    forged_claims = json.loads(jwt.utils.base64url_decode(claims)) | {"roles": ["admin"]}
+    forged = ".".join(
+        [header, jwt.utils.base64url_encode(json.dumps(forged_claims).encode()).decode(), signature]
+    )
+    with pytest.raises(AppError) as refused:
+        await verifier.verify(forged)
+    assert refused.value.code == "invalid_token"

@@ -5,6 +5,10 @@ import pytest
 from servicekit.db import open_pool
 from servicekit.migrations import apply_migrations
 
+_ADVISORY_LOCKS_HELD = (
+    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()"
+)
+
 
 async def test_a_connection_released_mid_transaction_comes_back_out_of_it(
     database_url: str,
@@ -19,9 +23,7 @@ async def test_a_connection_released_mid_transaction_comes_back_out_of_it(
                 raise RuntimeError("the request failed half-way")
         async with pool.acquire() as conn:
             assert not conn.is_in_transaction()
-            held = await conn.fetchval(
-                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()"
-            )
+            held = await conn.fetchval(_ADVISORY_LOCKS_HELD)
             assert held == 0
     finally:
         await pool.close()
@@ -34,9 +36,7 @@ async def test_migrations_leave_no_session_lock_on_the_pooled_connection(
     try:
         await apply_migrations(pool)
         async with pool.acquire() as conn:
-            held = await conn.fetchval(
-                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()"
-            )
+            held = await conn.fetchval(_ADVISORY_LOCKS_HELD)
             assert held == 0
     finally:
         await pool.close()

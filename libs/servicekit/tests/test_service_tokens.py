@@ -57,3 +57,18 @@ def test_a_verifier_with_another_key_refuses_the_token() -> None:
     other = ServiceSettings(service_token_secret=SecretStr("o" * 40))
     with pytest.raises(AppError):
         ServiceTokenVerifier(other).verify(issue_service_token(SETTINGS, sub="ticket"))
+
+
+def test_a_service_signs_its_token_once_and_again_before_it_expires() -> None:
+    from servicekit.service_tokens import ServiceToken
+
+    own = ServiceToken(SETTINGS, sub="ticket", ttl_seconds=120)
+    first = own.current()
+    assert own.current() == first
+    claims = ServiceTokenVerifier(SETTINGS).verify(first).claims
+    assert claims["exp"] - claims["iat"] == 120
+    own._renew_at = time.time() - 1  # as if 60 s were left
+    time.sleep(1.01)  # a new `iat`, so a new text
+    renewed = own.current()
+    assert renewed != first
+    assert ServiceTokenVerifier(SETTINGS).verify(renewed).user_id == "ticket"

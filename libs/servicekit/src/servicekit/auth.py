@@ -16,6 +16,7 @@ from fastapi import Depends, Request
 from servicekit.contract import error_statuses
 from servicekit.errors import Forbidden, Unauthorized
 from servicekit.settings import ServiceSettings
+from servicekit.token_cache import VerifiedTokens
 
 KNOWN_ROLES = frozenset({"user", "host", "admin", "service"})
 
@@ -43,8 +44,16 @@ class TokenVerifier:
         self._audience = settings.jwt_audience
         self._algorithms = list(settings.jwt_algorithms)
         self._jwks = jwt.PyJWKClient(settings.jwt_jwks_url) if settings.jwt_jwks_url else None
+        self._verified: VerifiedTokens[Principal] = VerifiedTokens()
 
     async def verify(self, token: str) -> Principal:
+        if (known := self._verified.get(token)) is not None:
+            return known
+        principal = await self._verify(token)
+        self._verified.keep(token, principal, principal.claims)
+        return principal
+
+    async def _verify(self, token: str) -> Principal:
         try:
             key: Any = self._secret
             if self._jwks is not None and _header_alg(token) != "HS256":

@@ -1,6 +1,5 @@
 """JSON log lines carrying the correlation id; registered secrets never reach a line."""
 
-import json
 import logging
 import re
 import sys
@@ -8,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from servicekit.correlation import current_correlation_id
+from servicekit.jsoncodec import dumps_text
 
 _secrets: set[str] = set()
 _AUTH_HEADER = re.compile(
@@ -47,7 +47,7 @@ class JsonFormatter(logging.Formatter):
             entry[key] = value
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        return redact(json.dumps(entry, default=str))
+        return redact(dumps_text(entry))
 
 
 def configure_logging(service: str, level: str = "INFO") -> None:

@@ -25,6 +25,10 @@ class KeptConnections:
         )
         self._slots = asyncio.Semaphore(size)
 
+    def transport(self) -> httpx.AsyncHTTPTransport:
+        """The transport these limits are for: a client given its own transport ignores `limits`."""
+        return httpx.AsyncHTTPTransport(limits=self.limits)
+
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
         """Hold one connection's worth of the pool for one call (request and body read)."""

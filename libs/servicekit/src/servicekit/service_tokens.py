@@ -15,6 +15,7 @@ import jwt
 from servicekit.auth import Principal, _principal
 from servicekit.errors import Forbidden, Unauthorized
 from servicekit.settings import ServiceSettings
+from servicekit.token_cache import VerifiedTokens
 
 SERVICE_ROLE = "service"
 ALGORITHM = "HS256"
@@ -34,12 +35,38 @@ def issue_service_token(settings: ServiceSettings, *, sub: str, ttl_seconds: int
     return jwt.encode(claims, settings.service_token_secret.get_secret_value(), algorithm=ALGORITHM)
 
 
+class ServiceToken:
+    """This service's own token for calls to the others, signed again a minute before expiry."""
+
+    def __init__(self, settings: ServiceSettings, *, sub: str, ttl_seconds: int = 3600) -> None:
+        self._settings = settings
+        self._sub = sub
+        self._ttl = ttl_seconds
+        self._token = ""
+        self._renew_at = 0.0
+
+    def current(self) -> str:
+        now = time.time()
+        if now >= self._renew_at:
+            self._token = issue_service_token(self._settings, sub=self._sub, ttl_seconds=self._ttl)
+            self._renew_at = now + max(self._ttl - 60, self._ttl / 2)
+        return self._token
+
+
 class ServiceTokenVerifier:
     def __init__(self, settings: ServiceSettings) -> None:
         self._secret = settings.service_token_secret.get_secret_value()
         self._audience = settings.service_token_audience
+        self._verified: VerifiedTokens[Principal] = VerifiedTokens(size=64)
 
     def verify(self, token: str) -> Principal:
+        if (known := self._verified.get(token)) is not None:
+            return known
+        principal = self._verify(token)
+        self._verified.keep(token, principal, principal.claims)
+        return principal
+
+    def _verify(self, token: str) -> Principal:
         try:
             claims = jwt.decode(
                 token,

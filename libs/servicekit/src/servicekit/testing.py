@@ -17,8 +17,9 @@ import asyncpg
 import httpx
 from aio_pika.abc import AbstractConnection
 from prometheus_client.parser import text_string_to_metric_families
-from servicekit.free_ports import free_port as free_port
 from ticketing_contracts import EXCHANGE, EventEnvelope
+
+from servicekit.free_ports import free_port as free_port
 
 ADMIN_DSN = os.environ.get(
     "TEST_POSTGRES_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"

@@ -87,7 +87,7 @@ def create_app(settings: PaymentSettings | None = None) -> FastAPI:
             connect_timeout_seconds=settings.midtrans_connect_timeout_seconds,
             retries=settings.midtrans_retries,
             notification_url=settings.midtrans_notification_url,
-            transport=CountedTransport(),
+            wrap_transport=CountedTransport,
         )
         guards = redis_guards(
             runtime.redis,

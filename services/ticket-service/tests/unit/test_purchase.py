@@ -24,7 +24,7 @@ from ticket_service.domain.errors import (
     SalesClosed,
     SoldOut,
 )
-from ticket_service.domain.purchases import NewTicket, PurchaseRequest
+from ticket_service.domain.purchases import NewTicket, PaidSeat, PurchaseRequest
 from ticket_service.domain.tickets import TicketStatus
 from ticket_service.service_layer.purchase import (
     KeyAnswered,
@@ -115,6 +115,38 @@ class FakePurchases:
         self.tickets[ticket_id] = ticket
         return ticket
 
+    async def hold_paid_seat(self, seat: PaidSeat) -> Ticket | None:
+        """`hold_order`'s checks, all or nothing, as the one statement makes them."""
+        key = seat.idempotency_key
+        if key is not None and (seat.buyer_id, key) in self.requests:
+            return None
+        event = self.event if self.event and self.event.id == seat.event_id else None
+        if event is None:
+            raise EventNotFound("No ticketed event with this id.")
+        if seat.price != event.price:
+            raise PriceMismatch(f"The price is {event.price}.")
+        event.sale_window.check_open(seat.now)
+        limit = event.max_per_user
+        if limit is not None and await self.seats_of_buyer(event.id, seat.buyer_id) >= limit:
+            raise PerUserLimitReached("limit")
+        event.seats.check_free()
+        ticket = await self.hold_seat(
+            NewTicket(
+                event=event,
+                buyer_id=seat.buyer_id,
+                holder_name=seat.holder_name,
+                holder_email=seat.holder_email,
+                holder_phone=seat.holder_phone,
+                hold_expires_at=seat.now + timedelta(minutes=seat.hold_minutes),
+                now=seat.now,
+            )
+        )
+        if key is not None:
+            self.requests[(seat.buyer_id, key)] = PurchaseRequest(
+                seat.fingerprint, ticket.id, answered=False
+            )
+        return ticket
+
     async def ticket(self, ticket_id: str) -> Ticket | None:
         return self.tickets.get(ticket_id)
 
@@ -180,6 +212,31 @@ async def test_a_paid_purchase_holds_the_seat_and_opens_the_payment_until_the_ho
     assert request.expires_at == NOW + timedelta(minutes=15)
     assert request.metadata.ticket_id == outcome.ticket.id
     assert store.events.emitted == []
+
+
+async def test_a_purchase_at_the_stated_price_holds_without_a_transaction_of_ours() -> None:
+    """The flash sale's path: the hold is one statement, so no lock outlives a round trip."""
+    store, payments = FakePurchases(), FakePayments()
+    outcome = await purchase_ticket(a_purchase(amount=150_000), deps=deps_of(store, payments))
+    assert isinstance(outcome, Purchased)
+    assert outcome.ticket.status is TicketStatus.PENDING
+    assert outcome.payment is not None
+    assert store.transactions == 0
+    assert store.event is not None and (store.event.held, store.event.sold) == (1, 0)
+
+
+@pytest.mark.parametrize("amount", [None, 150_000])
+async def test_a_paid_seat_is_held_once_per_key_either_way(amount: int | None) -> None:
+    store = FakePurchases()
+    first = await purchase_ticket(
+        a_purchase(idempotency_key="k1", amount=amount), deps=deps_of(store)
+    )
+    again = await purchase_ticket(
+        a_purchase(idempotency_key="k1", amount=amount), deps=deps_of(store)
+    )
+    assert isinstance(first, Purchased) and isinstance(again, Purchased)
+    assert again.ticket.id == first.ticket.id
+    assert store.event is not None and store.event.held == 1
 
 
 async def test_a_free_purchase_is_active_at_once_without_a_payment() -> None:

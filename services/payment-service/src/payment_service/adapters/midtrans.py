@@ -8,6 +8,7 @@ The server key lives only in the client's auth; it is registered as a log secret
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -43,12 +44,17 @@ class MidtransClient:
         retries: int,
         notification_url: str | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        wrap_transport: Callable[[httpx.AsyncBaseTransport], httpx.AsyncBaseTransport]
+        | None = None,
     ) -> None:
+        """`wrap_transport` (the call metrics) wraps the kept-alive pool's own transport."""
         self._snap_base = snap_base_url.rstrip("/")
         self._core_base = core_base_url.rstrip("/")
         self._retries = retries
         self._notification_url = notification_url
         self._connections = KeptConnections(MIDTRANS_CONNECTIONS)
+        if transport is None and wrap_transport is not None:
+            transport = wrap_transport(self._connections.transport())
         self._http = httpx.AsyncClient(
             auth=httpx.BasicAuth(server_key, ""),
             timeout=httpx.Timeout(timeout_seconds, connect=connect_timeout_seconds),

@@ -1,6 +1,7 @@
 """The hold's refusals (raised in SQL as code + JSON details) as the domain's exceptions."""
 
 import json
+from enum import Enum
 from typing import Any
 
 from ticket_service.domain import errors
@@ -13,6 +14,23 @@ from ticket_service.domain.orders import (
 )
 
 WRONG_CODE = "This promo code is not valid for this event."
+
+
+class Messages(Enum):
+    """How a refusal is worded: for an order's items, or for the seed's one ticket."""
+
+    ORDER = "order"
+    SINGLE_TICKET = "single_ticket"
+
+
+# The seed's purchase (`POST /tickets/purchase`) buys one ticket, so its refusals name no item.
+_SINGLE_TICKET: dict[str, str] = {
+    "sold_out": "This event is sold out.",
+    "per_user_limit_reached": "You already hold the {max_per_user} ticket(s) allowed per person"
+    " for this event.",
+    "sales_not_open": "Ticket sales have not started yet.",
+    "sales_closed": "Ticket sales for this event have ended.",
+}
 
 
 def _named(details: dict[str, Any]) -> str:
@@ -69,10 +87,14 @@ REFUSALS: dict[str, type[TicketingRefusal]] = {
 }
 
 
-def refusal(code: str, detail: str | None) -> TicketingRefusal | None:
+def refusal(
+    code: str, detail: str | None, *, messages: Messages = Messages.ORDER
+) -> TicketingRefusal | None:
     """The refusal the hold raised, or None when the error is not one of ours."""
     kind = REFUSALS.get(code)
     if kind is None:
         return None
     details: dict[str, Any] = json.loads(detail) if detail else {}
-    return kind(_message(code, details), details=details)
+    single = _SINGLE_TICKET.get(code) if messages is Messages.SINGLE_TICKET else None
+    message = single.format(**details) if single is not None else _message(code, details)
+    return kind(message, details=details)

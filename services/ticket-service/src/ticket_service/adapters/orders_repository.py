@@ -8,7 +8,7 @@ import asyncpg
 from ticketing_contracts.internal_payments import OpenedPayment
 
 from ticket_service.adapters import repository, rows
-from ticket_service.adapters.order_refusals import refusal
+from ticket_service.adapters.order_refusals import Messages, refusal
 from ticket_service.adapters.purchase_requests import SqlPurchaseRequests
 from ticket_service.adapters.repository import TICKET_VIEW
 from ticket_service.adapters.rows import Record
@@ -73,7 +73,11 @@ async def hold_order(
     now: datetime,
     hold_minutes: float,
     expected_price: int | None = None,
+    fingerprint: str | None = None,
+    messages: Messages = Messages.ORDER,
 ) -> Held | KeyTaken:
+    """The order's hold, one statement. `fingerprint` stands for the key's request when the
+    caller is not an order (the seed's purchase keeps its own); `messages` words the refusals."""
     names, emails, phones = _per_ticket(cmd)
     try:
         result: dict[str, Any] = await conn.fetchval(
@@ -90,14 +94,16 @@ async def hold_order(
             cmd.customer_phone,
             cmd.promo_code,
             cmd.idempotency_key,
-            cmd.fingerprint(),
+            fingerprint or cmd.fingerprint(),
             expected_price,
             now,
             hold_minutes,
             DEFAULT_MAX_PER_ORDER,
         )
     except asyncpg.RaiseError as exc:
-        refused = refusal(str(exc.args[0]) if exc.args else "", getattr(exc, "detail", None))
+        refused = refusal(
+            str(exc.args[0]) if exc.args else "", getattr(exc, "detail", None), messages=messages
+        )
         if refused is None:
             raise
         raise refused from None

@@ -7,7 +7,7 @@ import httpx
 from pydantic import ValidationError
 from servicekit.logs import log_fields
 from servicekit.outbound import KeptConnections
-from servicekit.service_tokens import issue_service_token
+from servicekit.service_tokens import ServiceToken
 from ticketing_contracts.internal_payments import OpenedPayment, OpenPaymentRequest
 
 from ticket_service.domain.errors import PaymentServiceRefused, PaymentServiceUnavailable
@@ -29,23 +29,13 @@ class PaymentClient:
             transport=transport,
             limits=self._connections.limits,
         )
-        self._token = ""
-        self._token_expires = 0.0
-
-    def _service_token(self) -> str:
-        import time
-
-        now = time.time()
-        if now > self._token_expires - 60:
-            self._token = issue_service_token(
-                self._settings, sub="ticket-service", ttl_seconds=SERVICE_TOKEN_TTL_SECONDS
-            )
-            self._token_expires = now + SERVICE_TOKEN_TTL_SECONDS
-        return self._token
+        self._token = ServiceToken(
+            settings, sub="ticket-service", ttl_seconds=SERVICE_TOKEN_TTL_SECONDS
+        )
 
     async def open_payment(self, request: OpenPaymentRequest) -> OpenedPayment:
         """POST /internal/payments; idempotent by order_id on payment-service's side."""
-        headers = {"Authorization": f"Bearer {self._service_token()}"}
+        headers = {"Authorization": f"Bearer {self._token.current()}"}
         fields = log_fields(order_id=request.order_id)
         try:
             async with self._connections.slot():

@@ -8,12 +8,13 @@ import asyncpg
 from ticketing_contracts.internal_payments import OpenedPayment
 
 from ticket_service.adapters import repository
+from ticket_service.adapters.order_refusals import Messages
 from ticket_service.adapters.orders_repository import hold_order, tickets_of_order
 from ticket_service.adapters.purchase_requests import SqlPurchaseRequests
 from ticket_service.adapters.ticket_events import OutboxTicketEvents
 from ticket_service.domain.entities import Ticket, TicketedEvent
 from ticket_service.domain.orders import DEFAULT_TYPE_ID, OrderItem
-from ticket_service.domain.purchases import NewTicket
+from ticket_service.domain.purchases import NewTicket, PaidSeat
 from ticket_service.domain.tickets import TicketStatus
 from ticket_service.service_layer.ordering import Held, PlaceOrder
 
@@ -48,6 +49,32 @@ class SqlPurchaseStore(SqlPurchaseRequests):
         )
         held = await hold_order(self.conn, order, now=new.now, hold_minutes=minutes)
         assert isinstance(held, Held)  # no Idempotency-Key goes in: the use case keeps it
+        tickets = await tickets_of_order(self.conn, held.order_id)
+        return tickets[0]
+
+    async def hold_paid_seat(self, seat: PaidSeat) -> Ticket | None:
+        """One statement (`hold_order`): no lock outlives it. None when the key was taken."""
+        order = PlaceOrder(
+            buyer_id=seat.buyer_id,
+            event_id=seat.event_id,
+            items=(OrderItem(DEFAULT_TYPE_ID, 1),),
+            attendees=(),
+            customer_name=seat.holder_name,
+            customer_email=seat.holder_email,
+            customer_phone=seat.holder_phone,
+            idempotency_key=seat.idempotency_key,
+        )
+        held = await hold_order(
+            self.conn,
+            order,
+            now=seat.now,
+            hold_minutes=seat.hold_minutes,
+            expected_price=seat.price,
+            fingerprint=seat.fingerprint,
+            messages=Messages.SINGLE_TICKET,
+        )
+        if not isinstance(held, Held):
+            return None
         tickets = await tickets_of_order(self.conn, held.order_id)
         return tickets[0]
 

@@ -42,6 +42,22 @@ def same_earlier_request(
 
 
 @dataclass(frozen=True)
+class PaidSeat:
+    """A paid seat to hold at the price the buyer saw: every check is the hold's own."""
+
+    event_id: str
+    buyer_id: str
+    holder_name: str
+    holder_email: str
+    holder_phone: str | None
+    price: int
+    hold_minutes: float
+    now: datetime
+    idempotency_key: str | None
+    fingerprint: str
+
+
+@dataclass(frozen=True)
 class NewTicket:
     """A hold (or, free, a sale) to write: the ticket and its transaction."""
 

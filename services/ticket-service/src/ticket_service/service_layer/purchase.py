@@ -1,10 +1,12 @@
-"""Buying a ticket: hold a seat in one transaction, open the payment, answer once per key.
+"""Buying a ticket: hold a seat, open the payment, answer once per key.
 
 1. (At the edge) an Idempotency-Key already answered gets its first answer back.
 2. The rate limit counts the attempt.
-3. One transaction: the event is locked (all purchases of the event queue on it), the sale
-   window, price, per-user limit and free seats are checked, the seat is held (or sold, when
-   free), the ticket and its transaction are written.
+3. The hold. A paid seat at the price the buyer saw (`amount`, as the app sends it) is one
+   statement, `hold_order`: key, sale window, price, per-user limit and free seats are checked
+   and the seat, ticket and transaction written inside PostgreSQL, so the event's row lock lives
+   for microseconds and a sold-out answer takes none. Otherwise (a free event, no `amount`) one
+   transaction locks the event, checks, holds (or sells, when free) and publishes.
 4. Paid: payment-service opens the Midtrans payment. If it cannot, the hold is released in a
    compensating transaction and the caller gets 503 (or 502 when Midtrans refused). A crash
    between 3 and 4 leaves a pending ticket that the hold sweeper expires.
@@ -35,6 +37,7 @@ from ticket_service.domain.errors import (
 )
 from ticket_service.domain.purchases import (
     NewTicket,
+    PaidSeat,
     PurchaseRequest,
     request_fingerprint,
     same_earlier_request,
@@ -91,6 +94,9 @@ class PurchaseStore(Transactional, Protocol):
     async def hold_seat(self, new: NewTicket) -> Ticket:
         """Count the seat (held, or sold when free) and write the ticket and its transaction."""
 
+    async def hold_paid_seat(self, seat: PaidSeat) -> Ticket | None:
+        """Check and hold in one statement; None when the Idempotency-Key was already taken."""
+
     async def ticket(self, ticket_id: str) -> Ticket | None: ...
 
     async def release_hold(self, ticket_id: str, *, now: datetime) -> Ticket | None:
@@ -146,7 +152,7 @@ async def purchase_ticket(cmd: PurchaseTicket, *, deps: PurchaseDeps) -> Purchas
     # A retry that resumed someone else's hold leaves it alone on failure: the first request
     # (or the hold sweeper) owns its release.
     opened = await _open_payment(ticket, cmd, deps, release_on_failure=not held.resumed)
-    async with deps.store() as store, store.transaction():
+    async with deps.store() as store:
         ticket = await store.record_opened_payment(ticket.id, opened)
     return Purchased(ticket, payment=opened)
 
@@ -155,6 +161,8 @@ async def _hold_seat(
     store: PurchaseStore, cmd: PurchaseTicket, deps: PurchaseDeps
 ) -> _Held | KeyAnswered:
     now = deps.clock()
+    if cmd.amount:
+        return await _hold_paid_seat(store, cmd, deps, now)
     async with store.transaction():
         if cmd.idempotency_key is not None:
             first = await store.claim_request(cmd.buyer_id, cmd.idempotency_key, cmd.fingerprint())
@@ -187,6 +195,30 @@ async def _hold_seat(
         if event.is_free:
             await store.events.activated(ticket, at=now)
         return _Held(ticket)
+
+
+async def _hold_paid_seat(
+    store: PurchaseStore, cmd: PurchaseTicket, deps: PurchaseDeps, now: datetime
+) -> _Held | KeyAnswered:
+    """The flash sale's path: a price other than the event's is refused, so it is never free."""
+    assert cmd.amount
+    ticket = await store.hold_paid_seat(
+        PaidSeat(
+            event_id=cmd.event_id,
+            buyer_id=cmd.buyer_id,
+            holder_name=cmd.customer_name,
+            holder_email=cmd.customer_email,
+            holder_phone=cmd.customer_phone,
+            price=cmd.amount,
+            hold_minutes=deps.hold_minutes,
+            now=now,
+            idempotency_key=cmd.idempotency_key,
+            fingerprint=cmd.fingerprint(),
+        )
+    )
+    if ticket is None:  # another request with this key committed its hold first
+        return await _resume(store, cmd)
+    return _Held(ticket)
 
 
 def _check_price(event: TicketedEvent, amount: int | None) -> None:
