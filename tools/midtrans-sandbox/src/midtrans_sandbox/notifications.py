@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+from servicekit.outbound import PooledTransport
 
 from midtrans_sandbox import __version__
 from midtrans_sandbox.settings import Settings
@@ -42,6 +43,10 @@ def retries_allowed(status: int | None) -> int:
     if status in {400, 404}:
         return 2
     return 5
+
+
+# Notifications to our webhook go out 100 at once (a settle storm); the rest wait their turn.
+NOTIFICATION_CONNECTIONS = 100
 
 
 @dataclass(slots=True)
@@ -129,7 +134,7 @@ class Notifier:
             self._client = httpx.AsyncClient(
                 timeout=self._settings.notification_timeout,
                 follow_redirects=False,
-                limits=httpx.Limits(max_connections=500, max_keepalive_connections=100),
+                transport=PooledTransport(NOTIFICATION_CONNECTIONS),
             )
         return self._client
 

@@ -10,7 +10,7 @@ without it; anything else raises ReceiptUnavailable, so the delivery is retried.
 from urllib.parse import quote
 
 import httpx
-from servicekit.outbound import KeptConnections
+from servicekit.outbound import PooledTransport
 from servicekit.service_tokens import ServiceToken
 
 from notification_gateway.domain.model import Language
@@ -27,9 +27,9 @@ class ReceiptFetcher:
         self, settings: NotificationSettings, client: httpx.AsyncClient | None = None
     ) -> None:
         self.settings = settings
-        self._connections = KeptConnections(TICKET_SERVICE_CONNECTIONS)
         self.client = client or httpx.AsyncClient(
-            timeout=settings.receipt_timeout_seconds, limits=self._connections.limits
+            timeout=settings.receipt_timeout_seconds,
+            transport=PooledTransport(TICKET_SERVICE_CONNECTIONS),
         )
         self._token = ServiceToken(settings, sub=settings.service_name, ttl_seconds=300)
 
@@ -40,10 +40,9 @@ class ReceiptFetcher:
             f"{quote(purchase_order_id, safe='')}/receipt.pdf"
         )
         try:
-            async with self._connections.slot():
-                answer = await self.client.get(
-                    url, params={"lang": language}, headers={"Authorization": f"Bearer {token}"}
-                )
+            answer = await self.client.get(
+                url, params={"lang": language}, headers={"Authorization": f"Bearer {token}"}
+            )
         except httpx.HTTPError as exc:
             raise ReceiptUnavailable(
                 f"ticket-service unreachable: {type(exc).__name__}: {exc}"

@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 import httpx
 from servicekit.logs import log_fields
-from servicekit.outbound import KeptConnections
+from servicekit.outbound import PooledTransport
 
 from payment_service.domain.errors import StatusApiUnavailable
 from payment_service.domain.gateway_calls import (
@@ -28,7 +28,7 @@ from payment_service.domain.gateway_calls import (
 
 logger = logging.getLogger(__name__)
 # Midtrans answers in a few hundred milliseconds: 64 calls at once carry a flash sale's Snap
-# tokens and a settle storm's status checks without a queue inside the httpx pool.
+# tokens and a settle storm's status checks; more calls wait in the pool's queue.
 MIDTRANS_CONNECTIONS = 64
 
 
@@ -52,9 +52,9 @@ class MidtransClient:
         self._core_base = core_base_url.rstrip("/")
         self._retries = retries
         self._notification_url = notification_url
-        self._connections = KeptConnections(MIDTRANS_CONNECTIONS)
-        if transport is None and wrap_transport is not None:
-            transport = wrap_transport(self._connections.transport())
+        if transport is None:
+            pooled = PooledTransport(MIDTRANS_CONNECTIONS)
+            transport = wrap_transport(pooled) if wrap_transport is not None else pooled
         self._http = httpx.AsyncClient(
             auth=httpx.BasicAuth(server_key, ""),
             timeout=httpx.Timeout(timeout_seconds, connect=connect_timeout_seconds),
@@ -64,7 +64,6 @@ class MidtransClient:
                 "User-Agent": "ticketing-payment-service/1.0",
             },
             transport=transport,
-            limits=self._connections.limits,
         )
 
     async def aclose(self) -> None:
@@ -138,17 +137,6 @@ class MidtransClient:
                 await asyncio.sleep(min(0.2 * 2**attempt, 2.0))
 
     async def _once(
-        self,
-        operation: str,
-        method: str,
-        url: str,
-        body: dict[str, Any] | None,
-        headers: dict[str, str],
-    ) -> GatewayAnswer:
-        async with self._connections.slot():
-            return await self._once_on_a_connection(operation, method, url, body, headers)
-
-    async def _once_on_a_connection(
         self,
         operation: str,
         method: str,

@@ -6,7 +6,7 @@ from typing import Any
 import httpx
 from pydantic import ValidationError
 from servicekit.logs import log_fields
-from servicekit.outbound import KeptConnections
+from servicekit.outbound import PooledTransport
 from servicekit.service_tokens import ServiceToken
 from ticketing_contracts.internal_payments import OpenedPayment, OpenPaymentRequest
 
@@ -22,12 +22,10 @@ PAYMENT_SERVICE_CONNECTIONS = 32  # a payment opens in milliseconds: 32 at once 
 class PaymentClient:
     def __init__(self, settings: TicketSettings, transport: httpx.AsyncBaseTransport | None = None):
         self._settings = settings
-        self._connections = KeptConnections(PAYMENT_SERVICE_CONNECTIONS)
         self._client = httpx.AsyncClient(
             base_url=settings.payment_service_url.rstrip("/"),
             timeout=httpx.Timeout(settings.payment_service_timeout_seconds, connect=3.0),
-            transport=transport,
-            limits=self._connections.limits,
+            transport=transport or PooledTransport(PAYMENT_SERVICE_CONNECTIONS),
         )
         self._token = ServiceToken(
             settings, sub="ticket-service", ttl_seconds=SERVICE_TOKEN_TTL_SECONDS
@@ -38,10 +36,9 @@ class PaymentClient:
         headers = {"Authorization": f"Bearer {self._token.current()}"}
         fields = log_fields(order_id=request.order_id)
         try:
-            async with self._connections.slot():
-                response = await self._client.post(
-                    "/internal/payments", json=request.model_dump(mode="json"), headers=headers
-                )
+            response = await self._client.post(
+                "/internal/payments", json=request.model_dump(mode="json"), headers=headers
+            )
         except httpx.HTTPError as exc:
             logger.warning("payment-service unreachable: %r", exc, extra=fields)
             raise PaymentServiceUnavailable(f"payment-service unreachable: {exc!r}") from exc
