@@ -65,10 +65,10 @@ class _Handler(BaseHTTPRequestHandler):
             with self.server.lock:
                 self.server.open_now -= 1
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+    def do_GET(self) -> None:
         self._answer()
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+    def do_POST(self) -> None:
         self._answer()
 
 
