@@ -90,3 +90,14 @@ async def test_clearing_empties_the_inbox(sink: tuple[int, httpx.AsyncClient]) -
     await aiosmtplib.send(_message("x@example.id"), hostname="127.0.0.1", port=smtp_port)
     assert (await client.delete("/messages")).status_code == 204
     assert (await client.get("/messages")).json()["data"] == []
+
+
+async def test_the_count_follows_what_was_kept(sink: tuple[int, httpx.AsyncClient]) -> None:
+    smtp_port, client = sink
+    await client.delete("/messages")
+    for to in ("a@example.id", "b@example.id", "a@example.id"):
+        await aiosmtplib.send(_message(to), hostname="127.0.0.1", port=smtp_port)
+    assert (await client.get("/messages/count")).json()["data"] == {"count": 3}
+    counted = await client.get("/messages/count", params={"to": "A@example.id"})
+    assert counted.json()["data"] == {"count": 2}
+    assert len((await client.get("/messages")).json()["data"]) == 3

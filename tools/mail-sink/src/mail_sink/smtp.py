@@ -22,8 +22,8 @@ class SinkHandler:
             return f"{rule.code} {rule.message}"
         raw = envelope.original_content or envelope.content or b""
         data = raw if isinstance(raw, bytes) else raw.encode()
-        message = self.store.add(str(envelope.mail_from or ""), rcpt_tos, data)
-        logger.info("kept message %d for %s: %s", message.id, ", ".join(rcpt_tos), message.subject)
+        message_id = self.store.add(str(envelope.mail_from or ""), rcpt_tos, data)
+        logger.info("kept message %d for %s", message_id, ", ".join(rcpt_tos))
         return "250 Message accepted for delivery"
 
 

@@ -30,6 +30,11 @@ def create_web_app(store: MailStore) -> FastAPI:
     async def list_messages(to: str | None = Query(default=None)) -> dict[str, Any]:
         return {"data": [m.public() for m in store.messages(to)]}
 
+    @app.get("/messages/count")
+    async def count_messages(to: str | None = Query(default=None)) -> dict[str, Any]:
+        """How many messages were kept (for `to`): cheap to poll while a test waits for mail."""
+        return {"data": {"count": store.count(to)}}
+
     @app.delete("/messages", status_code=204)
     async def clear_messages() -> Response:
         store.clear()
