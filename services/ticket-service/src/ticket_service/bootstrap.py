@@ -14,7 +14,7 @@ from servicekit.idempotency import IdempotentAnswers
 from servicekit.messaging import Outbox
 
 from ticket_service.adapters.connections import per_connection
-from ticket_service.adapters.door_guard import RedisDoorGuard
+from ticket_service.adapters.door_guard import RecentlyClear, RedisDoorGuard
 from ticket_service.adapters.holds_repository import SqlHoldsRepository
 from ticket_service.adapters.host_tools_repository import SqlHostToolsRepository
 from ticket_service.adapters.orders_repository import (
@@ -236,10 +236,14 @@ def ticketed_events(conn: DbConn) -> SqlTicketedEvents:
 
 def door_guard(request: Request) -> RedisDoorGuard:
     settings = _settings(request)
+    state = request.app.state
+    if not hasattr(state, "door_clear"):
+        state.door_clear = RecentlyClear()
     return RedisDoorGuard(
         _runtime(request).redis,
         failures_allowed=settings.door_failures_allowed,
         window_seconds=settings.door_failure_window_seconds,
+        clear=state.door_clear,
     )
 
 
