@@ -6,10 +6,10 @@ from base64 import urlsafe_b64encode
 
 import pytest
 import qrcode
-from notification_gateway.adapters.qr import byte_mode_version, qr_modules, qr_png
+from notification_gateway.adapters.qr import byte_mode_version, codewords, qr_modules, qr_png
 from PIL import Image
 from qrcode.constants import ERROR_CORRECT_M
-from qrcode.util import MODE_8BIT_BYTE, QRData
+from qrcode.util import MODE_8BIT_BYTE, QRData, create_data
 
 
 def a_payload(size: int) -> str:
@@ -22,6 +22,15 @@ def test_the_version_is_the_smallest_that_holds_the_payload(size: int) -> None:
     fitted.add_data(QRData(a_payload(size).encode(), mode=MODE_8BIT_BYTE))
     fitted.make(fit=True)
     assert byte_mode_version(size) == fitted.version
+
+
+@pytest.mark.parametrize("size", [1, 14, 120, 205, 400, 1200, 2300])
+def test_the_codewords_are_qrcodes_own(size: int) -> None:
+    """Data, filler and Reed-Solomon, interleaved over one to dozens of blocks."""
+    data = a_payload(size).encode()
+    version = byte_mode_version(size)
+    qrcodes = create_data(version, ERROR_CORRECT_M, [QRData(data, mode=MODE_8BIT_BYTE)])
+    assert codewords(data, version) == qrcodes
 
 
 @pytest.mark.parametrize("size", [14, 205, 400])
