@@ -22,7 +22,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import asyncpg
 from aio_pika.abc import AbstractRobustConnection
@@ -129,6 +129,10 @@ class MetricsMiddleware:
     def __init__(self, app: ASGIApp, service: str) -> None:
         self.app = app
         self.service = service
+        # The labelled series, looked up once each: `labels()` checks and locks on every call.
+        self._in_progress = HTTP_IN_PROGRESS.labels(service)
+        self._counted: dict[tuple[str, str, int], Any] = {}
+        self._timed: dict[tuple[str, str], Any] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] == "/metrics":
@@ -143,16 +147,24 @@ class MetricsMiddleware:
                 status = message["status"]
             await send(message)
 
-        in_progress = HTTP_IN_PROGRESS.labels(self.service)
-        in_progress.inc()
+        self._in_progress.inc()
         try:
             await self.app(scope, receive, send_status)
         finally:
-            in_progress.dec()
+            self._in_progress.dec()
             route = _route_template(scope)
             method = scope["method"]
-            HTTP_REQUESTS.labels(self.service, method, route, str(status)).inc()
-            HTTP_LATENCY.labels(self.service, method, route).observe(time.perf_counter() - started)
+            counted = self._counted.get((method, route, status))
+            if counted is None:
+                counted = HTTP_REQUESTS.labels(self.service, method, route, str(status))
+                self._counted[(method, route, status)] = counted
+            counted.inc()
+            timed = self._timed.get((method, route))
+            if timed is None:
+                timed = self._timed[(method, route)] = HTTP_LATENCY.labels(
+                    self.service, method, route
+                )
+            timed.observe(time.perf_counter() - started)
 
 
 def _route_template(scope: Scope) -> str:

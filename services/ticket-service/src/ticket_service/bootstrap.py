@@ -84,7 +84,8 @@ def routers() -> list[APIRouter]:
     """Order matters: fixed paths (/tickets/my-tickets, /tickets/by-code/...) before /tickets/{id}.
 
     Every router lists its fixed paths first, and `{ticket_id}` routes use the `uuid` path
-    convertor, so a word like `my-tickets` never reaches them whatever the order here.
+    convertor, so a word like `my-tickets` never reaches them whatever the order here. The
+    busiest routers come first (the purchase, the door): routing tries routes in order.
     """
     from ticket_service.entrypoints.http import (
         door,
@@ -103,10 +104,11 @@ def routers() -> list[APIRouter]:
     )
 
     return [
+        tickets.router,
+        door.router,
         events.router,
         sale_setup.router,
         orders.router,
-        door.router,
         gates.router,
         scanners.router,
         door_stats.router,
@@ -114,7 +116,6 @@ def routers() -> list[APIRouter]:
         transfers.router,
         receipts.router,
         sales.router,
-        tickets.router,
         waitlist.router,
     ]
 
