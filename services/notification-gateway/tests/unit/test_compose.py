@@ -14,6 +14,7 @@ from notification_gateway.domain.model import (
     TemporaryFailure,
 )
 from notification_gateway.service_layer.compose import compose, public_data, recipients
+from rendered_mail import parsed
 from ticketing_contracts import EventEnvelope, EventPayload, parse_payload
 
 SAMPLES = Path(__file__).resolve().parents[4] / "libs" / "contracts" / "samples"
@@ -107,8 +108,10 @@ def test_the_email_has_text_and_html_and_the_qr_inline_with_user_text_escaped() 
     payload = sample("ticket.activated").model_copy(update={"event_title": "<b>Jazz</b> & Co"})
     message = compose(payload, Audience.HOLDER, "id")
 
-    email = render_email(
-        message, language="id", sender="a@b.c", recipient="siti@example.id", message_key="k"
+    email = parsed(
+        render_email(
+            message, language="id", sender="a@b.c", recipient="siti@example.id", message_key="k"
+        )
     )
 
     assert email["Subject"] == "E-tiket Anda: <b>Jazz</b> & Co"
@@ -129,8 +132,10 @@ def test_a_title_with_line_breaks_still_makes_a_valid_email_with_one_subject_lin
     payload = sample("ticket.activated").model_copy(update={"event_title": title})
     message = compose(payload, Audience.HOLDER, "id")
 
-    email = render_email(
-        message, language="id", sender="a@b.c", recipient="siti@example.id", message_key="k"
+    email = parsed(
+        render_email(
+            message, language="id", sender="a@b.c", recipient="siti@example.id", message_key="k"
+        )
     )
 
     assert email["Subject"] == "E-tiket Anda: Jazz Bcc: everyone@example.id Night"

@@ -16,6 +16,7 @@ from notification_gateway.service_layer.compose import (
     recipients,
 )
 from notification_gateway.service_layer.order_messages import with_receipt
+from rendered_mail import parsed
 from ticketing_contracts import (
     EventEnvelope,
     OrderActivated,
@@ -156,8 +157,10 @@ def test_a_ticket_transferred_out_of_an_order_e_tickets_its_new_holder() -> None
 
 def test_the_order_e_mail_carries_one_inline_qr_image_per_ticket() -> None:
     message = compose(ORDER, Audience.HOLDER, "id")
-    email = render_email(
-        message, language="id", sender="tiket@example.id", recipient=BUYER, message_key="k"
+    email = parsed(
+        render_email(
+            message, language="id", sender="tiket@example.id", recipient=BUYER, message_key="k"
+        )
     )
     html = email.get_body(preferencelist=("html",))
     assert html is not None
@@ -181,8 +184,10 @@ def test_only_the_buyer_of_a_paid_order_gets_a_receipt() -> None:
 def test_the_receipt_is_a_pdf_attachment_beside_the_e_tickets_named_by_its_number() -> None:
     receipt = Receipt(number="KW/2026/000042", pdf=b"%PDF-1.3 kwitansi")
     message = with_receipt(compose(ORDER, Audience.HOLDER, "id"), receipt, "id")
-    email = render_email(
-        message, language="id", sender="tiket@example.id", recipient=BUYER, message_key="k"
+    email = parsed(
+        render_email(
+            message, language="id", sender="tiket@example.id", recipient=BUYER, message_key="k"
+        )
     )
     assert email.get_content_type() == "multipart/mixed"
     assert email["Content-Language"] == "id"

@@ -5,6 +5,7 @@ from pathlib import Path
 from notification_gateway.adapters.email import render_email
 from notification_gateway.domain.model import Audience, Channel
 from notification_gateway.service_layer.compose import compose, public_data, recipients
+from rendered_mail import parsed
 from ticketing_contracts import EventEnvelope, WaitlistOffered, parse_payload
 
 SAMPLE = Path(__file__).resolve().parents[4] / "libs/contracts/samples/waitlist.offered.v1.json"
@@ -46,12 +47,14 @@ def test_the_offer_reads_in_english_and_the_app_gets_the_offer_id() -> None:
 
 
 def test_the_offer_e_mail_renders() -> None:
-    email = render_email(
-        compose(offered(), Audience.HOLDER, "id"),
-        language="id",
-        sender="tiket@example.id",
-        recipient="siti@example.id",
-        message_key="waitlist-offer-1",
+    email = parsed(
+        render_email(
+            compose(offered(), Audience.HOLDER, "id"),
+            language="id",
+            sender="tiket@example.id",
+            recipient="siti@example.id",
+            message_key="waitlist-offer-1",
+        )
     )
     assert email["Subject"] == "Kursi untuk Anda: Jakarta Jazz Night"
     assert "Rp300.000" in email.get_body(("plain",)).get_content()  # type: ignore[union-attr]

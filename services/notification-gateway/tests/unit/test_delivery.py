@@ -14,6 +14,7 @@ from notification_gateway.domain.model import (
     Language,
     Message,
     Outcome,
+    OutgoingEmail,
     PermanentFailure,
     Sent,
     TemporaryFailure,
@@ -22,6 +23,7 @@ from notification_gateway.domain.notifications import Delivery, JsonObject, Noti
 from notification_gateway.domain.receipts import Receipt, ReceiptUnavailable
 from notification_gateway.service_layer.delivery import DeliveryPolicy, Dispatcher
 from notification_gateway.service_layer.ports import DeliveryLog
+from rendered_mail import parsed
 from ticketing_contracts import EventEnvelope
 
 SAMPLES = Path(__file__).resolve().parents[4] / "libs" / "contracts" / "samples"
@@ -125,12 +127,13 @@ class Outbound:
 
     outcome: Outcome = field(default_factory=Sent)
     mails: list[EmailMessage] = field(default_factory=list)
+    """What was sent, read back as messages."""
     messages: list[Message] = field(default_factory=list)
     pushes: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
     appended: list[tuple[str, int, JsonObject]] = field(default_factory=list)
 
-    async def send(self, email: EmailMessage) -> Outcome:
-        self.mails.append(email)
+    async def send(self, email: OutgoingEmail) -> Outcome:
+        self.mails.append(parsed(email))
         return self.outcome
 
     async def push(self, *, token: str, title: str, body: str, data: dict[str, str]) -> Outcome:
@@ -139,12 +142,12 @@ class Outbound:
 
     def render(
         self, message: Message, *, language: Language, sender: str, recipient: str, message_key: str
-    ) -> EmailMessage:
+    ) -> OutgoingEmail:
         self.messages.append(message)
         email = EmailMessage()
         email["Subject"], email["From"], email["To"] = message.title, sender, recipient
         email["Message-ID"] = message_key
-        return email
+        return OutgoingEmail(sender=sender, recipient=recipient, raw=email.as_bytes())
 
     async def append(
         self, *, user_id: str, delivery_id: int, event: str, notification: JsonObject
@@ -259,7 +262,7 @@ async def test_push_turned_off_fails_a_push_delivery_for_good() -> None:
 
 async def test_a_sender_that_raises_counts_as_a_temporary_failure() -> None:
     class Broken(Outbound):
-        async def send(self, email: EmailMessage) -> Outcome:
+        async def send(self, email: OutgoingEmail) -> Outcome:
             raise ConnectionResetError("peer went away")
 
     log = InMemoryDeliveryLog([due(Channel.EMAIL, "siti@example.id")])

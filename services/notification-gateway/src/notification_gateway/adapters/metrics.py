@@ -5,14 +5,18 @@ ports) and the live stream's append, so the delivery code itself stays as it is.
 of deliveries still to send is read from the database at scrape time.
 """
 
-from email.message import EmailMessage
-
 import asyncpg
 from prometheus_client import Counter, Gauge
 from servicekit.metrics import set_counts
 
 from notification_gateway.adapters.stream import NotificationStream
-from notification_gateway.domain.model import Channel, Outcome, PermanentFailure, Sent
+from notification_gateway.domain.model import (
+    Channel,
+    Outcome,
+    OutgoingEmail,
+    PermanentFailure,
+    Sent,
+)
 from notification_gateway.domain.notifications import JsonObject
 from notification_gateway.service_layer.ports import Mailer, PushSender
 
@@ -44,7 +48,7 @@ class CountedMailer:
     def __init__(self, inner: Mailer) -> None:
         self._inner = inner
 
-    async def send(self, email: EmailMessage) -> Outcome:
+    async def send(self, email: OutgoingEmail) -> Outcome:
         try:
             outcome = await self._inner.send(email)
         except Exception:

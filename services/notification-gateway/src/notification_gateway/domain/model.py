@@ -68,6 +68,15 @@ class Message:
 
 
 @dataclass(frozen=True)
+class OutgoingEmail:
+    """An e-mail as it goes on the wire: the envelope's two addresses and the message (CRLF)."""
+
+    sender: str
+    recipient: str
+    raw: bytes = field(repr=False)
+
+
+@dataclass(frozen=True)
 class Sent:
     detail: str = ""
 

@@ -14,7 +14,6 @@ e-tickets matter more and the buyer can always download the receipt (`GET /order
 import asyncio
 import logging
 from dataclasses import dataclass
-from email.message import EmailMessage
 
 from servicekit.logs import log_fields
 from ticketing_contracts import PAYLOAD_MODELS, EventPayload
@@ -22,6 +21,7 @@ from ticketing_contracts import PAYLOAD_MODELS, EventPayload
 from notification_gateway.domain.model import (
     Channel,
     Outcome,
+    OutgoingEmail,
     PermanentFailure,
     Sent,
     TemporaryFailure,
@@ -161,7 +161,7 @@ class Dispatcher:
 
     def _email(
         self, delivery: Delivery, payload: EventPayload, receipt: Receipt | None
-    ) -> EmailMessage:
+    ) -> OutgoingEmail:
         notification = delivery.notification
         message = compose(
             payload, notification.audience, notification.language, recipient_id=notification.user_id

@@ -2,11 +2,10 @@
 
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
-from email.message import EmailMessage
 from typing import Protocol
 from uuid import UUID
 
-from notification_gateway.domain.model import Language, Message, Outcome
+from notification_gateway.domain.model import Language, Message, Outcome, OutgoingEmail
 from notification_gateway.domain.notifications import (
     Delivery,
     DeliveryTarget,
@@ -77,7 +76,7 @@ DeliveryLogs = Callable[[], AbstractAsyncContextManager[DeliveryLog]]
 
 
 class Mailer(Protocol):
-    async def send(self, email: EmailMessage) -> Outcome: ...
+    async def send(self, email: OutgoingEmail) -> Outcome: ...
 
 
 class PushSender(Protocol):
@@ -93,7 +92,7 @@ class Receipts(Protocol):
 class EmailRenderer(Protocol):
     def __call__(
         self, message: Message, *, language: Language, sender: str, recipient: str, message_key: str
-    ) -> EmailMessage: ...
+    ) -> OutgoingEmail: ...
 
 
 class StreamWriter(Protocol):

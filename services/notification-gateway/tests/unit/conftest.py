@@ -1,0 +1,6 @@
+"""Unit tests import their shared helper (`rendered_mail.py`) from this folder."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
