@@ -6,13 +6,13 @@ use cases stay as they are. Refunds by state, open payments and the reconciler's
 read from the database at scrape time.
 """
 
-import json
 import re
 import time
 
 import asyncpg
 import httpx
 from prometheus_client import Counter, Gauge, Histogram
+from servicekit.jsoncodec import loads
 from servicekit.metrics import LATENCY_BUCKETS, set_counts
 
 MIDTRANS_CALLS = Counter(
@@ -106,7 +106,7 @@ def outcome_of(response: httpx.Response) -> str:
 
 def _body_status_code(response: httpx.Response) -> int | None:
     try:
-        body = json.loads(response.content)
+        body = loads(response.content)
     except ValueError:
         return None
     code = body.get("status_code") if isinstance(body, dict) else None

@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
+from servicekit.jsoncodec import loads
 from servicekit.logs import log_fields
 from servicekit.outbound import PooledTransport
 
@@ -198,7 +199,7 @@ def _refusal(answer: GatewayAnswer) -> MidtransError:
 
 def _json_object(response: httpx.Response) -> dict[str, Any] | None:
     try:
-        data = response.json()
+        data = loads(response.content)
     except ValueError:
         return None
     return data if isinstance(data, dict) else None
