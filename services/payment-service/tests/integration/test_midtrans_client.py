@@ -51,8 +51,19 @@ async def midtrans() -> AsyncIterator[tuple[ScriptedMidtrans, str]]:
     await task
 
 
+_opened: list[MidtransClient] = []
+
+
+@pytest_asyncio.fixture(autouse=True, loop_scope="session")
+async def close_clients() -> AsyncIterator[None]:
+    """Each test's clients close their connection pools, as payment-service does at shutdown."""
+    yield
+    while _opened:
+        await _opened.pop().aclose()
+
+
 def client(url: str, *, retries: int = 2, timeout: float = 2.0) -> MidtransClient:
-    return MidtransClient(
+    opened = MidtransClient(
         server_key="SB-Mid-server-abc123cde456",
         snap_base_url=f"{url}/snap/v1",
         core_base_url=url,
@@ -61,6 +72,8 @@ def client(url: str, *, retries: int = 2, timeout: float = 2.0) -> MidtransClien
         retries=retries,
         notification_url="https://example.id/api/payment/notification",
     )
+    _opened.append(opened)
+    return opened
 
 
 FOUND = {"status_code": "200", "transaction_status": "pending", "order_id": "o1"}

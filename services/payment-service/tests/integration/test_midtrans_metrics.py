@@ -50,16 +50,29 @@ async def midtrans() -> AsyncIterator[tuple[Scripted, str]]:
     await task
 
 
+_opened: list[MidtransClient] = []
+
+
+@pytest_asyncio.fixture(autouse=True, loop_scope="session")
+async def close_clients() -> AsyncIterator[None]:
+    yield
+    while _opened:
+        await _opened.pop().aclose()
+
+
 def counted_client(url: str) -> MidtransClient:
-    return MidtransClient(
+    """Counted as payment-service counts: the metrics wrap the kept-alive pool's transport."""
+    opened = MidtransClient(
         server_key="SB-Mid-server-abc123cde456",
         snap_base_url=f"{url}/snap/v1",
         core_base_url=url,
         timeout_seconds=0.5,
         connect_timeout_seconds=0.5,
         retries=0,
-        transport=CountedTransport(),
+        wrap_transport=CountedTransport,
     )
+    _opened.append(opened)
+    return opened
 
 
 def calls(operation: str, outcome: str) -> float:

@@ -46,8 +46,8 @@ REFUND_STATUSES = ("requested", "pending", "succeeded", "awaiting_payout", "paid
 class CountedTransport(httpx.AsyncBaseTransport):
     """Wraps the real transport; counts and times each request to Midtrans by its outcome."""
 
-    def __init__(self, inner: httpx.AsyncBaseTransport | None = None) -> None:
-        self._inner = inner or httpx.AsyncHTTPTransport()
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self._inner = inner
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         operation = operation_of(request.url.path)
