@@ -18,7 +18,9 @@ import aiohttp
 import httpx
 from yarl import URL
 
-KEEPALIVE_SECONDS = 30.0
+# An idle connection is closed after this long: before uvicorn closes its end (5 s), so a call
+# is not sent on a connection the server is closing at that moment.
+KEEPALIVE_SECONDS = 4.0
 # Headers aiohttp writes itself from the request it sends; httpx's copies would be duplicates.
 _OWN_HEADERS = frozenset({b"host", b"content-length", b"transfer-encoding", b"connection"})
 
