@@ -35,6 +35,7 @@ async def test_three_hundred_mixed_orders_never_oversell_a_type_a_quota_or_the_e
 
     won = [r.json()["data"] for r in responses if r.status_code == 201]
     refused = [r for r in responses if r.status_code != 201]
+    refused_orders = [w for w, r in zip(wanted, responses, strict=True) if r.status_code != 201]
     assert {r.status_code for r in refused} <= {409}, {r.text for r in refused}
     assert {r.json()["error"]["code"] for r in refused} == {"sold_out"}
     seats = await counters(stack, event["id"])
@@ -44,9 +45,23 @@ async def test_three_hundred_mixed_orders_never_oversell_a_type_a_quota_or_the_e
     assert held["quota:festival"] <= 50 and held["event"] <= 80
     assert held["quota:festival"] == held["type:fest-a"] + held["type:fest-b"]
     assert held["event"] == sum(len(o["tickets"]) for o in won)
-    # Both limits were reached: the shared quota (types A and B) and the event (the default type).
-    assert held["quota:festival"] >= 47 and held["event"] >= 77
-    assert any("quota_id" in r.json()["error"]["details"] for r in refused)
+    # No refusal was spurious: counters only grew during the race, so an order refused then
+    # does not fit what is left now either. Which limit ran out first depends on arrival order.
+    left = {
+        "event": 80 - held["event"],
+        "fest-a": 40 - held["type:fest-a"],
+        "fest-b": 35 - held["type:fest-b"],
+        "festival": 50 - held["quota:festival"],
+    }
+    for items in refused_orders:
+        festival = items.get("fest-a", 0) + items.get("fest-b", 0)
+        assert (
+            sum(items.values()) > left["event"]
+            or items.get("fest-a", 0) > left["fest-a"]
+            or items.get("fest-b", 0) > left["fest-b"]
+            or festival > left["festival"]
+        ), (items, left)
+    assert held["quota:festival"] >= 47 or held["event"] >= 77
     print(
         f"300 mixed orders (1-4 tickets) for 80 seats: {len(won)} won"
         f" ({held['event']} tickets, festival quota {held['quota:festival']}/50) in {elapsed:.2f}s"
