@@ -226,7 +226,11 @@ class _Bench:
         [counted] = await run_calls(
             self.host, self.config.mail_http_port, [Call("GET", "/messages/count", {})], 1
         )
-        assert counted.status == 200, counted.body
+        if counted.status != 200:  # an older checkout's sink: count the listing
+            [listed] = await run_calls(
+                self.host, self.config.mail_http_port, [Call("GET", "/messages", {})], 1
+            )
+            return len(listed.json()["data"])
         count: int = counted.json()["data"]["count"]
         return count
 
