@@ -12,8 +12,9 @@ with the `email` package's own parser.
 """
 
 import html
+import itertools
+import os
 import re
-import secrets
 import ssl
 from base64 import b64encode
 from email.header import Header
@@ -128,8 +129,13 @@ def _attachment(attachment: Attachment) -> Part:
     )
 
 
+_boundaries = itertools.count(1)
+
+
 def _multipart(subtype: str, parts: list[Part]) -> Part:
-    boundary = f"=={secrets.token_hex(16)}=="
+    # Unique in the process, and never a line of a part: every body is base64, whose lines
+    # cannot begin with "--", and the boundaries nested in a message differ by their number.
+    boundary = f"=_{os.getpid()}.{next(_boundaries)}"
     body = "".join(
         f"--{boundary}{_CRLF}{_CRLF.join(part.headers)}{_CRLF}{_CRLF}{part.body}{_CRLF}"
         for part in parts

@@ -5,11 +5,11 @@ sender that retries after a crash does not show it twice). Entry ids are Redis s
 (`<ms>-<seq>`), increasing, and are the SSE `id:`, so `Last-Event-ID` resumes with XREAD.
 """
 
-import json
 from typing import Any
 
 import redis.asyncio as aioredis
 from redis.typing import KeyT, StreamIdT
+from servicekit.jsoncodec import dumps_text
 
 from notification_gateway.domain.notifications import JsonObject
 from notification_gateway.domain.stream import StreamEntry, id_order
@@ -50,7 +50,7 @@ class NotificationStream:
         """The new entry's id; None when this delivery was appended before."""
         result = await self._append(
             keys=[stream_key(user_id), _marker_key(user_id, delivery_id)],
-            args=[event, json.dumps(notification), self._maxlen, self._ttl],
+            args=[event, dumps_text(notification), self._maxlen, self._ttl],
         )
         return str(result) if result else None
 
