@@ -150,6 +150,7 @@ def create_app(settings: TicketSettings | None = None) -> FastAPI:
 
         app.state.settings = settings
         app.state.payments = PaymentClient(settings)
+        app.state.door_clear = RecentlyClear()
         offer_maker = offer_maker_job(settings, runtime)
         try:
             yield ServiceParts(
@@ -237,14 +238,11 @@ def ticketed_events(conn: DbConn) -> SqlTicketedEvents:
 
 def door_guard(request: Request) -> RedisDoorGuard:
     settings = _settings(request)
-    state = request.app.state
-    if not hasattr(state, "door_clear"):
-        state.door_clear = RecentlyClear()
     return RedisDoorGuard(
         _runtime(request).redis,
         failures_allowed=settings.door_failures_allowed,
         window_seconds=settings.door_failure_window_seconds,
-        clear=state.door_clear,
+        clear=request.app.state.door_clear,
     )
 
 

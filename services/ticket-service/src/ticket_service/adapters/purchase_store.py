@@ -38,14 +38,8 @@ class SqlPurchaseStore(SqlPurchaseRequests):
         minutes = (
             (new.hold_expires_at - new.now).total_seconds() / 60 if new.hold_expires_at else 15.0
         )
-        order = PlaceOrder(
-            buyer_id=new.buyer_id,
-            event_id=new.event.id,
-            items=(OrderItem(DEFAULT_TYPE_ID, 1),),
-            attendees=(),
-            customer_name=new.holder_name,
-            customer_email=new.holder_email,
-            customer_phone=new.holder_phone,
+        order = _one_ticket(
+            new.buyer_id, new.event.id, new.holder_name, new.holder_email, new.holder_phone
         )
         held = await hold_order(self.conn, order, now=new.now, hold_minutes=minutes)
         assert isinstance(held, Held)  # no Idempotency-Key goes in: the use case keeps it
@@ -54,14 +48,12 @@ class SqlPurchaseStore(SqlPurchaseRequests):
 
     async def hold_paid_seat(self, seat: PaidSeat) -> Ticket | None:
         """One statement (`hold_order`): no lock outlives it. None when the key was taken."""
-        order = PlaceOrder(
-            buyer_id=seat.buyer_id,
-            event_id=seat.event_id,
-            items=(OrderItem(DEFAULT_TYPE_ID, 1),),
-            attendees=(),
-            customer_name=seat.holder_name,
-            customer_email=seat.holder_email,
-            customer_phone=seat.holder_phone,
+        order = _one_ticket(
+            seat.buyer_id,
+            seat.event_id,
+            seat.holder_name,
+            seat.holder_email,
+            seat.holder_phone,
             idempotency_key=seat.idempotency_key,
         )
         held = await hold_order(
@@ -108,3 +100,25 @@ class SqlPurchaseStore(SqlPurchaseRequests):
         if ticket is None:
             raise RuntimeError(f"ticket {ticket_id} vanished inside its transaction")
         return ticket
+
+
+def _one_ticket(
+    buyer_id: str,
+    event_id: str,
+    name: str,
+    email: str,
+    phone: str | None,
+    *,
+    idempotency_key: str | None = None,
+) -> PlaceOrder:
+    """The seed's purchase as an order: one ticket of the default type, for the buyer."""
+    return PlaceOrder(
+        buyer_id=buyer_id,
+        event_id=event_id,
+        items=(OrderItem(DEFAULT_TYPE_ID, 1),),
+        attendees=(),
+        customer_name=name,
+        customer_email=email,
+        customer_phone=phone,
+        idempotency_key=idempotency_key,
+    )
