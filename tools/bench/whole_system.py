@@ -21,6 +21,8 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -45,10 +47,13 @@ async def run(workers: int | None = None) -> dict[str, Any]:
         config = config.with_changes(web_concurrency=workers)
     stack = Stack(config, log=lambda line: None)
     stack.up()
+    only = os.environ.get("BENCH_PROFILE_ONLY")
     profilers: list[subprocess.Popen[bytes]] = []
     try:
-        profilers = _start_profilers(config)
+        if not only:
+            profilers = _start_profilers(config)
         bench = _Bench(config, ProcessWatch(config.pids_dir, {"bench (load)": os.getpid()}))
+        bench.profile_only = only
         figures = await bench.measure()
     finally:
         _stop_profilers(profilers)
@@ -69,6 +74,18 @@ class _Bench:
         self.gateway_port = config.gateway_port
         self.host_auth = self._auth("bench-host", ("host",))
         self.rss: dict[str, float] = {}
+        self.profile_only: str | None = None
+
+    @contextmanager
+    def _profiled(self, scenario: str) -> Iterator[None]:
+        """BENCH_PROFILE_ONLY=<scenario>: py-spy samples that scenario alone."""
+        profilers = _start_profilers(self.config) if self.profile_only == scenario else []
+        if profilers:
+            time.sleep(1.0)  # py-spy attaches before the scenario starts
+        try:
+            yield
+        finally:
+            _stop_profilers(profilers)
 
     def _auth(self, sub: str, roles: tuple[str, ...] = ("user",)) -> dict[str, str]:
         return {"Authorization": f"Bearer {make_token(self.config, sub, roles)}"}
@@ -85,10 +102,14 @@ class _Bench:
     async def measure(self) -> dict[str, Any]:
         warm_up = await self._new_event(60)
         await self._gateway(self._purchases(warm_up, "warm", 50), 10)
-        flash = await self._flash_sale()
-        open_sale, bought = await self._no_competition()
-        storm = await self._settle_storm(open_sale, bought)
-        door = await self._door(open_sale, bought)
+        with self._profiled("flash_sale"):
+            flash = await self._flash_sale()
+        with self._profiled("no_competition"):
+            open_sale, bought = await self._no_competition()
+        with self._profiled("settle_storm"):
+            storm = await self._settle_storm(open_sale, bought)
+        with self._profiled("door"):
+            door = await self._door(open_sale, bought)
         self._sample()
         return {
             "flash_sale": flash,

@@ -1,15 +1,17 @@
 """Helpers for integration and e2e tests on the real PostgreSQL, RabbitMQ and processes."""
 
 import asyncio
+import inspect
 import os
 import signal
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 from urllib.parse import quote, unquote
 
 import aio_pika
@@ -218,3 +220,35 @@ def metric_sum(samples: MetricSamples, name: str, **labels: str) -> float:
     """The sum of the samples of `name` whose labels include these."""
     wanted = set(labels.items())
     return sum(v for (n, ls), v in samples.items() if n == name and wanted <= ls)
+
+
+def threaded_dependencies(app: Any) -> list[str]:
+    """What FastAPI would run on its thread pool for a request: a plain `def` endpoint or
+    dependency, one thread hop (and the GIL's hand-over) per call. Named `module.name (path)`, the
+    path as its own router declares it."""
+    found: set[str] = set()
+
+    def routes(container: Sequence[Any]) -> Iterator[Any]:
+        for route in container:
+            included = getattr(route, "original_router", None)  # an included router, kept whole
+            yield from routes(included.routes) if included is not None else (route,)
+
+    def threaded(call: Any) -> bool:
+        # A class instance with an `async def __call__` (a security scheme, say) is awaited too.
+        method = type(call).__call__ if not inspect.isroutine(call) else None
+        return not any(
+            inspect.iscoroutinefunction(c) or inspect.isasyncgenfunction(c) for c in (call, method)
+        )
+
+    def visit(dependant: Any, path: str) -> None:
+        call = dependant.call
+        if call is not None and threaded(call):
+            found.add(f"{call.__module__}.{call.__qualname__} ({path})")
+        for inner in dependant.dependencies:
+            visit(inner, path)
+
+    for route in routes(app.routes):
+        dependant = getattr(route, "dependant", None)
+        if dependant is not None:
+            visit(dependant, route.path)
+    return sorted(found)

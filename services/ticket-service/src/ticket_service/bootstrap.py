@@ -228,15 +228,15 @@ def holds_store(
     return _per_connection_with_events(pool, outbox, SqlHoldsRepository)
 
 
-def ticket_reader(conn: DbConn) -> SqlTicketReader:
+async def ticket_reader(conn: DbConn) -> SqlTicketReader:
     return SqlTicketReader(conn)
 
 
-def ticketed_events(conn: DbConn) -> SqlTicketedEvents:
+async def ticketed_events(conn: DbConn) -> SqlTicketedEvents:
     return SqlTicketedEvents(conn)
 
 
-def door_guard(request: Request) -> RedisDoorGuard:
+async def door_guard(request: Request) -> RedisDoorGuard:
     settings = _settings(request)
     return RedisDoorGuard(
         _runtime(request).redis,
@@ -246,12 +246,12 @@ def door_guard(request: Request) -> RedisDoorGuard:
     )
 
 
-def door_repository(conn: DbConn, request: Request) -> SqlHostToolsRepository:
+async def door_repository(conn: DbConn, request: Request) -> SqlHostToolsRepository:
     """The door's and the host tools' repository (one request's connection)."""
     return SqlHostToolsRepository(conn, _ticket_events(conn, request))
 
 
-def scanners_repository(conn: DbConn) -> SqlScanners:
+async def scanners_repository(conn: DbConn) -> SqlScanners:
     return SqlScanners(conn)
 
 
@@ -279,31 +279,31 @@ def order_deps(request: Request) -> OrderDeps:
     )
 
 
-def order_reader(conn: DbConn) -> SqlOrderReader:
+async def order_reader(conn: DbConn) -> SqlOrderReader:
     return SqlOrderReader(conn)
 
 
-def order_cancellation(conn: DbConn, request: Request) -> SqlOrderCancellation:
+async def order_cancellation(conn: DbConn, request: Request) -> SqlOrderCancellation:
     return SqlOrderCancellation(conn, _ticket_events(conn, request))
 
 
-def sale_setup(conn: DbConn) -> SqlSaleSetup:
+async def sale_setup(conn: DbConn) -> SqlSaleSetup:
     return SqlSaleSetup(conn)
 
 
-def transfer_repository(conn: DbConn, request: Request) -> SqlTransferRepository:
+async def transfer_repository(conn: DbConn, request: Request) -> SqlTransferRepository:
     return SqlTransferRepository(conn, _ticket_events(conn, request))
 
 
-def receipt_book(conn: DbConn) -> SqlReceiptBook:
+async def receipt_book(conn: DbConn) -> SqlReceiptBook:
     return SqlReceiptBook(conn)
 
 
-def sales_ledger(conn: DbConn) -> SqlSalesLedger:
+async def sales_ledger(conn: DbConn) -> SqlSalesLedger:
     return SqlSalesLedger(conn)
 
 
-def waitlist_repository(conn: DbConn) -> SqlWaitlist:
+async def waitlist_repository(conn: DbConn) -> SqlWaitlist:
     return SqlWaitlist(conn)
 
 

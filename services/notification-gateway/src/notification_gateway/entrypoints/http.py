@@ -19,7 +19,7 @@ from notification_gateway.service_layer.live_stream import StreamSignal, follow_
 from notification_gateway.settings import NotificationSettings
 
 
-def _accounts(conn: DbConn) -> SqlAccounts:
+async def _accounts(conn: DbConn) -> SqlAccounts:
     return SqlAccounts(conn)
 
 

@@ -68,7 +68,7 @@ TRANSIENT_DB_ERRORS: tuple[type[Exception], ...] = (
 )
 
 
-def payment_deps(request: Request) -> PaymentDeps:
+async def payment_deps(request: Request) -> PaymentDeps:
     deps: PaymentDeps = request.app.state.payment_deps
     return deps
 

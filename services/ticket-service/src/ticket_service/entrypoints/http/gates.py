@@ -18,7 +18,7 @@ from ticket_service.service_layer import gates
 router = APIRouter(tags=["door"])
 
 
-def _gates(conn: DbConn) -> SqlGates:
+async def _gates(conn: DbConn) -> SqlGates:
     return SqlGates(conn)
 
 
