@@ -38,6 +38,20 @@ async def test_published_message_is_persistent_with_event_id_as_message_id(
     assert await pool.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL") == 0
 
 
+async def test_events_added_together_are_published_each_with_its_own_body(
+    pool: asyncpg.Pool, amqp: AbstractRobustConnection
+) -> None:
+    async with pool.acquire() as conn, conn.transaction():
+        added = await OUTBOX.add_all(conn, [settled(1), settled(2)])
+        assert await OUTBOX.add_all(conn, []) == []
+    assert await OutboxRelay(pool, amqp).relay_once() == 2
+
+    messages = await drain(amqp, QUEUE, expect=2)
+    published = {m.message_id: json.loads(m.body) for m in messages}
+    assert published == {str(e.event_id): e.model_dump(mode="json") for e in added}
+    assert {body["payload"]["order_id"] for body in published.values()} == {"ORDER-1", "ORDER-2"}
+
+
 async def test_rolled_back_transaction_publishes_nothing(
     pool: asyncpg.Pool, amqp: AbstractRobustConnection
 ) -> None:

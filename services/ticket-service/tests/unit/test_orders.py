@@ -331,6 +331,9 @@ class FakePaidOrder:
     async def move_ticket(self, order: PaidOrder, target: TicketStatus, **_: Any) -> None:
         self.moved[order.ticket_id] = target
 
+    async def activate(self, order: PaidOrder, **_: Any) -> None:
+        self.moved[order.ticket_id] = TicketStatus.ACTIVE
+
     async def update_transaction(
         self, order: PaidOrder, status: TransactionStatus, **_: Any
     ) -> None:

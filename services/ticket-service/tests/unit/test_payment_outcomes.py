@@ -69,6 +69,15 @@ class FakeOrders:
         reason = cancel_reason if target is TicketStatus.CANCELLED else self.order.cancel_reason
         self.order = dataclasses.replace(self.order, ticket_status=target, cancel_reason=reason)
 
+    async def activate(
+        self, order: Order, *, now: datetime, completed_at: datetime, **payment: Any
+    ) -> None:
+        await self.move_ticket(order, TicketStatus.ACTIVE, now=now)
+        await self.update_transaction(
+            order, TransactionStatus.COMPLETED, now=now, completed_at=completed_at, **payment
+        )
+        await self.record_attempt(order, PaymentAttempt("paid", None, completed_at))
+
     async def update_transaction(
         self, order: Order, status: TransactionStatus, *, now: datetime, **fields: Any
     ) -> None:

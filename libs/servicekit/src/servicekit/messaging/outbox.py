@@ -1,5 +1,7 @@
 """Writing events in the caller's own transaction; the relay publishes them after commit."""
 
+from collections.abc import Sequence
+
 import asyncpg
 from ticketing_contracts import EventEnvelope, EventPayload, new_event
 
@@ -18,6 +20,24 @@ class Outbox:
         await add_envelope(conn, envelope)
         return envelope
 
+    async def add_all(
+        self, conn: asyncpg.Connection, payloads: Sequence[EventPayload]
+    ) -> list[EventEnvelope]:
+        """Several events of one change, in one round trip."""
+        correlation_id = current_correlation_id()
+        envelopes = [
+            new_event(payload, producer=self.producer, correlation_id=correlation_id)
+            for payload in payloads
+        ]
+        if envelopes:
+            await conn.execute(
+                _ADD_ALL,
+                [envelope.event_id for envelope in envelopes],
+                [envelope.event_type for envelope in envelopes],
+                [envelope.model_dump(mode="json") for envelope in envelopes],
+            )
+        return envelopes
+
 
 OUTBOX_CHANNEL = "outbox"
 """NOTIFY channel of committed outbox rows: the relay LISTENs on it instead of waiting a poll."""
@@ -29,6 +49,14 @@ _ADD = """
         INSERT INTO outbox (event_id, event_type, body) VALUES ($1, $2, $3) RETURNING 1
     )
     SELECT pg_notify('outbox', '') FROM added
+"""
+_ADD_ALL = """
+    WITH added AS (
+        INSERT INTO outbox (event_id, event_type, body)
+        SELECT * FROM unnest($1::uuid[], $2::text[], $3::jsonb[])
+        RETURNING 1
+    )
+    SELECT pg_notify('outbox', '') FROM added LIMIT 1
 """
 
 

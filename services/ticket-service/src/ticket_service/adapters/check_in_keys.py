@@ -56,10 +56,16 @@ async def rotate_key(conn: asyncpg.Connection, event_id: str) -> None:
         await _insert_key(conn, event_id)
 
 
+def signing_key_of(event_id: str) -> str:
+    """The query of the key signing the QRs of the event `event_id` (an SQL expression) names."""
+    return f"""SELECT key_id, private_key FROM check_in_keys
+                WHERE event_id = {event_id} AND retired_at IS NULL
+                ORDER BY created_at DESC LIMIT 1"""  # noqa: S608 - a column or parameter, never input
+
+
 async def signing_key(conn: asyncpg.Connection, event_id: str) -> tuple[str, bytes]:
     """(key id, private key) that signs the event's QRs; the first one is made on first use."""
-    query = """SELECT key_id, private_key FROM check_in_keys
-                WHERE event_id = $1 AND retired_at IS NULL ORDER BY created_at DESC LIMIT 1"""
+    query = signing_key_of("$1")
     row = await conn.fetchrow(query, event_id)
     if row is None:
         async with conn.transaction():

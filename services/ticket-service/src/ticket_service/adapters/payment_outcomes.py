@@ -1,15 +1,14 @@
 """SQL for applying payment events: the locked order, its progress, attempt, refund and moves."""
 
-import dataclasses
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 import asyncpg
 from servicekit.messaging import Outbox
 
-from ticket_service.adapters import repository
+from ticket_service.adapters import check_in_keys, repository, rows
 from ticket_service.adapters.ticket_events import OutboxTicketEvents
 from ticket_service.domain.entities import Ticket
 from ticket_service.domain.payments import (
@@ -21,21 +20,64 @@ from ticket_service.domain.payments import (
 )
 from ticket_service.domain.tickets import TicketStatus, TransactionStatus
 
+# The payment's transaction and every ticket it pays for, locked: the order's first ticket (the
+# one the transaction is keyed by) first, then the others in id order, like every other ticket
+# path; payment events of one order apply one at a time.
+_LOCK_ORDER = """
+SELECT x.order_id, x.id AS transaction_id, x.status AS transaction_status, x.amount,
+       x.refund_requested_at AS order_refund_requested_at, x.payment_sequence,
+       x.refund_sequence, x.purchase_order_id, x.ticket_id AS first_ticket_id,
+       t.id, t.status, t.event_id, t.cancel_reason, t.refund_requested_at, t.price_paid,
+       t.ticket_type_id
+  FROM ticket_transactions x
+  JOIN tickets t ON t.id = x.ticket_id OR t.purchase_order_id = x.purchase_order_id
+ WHERE x.order_id = $1
+ ORDER BY t.id <> x.ticket_id, t.id
+   FOR UPDATE OF t, x
+"""
 
-def order_entity(row: Mapping[str, Any]) -> Order:
+
+_VIEW_AND_KEY = f"""
+SELECT v.*, k.key_id, k.private_key
+  FROM ({repository.TICKET_VIEW} WHERE t.id = $1) v
+  LEFT JOIN LATERAL ({check_in_keys.signing_key_of("v.event_id")}) k ON true
+"""  # noqa: S608 - constant fragments only
+
+
+def order_entity(found: Sequence[Mapping[str, Any]]) -> Order:
+    """The order from its locked rows: the first ticket's row first."""
+    first = found[0]
+    first_refund = first["order_refund_requested_at"] is not None
     return Order(
-        order_id=row["order_id"],
-        ticket_id=str(row["ticket_id"]),
-        transaction_id=str(row["transaction_id"]),
-        event_id=row["event_id"],
-        ticket_status=TicketStatus(row["ticket_status"]),
-        transaction_status=TransactionStatus(row["transaction_status"]),
-        amount=row["amount"],
-        refund_requested=row["refund_requested_at"] is not None,
-        cancel_reason=row["cancel_reason"],
-        payment_sequence=row["payment_sequence"],
-        refund_sequence=row["refund_sequence"],
+        order_id=first["order_id"],
+        ticket_id=str(first["id"]),
+        transaction_id=str(first["transaction_id"]),
+        event_id=first["event_id"],
+        ticket_status=TicketStatus(first["status"]),
+        transaction_status=TransactionStatus(first["transaction_status"]),
+        amount=first["amount"],
+        refund_requested=first_refund,
+        cancel_reason=first["cancel_reason"],
+        payment_sequence=first["payment_sequence"],
+        refund_sequence=first["refund_sequence"],
+        purchase_order_id=_text(first["purchase_order_id"]),
+        tickets=tuple(
+            OrderedTicket(
+                ticket_id=str(t["id"]),
+                status=TicketStatus(t["status"]),
+                cancel_reason=t["cancel_reason"],
+                refund_requested=t["refund_requested_at"] is not None
+                or (t["id"] == first["first_ticket_id"] and first_refund),
+                share=t["price_paid"],
+                ticket_type_id=t["ticket_type_id"],
+            )
+            for t in found
+        ),
     )
+
+
+def _text(value: uuid.UUID | None) -> str | None:
+    return str(value) if value is not None else None
 
 
 class SqlPaymentOutcomes:
@@ -46,46 +88,8 @@ class SqlPaymentOutcomes:
         self.events = OutboxTicketEvents(conn, outbox)
 
     async def lock_order(self, order_id: str) -> Order | None:
-        # Ticket and transaction both locked: payment events of one order apply one at a time.
-        row = await self.conn.fetchrow(
-            """SELECT x.order_id, t.id AS ticket_id, t.status AS ticket_status, t.event_id,
-                      t.cancel_reason, x.id AS transaction_id, x.status AS transaction_status,
-                      x.amount, x.refund_requested_at, x.payment_sequence, x.refund_sequence,
-                      x.purchase_order_id
-                 FROM ticket_transactions x JOIN tickets t ON t.id = x.ticket_id
-                WHERE x.order_id = $1
-                FOR UPDATE OF t, x""",
-            order_id,
-        )
-        if row is None:
-            return None
-        order = order_entity(row)
-        # Every ticket the payment pays for, locked in id order like every other ticket path.
-        tickets = await self.conn.fetch(
-            """SELECT id, status, cancel_reason, refund_requested_at, price_paid, ticket_type_id
-                 FROM tickets
-                WHERE CASE WHEN $2::uuid IS NULL THEN id = $1 ELSE purchase_order_id = $2 END
-                ORDER BY id <> $1, id
-                FOR UPDATE""",
-            row["ticket_id"],
-            row["purchase_order_id"],
-        )
-        first_refund = row["refund_requested_at"] is not None
-        return dataclasses.replace(
-            order,
-            tickets=tuple(
-                OrderedTicket(
-                    ticket_id=str(t["id"]),
-                    status=TicketStatus(t["status"]),
-                    cancel_reason=t["cancel_reason"],
-                    refund_requested=t["refund_requested_at"] is not None
-                    or (t["id"] == row["ticket_id"] and first_refund),
-                    share=t["price_paid"],
-                    ticket_type_id=t["ticket_type_id"],
-                )
-                for t in tickets
-            ),
-        )
+        found = await self.conn.fetch(_LOCK_ORDER, order_id)
+        return order_entity(found) if found else None
 
     async def move_seats(self, event_id: str, *, sold: int = 0, held: int = 0) -> None:
         """The event's counters; the type's and quotas' follow the ticket's move (0013)."""
@@ -113,6 +117,41 @@ class SqlPaymentOutcomes:
             now=now,
             cancelled_by=cancelled_by,
             cancel_reason=cancel_reason,
+        )
+
+    async def activate(
+        self,
+        order: Order,
+        *,
+        now: datetime,
+        completed_at: datetime,
+        payment_method: str | None,
+        payment_gateway_id: str | None,
+        gateway_report: dict[str, Any],
+    ) -> None:
+        # One statement: the ticket's move (as set_ticket_status makes it) and its transaction's.
+        await self.conn.execute(
+            """WITH ticket AS (
+                   UPDATE tickets
+                      SET status = 'active', updated_at = $3, activated_at = $3,
+                          hold_expires_at = NULL
+                    WHERE id = $1)
+               UPDATE ticket_transactions
+                  SET status = 'completed', updated_at = $3, completed_at = $4,
+                      payment_method = COALESCE($5::text, payment_method),
+                      payment_gateway_id = COALESCE($6::text, payment_gateway_id),
+                      payment_gateway_response =
+                          COALESCE(payment_gateway_response, '{}'::jsonb) || $7::jsonb,
+                      last_attempt_result = 'paid', last_attempt_reason = NULL,
+                      last_attempt_at = $4
+                WHERE id = $2""",
+            uuid.UUID(order.ticket_id),
+            uuid.UUID(order.transaction_id),
+            now,
+            completed_at,
+            payment_method,
+            payment_gateway_id,
+            gateway_report,
         )
 
     async def update_transaction(
@@ -190,7 +229,12 @@ class SqlPaymentOutcomes:
         )
 
     async def announce_activated(self, order: Order, *, at: datetime) -> None:
-        await self.events.activated(await self._view(order), at=at)
+        # The ticket and its event's signing key in one read (the key is made on first use).
+        row = await self.conn.fetchrow(_VIEW_AND_KEY, uuid.UUID(order.ticket_id))
+        if row is None:
+            raise RuntimeError(f"ticket {order.ticket_id} vanished inside its transaction")
+        key = (row["key_id"], bytes(row["private_key"])) if row["key_id"] else None
+        await self.events.activated(rows.ticket(row), at=at, key=key)
 
     async def announce_cancelled(self, order: Order, *, at: datetime, by: str, reason: str) -> None:
         await self.events.cancelled(await self._view(order), at=at, by=by, reason=reason)

@@ -135,25 +135,25 @@ class SqlReceiptBook:
                       e.host_id, e.title, e.venue, e.starts_at, e.pbjt_rate,
                       (SELECT x.payment_method FROM ticket_transactions x
                         WHERE x.purchase_order_id = o.id AND x.payment_method IS NOT NULL
-                        ORDER BY x.created_at LIMIT 1) AS payment_method
+                        ORDER BY x.created_at LIMIT 1) AS payment_method,
+                      -- (type id, name, unit price, quantity) per type and price, in one read
+                      ARRAY(
+                        SELECT (COALESCE(t.ticket_type_id, 'default'), COALESCE(tt.name, 'Reguler'),
+                                COALESCE(t.list_price, tt.price, t.price_paid), count(*)::int)
+                          FROM tickets t
+                          LEFT JOIN ticket_types tt
+                                 ON tt.event_id = t.event_id AND tt.id = t.ticket_type_id
+                         WHERE t.purchase_order_id = o.id
+                         GROUP BY t.ticket_type_id, tt.name, tt.position,
+                                  COALESCE(t.list_price, tt.price, t.price_paid)
+                         ORDER BY tt.position, t.ticket_type_id,
+                                  COALESCE(t.list_price, tt.price, t.price_paid)) AS items
                  FROM orders o JOIN ticketed_events e ON e.event_id = o.event_id
                 WHERE o.id = $1""",
             uid,
         )
         if row is None:
             return None
-        items = await self.conn.fetch(
-            """SELECT COALESCE(t.ticket_type_id, 'default') AS ticket_type_id,
-                      COALESCE(tt.name, 'Reguler') AS name,
-                      COALESCE(t.list_price, tt.price, t.price_paid) AS unit_price,
-                      count(*)::int AS quantity
-                 FROM tickets t
-                 LEFT JOIN ticket_types tt ON tt.event_id = t.event_id AND tt.id = t.ticket_type_id
-                WHERE t.purchase_order_id = $1
-                GROUP BY t.ticket_type_id, tt.name, tt.position, 3
-                ORDER BY tt.position, t.ticket_type_id, 3""",
-            uid,
-        )
         return PaidOrder(
             order_id=str(row["id"]),
             status=row["status"],
@@ -166,8 +166,8 @@ class SqlReceiptBook:
             buyer_name=row["customer_name"],
             buyer_email=row["customer_email"],
             items=tuple(
-                ReceiptItem(i["ticket_type_id"], i["name"], i["unit_price"], i["quantity"])
-                for i in items
+                ReceiptItem(type_id, name, unit_price, quantity)
+                for type_id, name, unit_price, quantity in row["items"]
             ),
             discount=row["discount"],
             promo_code=row["promo_code"],
@@ -241,13 +241,6 @@ class SqlReceiptBook:
             _document(receipt.order, receipt.rates),
         )
         return receipt
-
-    async def purchase_order_of(self, payment_order_id: str) -> str | None:
-        found = await self.conn.fetchval(
-            "SELECT purchase_order_id FROM ticket_transactions WHERE order_id = $1",
-            payment_order_id,
-        )
-        return str(found) if found is not None else None
 
     async def event_tax(self, event_id: str) -> EventTax | None:
         row = await self.conn.fetchrow(

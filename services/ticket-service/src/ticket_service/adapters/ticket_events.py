@@ -11,6 +11,7 @@ from typing import Any
 import asyncpg
 from servicekit.messaging import Outbox
 from ticketing_contracts import (
+    EventPayload,
     OrderActivated,
     OrderTicket,
     TicketActivatedV2,
@@ -92,29 +93,42 @@ class OutboxTicketEvents:
         self.conn = conn
         self.outbox = outbox
 
-    async def activated(self, ticket: Ticket, *, at: datetime) -> None:
-        """`ticket.activated`; and `order.activated` once the whole order is active."""
-        key = await check_in_keys.signing_key(self.conn, ticket.event_id)
-        await self.outbox.add(self.conn, _activation(ticket, at=at, key=key))
+    async def activated(self, ticket: Ticket, *, at: datetime, key: EventKey | None = None) -> None:
+        """`ticket.activated`; and `order.activated` once the whole order is active.
+
+        `key`: the event's signing key, when the caller read it with the ticket.
+        """
+        if key is None:
+            key = await check_in_keys.signing_key(self.conn, ticket.event_id)
+        events: list[EventPayload] = [_activation(ticket, at=at, key=key)]
         if ticket.purchase_order_id is not None:
-            await self._order_activated(ticket, at=at, key=key)
+            order = await self._order_activated(ticket, at=at, key=key)
+            if order is not None:
+                events.append(order)
+        await self.outbox.add_all(self.conn, events)
 
     async def transferred(self, ticket: Ticket, *, at: datetime) -> None:
         """`ticket.activated` for the new holder alone: the order was announced long ago."""
         key = await check_in_keys.signing_key(self.conn, ticket.event_id)
         await self.outbox.add(self.conn, _activation(ticket, at=at, key=key, transferred=True))
 
-    async def _order_activated(self, ticket: Ticket, *, at: datetime, key: EventKey) -> None:
+    async def _order_activated(
+        self, ticket: Ticket, *, at: datetime, key: EventKey
+    ) -> OrderActivated | None:
         """Every ticket's QR is signed with `key`: an order's tickets are all of one event."""
         order = await self.conn.fetchrow(_CLAIM_ORDER, uuid.UUID(ticket.purchase_order_id))
         if order is None:
-            return
-        found = await self.conn.fetch(
-            TICKET_VIEW
-            + " WHERE t.purchase_order_id = $1 AND t.status = 'active'"
-            + " ORDER BY t.id <> x.ticket_id, t.ticket_type_id, t.id",
-            order["id"],
-        )
+            return None
+        if ticket.order_size == 1:
+            active = [ticket]  # claimed: the order's one ticket is active, and it is this one
+        else:
+            found = await self.conn.fetch(
+                TICKET_VIEW
+                + " WHERE t.purchase_order_id = $1 AND t.status = 'active'"
+                + " ORDER BY t.id <> x.ticket_id, t.ticket_type_id, t.id",
+                order["id"],
+            )
+            active = rows.tickets(list(found))
         tickets = [
             OrderTicket(
                 ticket_id=t.id,
@@ -126,9 +140,9 @@ class OutboxTicketEvents:
                 price_paid=t.price_paid,
                 qr_payload=_qr(t, key),
             )
-            for t in rows.tickets(list(found))
+            for t in active
         ]
-        payload = OrderActivated(
+        return OrderActivated(
             purchase_order_id=str(order["id"]),
             order_id=order["payment_order_id"],
             event_id=order["event_id"],
@@ -146,7 +160,6 @@ class OutboxTicketEvents:
             activated_at=at,
             tickets=tickets,
         )
-        await self.outbox.add(self.conn, payload)
 
     async def cancelled(self, ticket: Ticket, *, at: datetime, by: str, reason: str) -> None:
         payload = TicketCancelledV2(

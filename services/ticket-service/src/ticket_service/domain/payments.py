@@ -105,6 +105,8 @@ class Order:
     refund_sequence: int | None
     tickets: tuple[OrderedTicket, ...] = ()
     ticket_type_id: str | None = None
+    purchase_order_id: str | None = None
+    """The order (issue 14) the payment pays for; None for a bare ticket of the seed."""
 
     def for_ticket(self, ticket: OrderedTicket) -> "Order":
         return replace(

@@ -70,6 +70,18 @@ class PaymentOutcomesRepository(Protocol):
         cancel_reason: str | None = None,
     ) -> None: ...
 
+    async def activate(
+        self,
+        order: Order,
+        *,
+        now: datetime,
+        completed_at: datetime,
+        payment_method: str | None,
+        payment_gateway_id: str | None,
+        gateway_report: dict[str, Any],
+    ) -> None:
+        """The ticket `active`, its transaction `completed` by this payment, the attempt paid."""
+
     async def update_transaction(
         self,
         order: Order,
@@ -141,7 +153,9 @@ async def apply_payment_event(
         returned = money_returned(payload)
         if books is not None and returned is not None:
             amount, key = returned
-            await books.money_returned(order.order_id, amount=amount, refund_key=key, now=now)
+            await books.money_returned(
+                order.purchase_order_id, amount=amount, refund_key=key, now=now
+            )
     if progress is not None:
         if order.is_stale(progress):
             logger.info(
@@ -330,13 +344,17 @@ class _Application:
         )
 
     async def activate(self, completed_at: datetime, payment: dict[str, Any]) -> None:
-        await self.move(TicketStatus.ACTIVE)
-        await self.transaction(TransactionStatus.COMPLETED, completed_at=completed_at, **payment)
-        await self.repo.record_attempt(self.order, PaymentAttempt("paid", None, completed_at))
+        check_move(self.order.ticket_status, TicketStatus.ACTIVE)
+        await self.repo.activate(self.order, now=self.now, completed_at=completed_at, **payment)
+        self.order = dataclasses.replace(
+            self.order,
+            ticket_status=TicketStatus.ACTIVE,
+            transaction_status=TransactionStatus.COMPLETED,
+        )
         await self.repo.announce_activated(self.order, at=self.now)
         if self.books is not None:
             # Once per order (the first ticket issues it; the others find it issued).
-            await self.books.order_paid(self.order.order_id, now=self.now)
+            await self.books.order_paid(self.order.purchase_order_id, now=self.now)
 
     async def request_refund(self, amount: int, payment: dict[str, Any]) -> None:
         await self.transaction(TransactionStatus.CANCELLED, refund_requested=True, **payment)

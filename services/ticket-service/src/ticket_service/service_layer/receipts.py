@@ -40,9 +40,6 @@ class ReceiptBook(Protocol):
 
     async def insert(self, receipt: Receipt) -> Receipt: ...
 
-    async def purchase_order_of(self, payment_order_id: str) -> str | None:
-        """The order (issue 14) a Midtrans order id pays for; None for a bare ticket."""
-
 
 @dataclass(frozen=True)
 class PlatformRates:
@@ -123,16 +120,15 @@ class Bookkeeping:
     book: ReceiptBook
     platform: PlatformRates
 
-    async def order_paid(self, payment_order_id: str, *, now: datetime) -> Receipt | None:
-        order_id = await self.book.purchase_order_of(payment_order_id)
+    async def order_paid(self, order_id: str | None, *, now: datetime) -> Receipt | None:
+        """`order_id`: the purchase order paid for (None: a bare ticket, which has none)."""
         if order_id is None:
             return None
         return await issue_receipt(self.book, order_id=order_id, platform=self.platform, now=now)
 
     async def money_returned(
-        self, payment_order_id: str, *, amount: int, refund_key: str, now: datetime
+        self, order_id: str | None, *, amount: int, refund_key: str, now: datetime
     ) -> Receipt | None:
-        order_id = await self.book.purchase_order_of(payment_order_id)
         if order_id is None:
             return None
         return await issue_credit_note(
