@@ -85,7 +85,8 @@ def routers() -> list[APIRouter]:
 
     Every router lists its fixed paths first, and `{ticket_id}` routes use the `uuid` path
     convertor, so a word like `my-tickets` never reaches them whatever the order here. The
-    busiest routers come first (the purchase, the door): routing tries routes in order.
+    busiest routers come first (the purchase, the door, the receipt every paid order's e-mail
+    fetches): routing tries routes in order.
     """
     from ticket_service.entrypoints.http import (
         door,
@@ -106,6 +107,7 @@ def routers() -> list[APIRouter]:
     return [
         tickets.router,
         door.router,
+        receipts.router,
         events.router,
         sale_setup.router,
         orders.router,
@@ -114,7 +116,6 @@ def routers() -> list[APIRouter]:
         door_stats.router,
         host_tools.router,
         transfers.router,
-        receipts.router,
         sales.router,
         waitlist.router,
     ]

@@ -4,6 +4,12 @@ A redelivered event finds its id in the inbox and has no second effect. A handle
 retried (redelivered) with a short backoff; after `max_attempts` the message goes to the
 consumer's dead-letter queue with its error in the headers, never round an endless loop. A
 message that is not a readable envelope goes there at once.
+
+With a `batch_size` above 1, the messages that are waiting when a transaction starts (at most
+that many) share it: one inbox insert, one commit, then each is acked. A batch whose handler or
+commit fails is rolled back whole and its messages are applied again one by one, so a failing
+message is retried (or dead-lettered) alone and the others apply. Only for handlers that lock
+no row other handlers of the queue lock too: a batch holds every lock until its commit.
 """
 
 import asyncio
@@ -43,6 +49,15 @@ class Consumer:
     name: str
     binding: QueueBinding
     handlers: Mapping[str, EventHandler]
+    batch_size: int = 1
+    """How many waiting messages may share one transaction (1: each has its own)."""
+
+
+@dataclass
+class _Waiting:
+    envelope: EventEnvelope
+    handler: EventHandler
+    applied: asyncio.Future[bool]
 
 
 class InboxConsumer:
@@ -66,6 +81,8 @@ class InboxConsumer:
         self._queue: AbstractQueue | None = None
         self._tag: str | None = None
         self._in_flight: set[asyncio.Task[None]] = set()
+        self._waiting: list[_Waiting] = []
+        self._batching = False
 
     async def start(self) -> None:
         self._channel = await self._connection.channel(publisher_confirms=True)
@@ -132,7 +149,10 @@ class InboxConsumer:
             await message.ack()
             return "ignored"
         try:
-            first_time = await self._apply(envelope, handler)
+            if self.consumer.batch_size > 1:
+                first_time = await self._apply_in_a_batch(envelope, handler)
+            else:
+                first_time = await self._apply(envelope, handler)
         except Exception as exc:
             return await self._after_failure(message, envelope, exc)
         await message.ack()
@@ -157,6 +177,67 @@ class InboxConsumer:
                 return False
             await handler(conn, envelope)
             return True
+
+    async def _apply_in_a_batch(self, envelope: EventEnvelope, handler: EventHandler) -> bool:
+        """Wait for this message's batch; the first waiting message runs the batches."""
+        waiting = _Waiting(envelope, handler, asyncio.get_running_loop().create_future())
+        self._waiting.append(waiting)
+        if not self._batching:
+            self._batching = True
+            batch: list[_Waiting] = []
+            try:
+                while self._waiting:
+                    size = self.consumer.batch_size
+                    batch, self._waiting = self._waiting[:size], self._waiting[size:]
+                    await self._run_batch(batch)
+            finally:
+                self._batching = False
+                # Cancelled while leading (a stop): the others are told, and are redelivered.
+                for item in [*batch, *self._waiting]:
+                    if not item.applied.done():
+                        item.applied.set_exception(RuntimeError("the batch was interrupted"))
+                self._waiting = []
+                set_correlation_id(envelope.correlation_id)
+        return await waiting.applied
+
+    async def _run_batch(self, batch: list[_Waiting]) -> None:
+        try:
+            applied = await self._apply_batch(batch)
+        except Exception:
+            if len(batch) > 1:
+                logger.info("a batch of %d failed; applying its messages one by one", len(batch))
+            for item in batch:
+                try:
+                    first_time = await self._apply(item.envelope, item.handler)
+                except Exception as exc:
+                    item.applied.set_exception(exc)
+                else:
+                    item.applied.set_result(first_time)
+            return
+        for item, first_time in zip(batch, applied, strict=True):
+            item.applied.set_result(first_time)
+
+    async def _apply_batch(self, batch: list[_Waiting]) -> list[bool]:
+        """One transaction for the batch; whether each message was new (a duplicate: False)."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            recorded = await conn.fetch(
+                """INSERT INTO inbox (consumer, event_id, event_type)
+                   SELECT $1, * FROM unnest($2::uuid[], $3::text[])
+                   ON CONFLICT DO NOTHING RETURNING event_id""",
+                self.consumer.name,
+                [item.envelope.event_id for item in batch],
+                [item.envelope.event_type for item in batch],
+            )
+            new = {row["event_id"] for row in recorded}
+            applied = []
+            for item in batch:
+                first_time = item.envelope.event_id in new
+                new.discard(item.envelope.event_id)  # the same event twice in one batch
+                if first_time:
+                    set_correlation_id(item.envelope.correlation_id)
+                    await item.handler(conn, item.envelope)
+                applied.append(first_time)
+            return applied
 
     async def _after_failure(
         self, message: AbstractIncomingMessage, envelope: EventEnvelope, exc: Exception

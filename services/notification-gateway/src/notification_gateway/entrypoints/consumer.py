@@ -12,6 +12,9 @@ from notification_gateway.service_layer.handlers import RecordingPolicy, record_
 from notification_gateway.service_layer.ports import NotificationLog
 
 CONSUMER_NAME = "notification-gateway"
+BATCH_SIZE = 16
+"""Events recorded in one inbox transaction: the handler only inserts its own rows (it locks
+nothing another event's handler needs), so a batch holds no one up."""
 
 
 def notification_consumer(
@@ -23,4 +26,9 @@ def notification_consumer(
         await record_notifications(notification_log(conn), envelope, policy=policy)
 
     handlers: dict[str, EventHandler] = {model.EVENT_TYPE: on_event for model in NOTIFIED_EVENTS}
-    return Consumer(name=CONSUMER_NAME, binding=NOTIFICATION_GATEWAY_ALL, handlers=handlers)
+    return Consumer(
+        name=CONSUMER_NAME,
+        binding=NOTIFICATION_GATEWAY_ALL,
+        handlers=handlers,
+        batch_size=BATCH_SIZE,
+    )
