@@ -41,12 +41,20 @@ class Sample:
     rss_mib: dict[str, float]
 
 
+SERVERS = {"postgres": "(postgresql)", "beam.smp": "(rabbitmq)", "redis-server": "(redis)"}
+"""The machine's shared servers by process name, counted with `servers=True`: every process of
+that name (all of PostgreSQL's backends, say), so anything else using them is counted too."""
+
+
 class ProcessWatch:
     """The named process groups of a run dir (devstack pidfiles) plus extra pids (the bench)."""
 
-    def __init__(self, pids_dir: Path, extra: dict[str, int] | None = None) -> None:
+    def __init__(
+        self, pids_dir: Path, extra: dict[str, int] | None = None, *, servers: bool = False
+    ) -> None:
         self.pids_dir = pids_dir
         self.extra = dict(extra or {})
+        self.servers = servers
 
     def groups(self) -> dict[str, list[int]]:
         found = {
@@ -54,14 +62,33 @@ class ProcessWatch:
             for record in read_pidfiles(self.pids_dir)
         }
         found.update({name: [pid] for name, pid in self.extra.items()})
+        if self.servers:
+            for pid, name in _named_processes():
+                if name in SERVERS:
+                    found.setdefault(SERVERS[name], []).append(pid)
         return found
 
     def sample(self) -> Sample:
         groups = self.groups()
         return Sample(
             cpu_ms={name: sum(cpu_ms(pid) for pid in pids) for name, pids in groups.items()},
-            rss_mib={name: max(rss_mib(pid) for pid in pids) for name, pids in groups.items()},
+            rss_mib={
+                name: max(rss_mib(pid) for pid in pids)
+                for name, pids in groups.items()
+                if name not in SERVERS.values()  # the budget is about our own processes
+            },
         )
+
+
+def _named_processes() -> list[tuple[int, str]]:
+    named = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                named.append((int(entry.name), (entry / "comm").read_text().strip()))
+            except OSError:
+                continue  # ended meanwhile
+    return named
 
 
 def cpu_per_operation(before: Sample, after: Sample, operations: int) -> dict[str, float]:

@@ -52,7 +52,8 @@ async def run(workers: int | None = None) -> dict[str, Any]:
     try:
         if not only:
             profilers = _start_profilers(config)
-        bench = _Bench(config, ProcessWatch(config.pids_dir, {"bench (load)": os.getpid()}))
+        watch = ProcessWatch(config.pids_dir, {"bench (load)": os.getpid()}, servers=True)
+        bench = _Bench(config, watch)
         bench.profile_only = only
         figures = await bench.measure()
     finally:
@@ -332,7 +333,9 @@ async def _floor() -> dict[str, Any]:
     app = subprocess.Popen([sys.executable, str(script), str(port), dsn])  # noqa: S603, ASYNC220
     try:
         await _wait_answering(port)
-        watch = ProcessWatch(Path("/nonexistent"), {"floor": app.pid, "bench (load)": os.getpid()})
+        watch = ProcessWatch(
+            Path("/nonexistent"), {"floor": app.pid, "bench (load)": os.getpid()}, servers=True
+        )
         calls = [Call.post_json("/writes", {"n": n}) for n in range(FLOOR_WRITES)]
         await run_calls("127.0.0.1", port, calls[:200], CONNECTIONS)  # warm-up
         before = watch.sample()
