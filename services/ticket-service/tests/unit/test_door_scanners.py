@@ -1,4 +1,5 @@
-"""The host's scanners on fakes: who may list and revoke them, and a revoked scanner's upload."""
+"""The host's scanners on fakes: who may register, list and revoke them and rotate the event's key,
+and a revoked scanner's upload."""
 
 import dataclasses
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -8,11 +9,27 @@ from datetime import UTC, datetime
 import pytest
 from ticket_service.domain.door import Actor
 from ticket_service.domain.errors import EventNotFound
-from ticket_service.domain.gates import CheckInList, Direction, GateTicket
+from ticket_service.domain.gates import (
+    CheckInList,
+    CheckInListNotFound,
+    Direction,
+    GateTerms,
+    GateTicket,
+)
 from ticket_service.domain.offline_scans import Admission, OfflineScan, RecordedScan
-from ticket_service.domain.scanners import Scanner, ScannerNotFound, ScannerRevoked
+from ticket_service.domain.scanners import (
+    RegisteredScanner,
+    Scanner,
+    ScannerNotFound,
+    ScannerRevoked,
+)
 from ticket_service.service_layer.offline_door import sync_scans
-from ticket_service.service_layer.scanners import event_scanners, revoke_scanner
+from ticket_service.service_layer.scanners import (
+    event_scanners,
+    register_scanner,
+    revoke_scanner,
+    rotate_check_in_key,
+)
 
 HOST = Actor("host-1")
 T0 = datetime(2026, 12, 20, 18, tzinfo=UTC)
@@ -37,6 +54,29 @@ class FakeScanners:
     def __init__(self, *scanners: Scanner) -> None:
         self.hosts = {"e-1": "host-1", "e-2": "host-1"}
         self.stored = {s.id: s for s in scanners}
+        self.registered: list[RegisteredScanner] = []
+        self.rotated: list[str] = []
+        self.gates = {"e-1": [a_gate("e-1", "vip")]}
+
+    async def register(
+        self, event_id: str, *, name: str, list_ids: list[str] | None, by: str
+    ) -> RegisteredScanner:
+        made = RegisteredScanner(f"s-{len(self.registered)}", event_id, name, list_ids, T0, "scn_x")
+        self.registered.append(made)
+        return made
+
+    async def rotate_key(self, event_id: str) -> None:
+        self.rotated.append(event_id)
+
+    # The gates' port, for the lists a scanner may be limited to.
+    async def lists(self, event_id: str) -> Sequence[CheckInList]:
+        return self.gates.get(event_id, [])
+
+    async def put_list(self, event_id: str, list_id: str, terms: GateTerms) -> CheckInList:
+        raise AssertionError("unreachable")
+
+    async def known_types(self, event_id: str, type_ids: Sequence[str]) -> set[str]:
+        raise AssertionError("unreachable")
 
     async def event_host(self, event_id: str) -> str | None:
         return self.hosts.get(event_id)
@@ -52,6 +92,46 @@ class FakeScanners:
             found = dataclasses.replace(found, revoked_at=datetime.now(UTC), revoked_by=by)
             self.stored[scanner_id] = found
         return found
+
+
+def a_gate(event_id: str, list_id: str) -> CheckInList:
+    return CheckInList(
+        event_id=event_id,
+        id=list_id,
+        name=list_id.upper(),
+        ticket_type_ids=None,
+        allow_reentry=False,
+        opens_at=None,
+        closes_at=None,
+    )
+
+
+async def test_the_host_or_an_admin_registers_a_scanner_for_the_events_own_lists() -> None:
+    repo = FakeScanners()
+    for actor, list_ids in ((HOST, ["vip", "default"]), (Actor("root", is_admin=True), None)):
+        made = await register_scanner(
+            repo, repo, event_id="e-1", name="Gate A", list_ids=list_ids, actor=actor
+        )
+        assert (made.event_id, made.list_ids) == ("e-1", list_ids)
+    with pytest.raises(CheckInListNotFound):
+        await register_scanner(
+            repo, repo, event_id="e-1", name="Gate B", list_ids=["backstage"], actor=HOST
+        )
+    assert len(repo.registered) == 2
+
+
+async def test_another_host_registering_a_scanner_or_rotating_the_key_meets_no_event() -> None:
+    repo = FakeScanners()
+    for actor, event_id in ((Actor("host-2"), "e-1"), (HOST, "e-9")):
+        with pytest.raises(EventNotFound):
+            await register_scanner(
+                repo, repo, event_id=event_id, name="Gate A", list_ids=None, actor=actor
+            )
+        with pytest.raises(EventNotFound):
+            await rotate_check_in_key(repo, event_id=event_id, actor=actor)
+    assert repo.registered == [] and repo.rotated == []
+    await rotate_check_in_key(repo, event_id="e-1", actor=HOST)
+    assert repo.rotated == ["e-1"]
 
 
 async def test_the_host_and_an_admin_list_the_events_scanners_another_host_meets_none() -> None:

@@ -10,9 +10,9 @@ from uuid import UUID, uuid4
 
 import asyncpg
 
-from ticket_service.adapters import repository
+from ticket_service.adapters import check_in_keys, repository
 from ticket_service.domain.door import Actor
-from ticket_service.domain.scanners import Scanner
+from ticket_service.domain.scanners import RegisteredScanner, Scanner
 
 TOKEN_PREFIX = "scn_"  # noqa: S105 - the marker of a scanner token, not a secret
 SCANNER_COLUMNS = """id, event_id, name, list_ids, created_at, created_by, last_seen_at,
@@ -25,16 +25,6 @@ UPDATE scanners s SET last_seen_at = now()
   FROM (SELECT id FROM scanners WHERE id = $1 FOR NO KEY UPDATE SKIP LOCKED) free
  WHERE s.id = free.id
 """
-
-
-@dataclass(frozen=True)
-class RegisteredScanner:
-    id: str
-    event_id: str
-    name: str
-    list_ids: list[str] | None
-    created_at: datetime
-    token: str | None = None  # only in the answer that registered it
 
 
 @dataclass(frozen=True)
@@ -52,26 +42,6 @@ class FeedEntry:
 
 def _hash(secret: str) -> bytes:
     return hashlib.sha256(secret.encode()).digest()
-
-
-async def register_scanner(
-    conn: asyncpg.Connection, *, event_id: str, name: str, list_ids: list[str] | None, by: str
-) -> RegisteredScanner:
-    scanner_id = uuid4()
-    secret = secrets.token_urlsafe(32)
-    row = await conn.fetchrow(
-        """INSERT INTO scanners (id, event_id, name, list_ids, token_hash, created_by)
-           VALUES ($1, $2, $3, $4, $5, $6) RETURNING created_at""",
-        scanner_id,
-        event_id,
-        name,
-        list_ids,
-        _hash(secret),
-        by,
-    )
-    assert row is not None
-    token = f"{TOKEN_PREFIX}{scanner_id.hex}_{secret}"
-    return RegisteredScanner(str(scanner_id), event_id, name, list_ids, row["created_at"], token)
 
 
 async def scanner_actor(pool: asyncpg.Pool, token: str) -> Actor | None:
@@ -123,6 +93,27 @@ class SqlScanners:
 
     async def event_host(self, event_id: str) -> str | None:
         return await repository.event_host(self.conn, event_id)
+
+    async def register(
+        self, event_id: str, *, name: str, list_ids: list[str] | None, by: str
+    ) -> RegisteredScanner:
+        scanner_id = uuid4()
+        secret = secrets.token_urlsafe(32)
+        created_at = await self.conn.fetchval(
+            """INSERT INTO scanners (id, event_id, name, list_ids, token_hash, created_by)
+               VALUES ($1, $2, $3, $4, $5, $6) RETURNING created_at""",
+            scanner_id,
+            event_id,
+            name,
+            list_ids,
+            _hash(secret),
+            by,
+        )
+        token = f"{TOKEN_PREFIX}{scanner_id.hex}_{secret}"
+        return RegisteredScanner(str(scanner_id), event_id, name, list_ids, created_at, token)
+
+    async def rotate_key(self, event_id: str) -> None:
+        await check_in_keys.rotate_key(self.conn, event_id)
 
     async def scanners(self, event_id: str) -> list[Scanner]:
         found = await self.conn.fetch(

@@ -27,6 +27,18 @@ class Scanner:
         return self.revoked_at is not None
 
 
+@dataclass(frozen=True)
+class RegisteredScanner:
+    """A scanner as its registration answers it: with its token, shown this once."""
+
+    id: str
+    event_id: str
+    name: str
+    list_ids: list[str] | None
+    created_at: datetime
+    token: str
+
+
 class ScannerNotFound(TicketingRefusal):
     pass
 

@@ -97,7 +97,7 @@ async def test_a_revoked_scanner_is_listed_as_revoked_and_its_token_is_refused_a
     )
 
 
-async def test_only_the_events_host_or_an_admin_lists_and_revokes_its_scanners(
+async def test_only_the_events_host_or_an_admin_manages_its_scanners_and_key(
     door: Any,
 ) -> None:
     event = await door.event()
@@ -112,6 +112,15 @@ async def test_only_the_events_host_or_an_admin_lists_and_revokes_its_scanners(
             "another host lists": await client.get(url, headers=another_host),
             "another host revokes": await client.delete(
                 f"{url}/{scanner_id}", headers=another_host
+            ),
+            "another host registers": await client.post(
+                url, json={"name": "Gate X"}, headers=another_host
+            ),
+            "another host rotates the key": await client.post(
+                f"/events/{event['event_id']}/check-in-key/rotate", headers=another_host
+            ),
+            "a user registers": await client.post(
+                url, json={"name": "Gate X"}, headers=door.auth(event["host_id"])
             ),
             "a user lists": await client.get(url, headers=door.auth(event["host_id"])),
             "the scanner lists": await client.get(url, headers=token),
@@ -133,6 +142,9 @@ async def test_only_the_events_host_or_an_admin_lists_and_revokes_its_scanners(
     assert refusals == {
         "another host lists": (404, "event_not_found"),
         "another host revokes": (404, "event_not_found"),
+        "another host registers": (404, "event_not_found"),
+        "another host rotates the key": (404, "event_not_found"),
+        "a user registers": (403, "forbidden"),
         "a user lists": (403, "forbidden"),
         "the scanner lists": (401, "invalid_token"),
         "the scanner revokes": (401, "invalid_token"),
@@ -142,6 +154,11 @@ async def test_only_the_events_host_or_an_admin_lists_and_revokes_its_scanners(
     }
     assert [s["id"] for s in answers["an admin lists"].json()["data"]] == [scanner_id]
     assert still.status_code == 200  # nothing above revoked it
+    retired = await door.pool.fetchval(
+        "SELECT count(*) FROM check_in_keys WHERE event_id = $1 AND retired_at IS NOT NULL",
+        event["event_id"],
+    )
+    assert retired == 0  # nor rotated the event's key
 
 
 async def _until_waiting(door: Any, pattern: str, count: int = 1) -> None:

@@ -22,14 +22,14 @@ from ticket_service.adapters import scanners_repository as scanners
 from ticket_service.adapters.gates_repository import SqlGates
 from ticket_service.adapters.offline_door_repository import SqlOfflineDoor
 from ticket_service.adapters.scanners_repository import SqlScanners
-from ticket_service.domain.errors import NotEventHost
 from ticket_service.domain.gates import CheckInListNotFound, Direction
 from ticket_service.domain.offline_qr import public_key_text
 from ticket_service.domain.offline_scans import OfflineScan
 from ticket_service.domain.scanners import Scanner
 from ticket_service.entrypoints.http.door import LIST_ID, DoorCaller, HostOrAdmin, actor_of
-from ticket_service.entrypoints.http.gates import ListId
+from ticket_service.entrypoints.http.gates import Gates, ListId
 from ticket_service.service_layer import gates
+from ticket_service.service_layer import scanners as devices
 from ticket_service.service_layer.offline_door import sync_scans
 from ticket_service.service_layer.scanners import event_scanners, revoke_scanner
 
@@ -67,22 +67,16 @@ class ScanBatch(BaseModel):
 
 @router.post("/events/{event_id:uuid}/scanners", status_code=201, responses=declare(403, 404))
 async def register_scanner(
-    event_id: UUID, body: ScannerCreate, principal: HostOrAdmin, conn: DbConn
+    event_id: UUID, body: ScannerCreate, principal: HostOrAdmin, repo: Scanners, lists: Gates
 ) -> dict[str, Any]:
     """A device for this event's door; the token is shown once, in this answer."""
-    actor = actor_of(principal)
-    repo = SqlGates(conn)
-    host_id = await repo.event_host(str(event_id))
-    if host_id is None:
-        raise gates.EventNotFound("No ticketed event with this id.")
-    if not actor.runs(host_id):
-        raise NotEventHost("Only the event's host or an admin may register scanners.")
-    known = {g.id for g in await gates.check_in_lists(repo, event_id=str(event_id), actor=actor)}
-    for list_id in body.list_ids or []:
-        if list_id not in known:
-            raise CheckInListNotFound(list_id)
-    scanner = await scanners.register_scanner(
-        conn, event_id=str(event_id), name=body.name, list_ids=body.list_ids, by=actor.user_id
+    scanner = await devices.register_scanner(
+        repo,
+        lists,
+        event_id=str(event_id),
+        name=body.name,
+        list_ids=body.list_ids,
+        actor=actor_of(principal),
     )
     return {
         "data": {
@@ -144,16 +138,10 @@ async def check_in_key(event_id: UUID, actor: DoorCaller, conn: DbConn) -> dict[
 
 @router.post("/events/{event_id:uuid}/check-in-key/rotate", responses=declare(403, 404))
 async def rotate_check_in_key(
-    event_id: UUID, principal: HostOrAdmin, conn: DbConn
+    event_id: UUID, principal: HostOrAdmin, repo: Scanners, conn: DbConn
 ) -> dict[str, Any]:
     """A new signing key; QRs signed before keep verifying with the older keys."""
-    repo = SqlGates(conn)
-    host_id = await repo.event_host(str(event_id))
-    if host_id is None:
-        raise gates.EventNotFound("No ticketed event with this id.")
-    if not actor_of(principal).runs(host_id):
-        raise NotEventHost("Only the event's host or an admin may rotate its key.")
-    await check_in_keys.rotate_key(conn, str(event_id))
+    await devices.rotate_check_in_key(repo, event_id=str(event_id), actor=actor_of(principal))
     return {"data": await _keys(conn, str(event_id))}
 
 
