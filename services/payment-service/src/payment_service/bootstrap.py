@@ -112,7 +112,6 @@ def create_app(settings: PaymentSettings | None = None) -> FastAPI:
             ledger=PaymentNotificationLedger(works),
             status_api=MidtransStatusApi(midtrans),
             invalid_bodies=guards.invalid_bodies,
-            status_cache=guards.status_cache,
             signing_key=settings.notification_signing_key,
             confirm_with_status_api=settings.midtrans_verify_with_status_api,
         )

@@ -330,14 +330,6 @@ class FakeBudget:
         return self.left >= 0
 
 
-@dataclass
-class FakeCache:
-    forgotten: list[str] = field(default_factory=list)
-
-    async def forget(self, order_id: str) -> None:
-        self.forgotten.append(order_id)
-
-
 def wiring(
     life: list[Step], *, budget: int = 1000, confirm: bool = True
 ) -> tuple[NotificationDeps, FakeLedger, FakeStatusApi]:
@@ -346,7 +338,6 @@ def wiring(
         ledger=ledger,
         status_api=api,
         invalid_bodies=FakeBudget(budget),
-        status_cache=FakeCache(),
         signing_key=KEY,
         confirm_with_status_api=confirm,
     )

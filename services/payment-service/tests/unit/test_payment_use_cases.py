@@ -257,16 +257,13 @@ class FakeLimit:
 
 @dataclass
 class FakeStatusCache:
-    bodies: dict[str, dict[str, Any]] = field(default_factory=dict)
+    bodies: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
 
-    async def get(self, order_id: str) -> dict[str, Any] | None:
-        return self.bodies.get(order_id)
+    async def get(self, order_id: str, version: str) -> dict[str, Any] | None:
+        return self.bodies.get((order_id, version))
 
-    async def put(self, order_id: str, body: dict[str, Any]) -> None:
-        self.bodies[order_id] = body
-
-    async def forget(self, order_id: str) -> None:
-        self.bodies.pop(order_id, None)
+    async def put(self, order_id: str, version: str, body: dict[str, Any]) -> None:
+        self.bodies[(order_id, version)] = body
 
 
 @dataclass
@@ -555,10 +552,26 @@ def test_the_status_view_applies_midtrans_live_answer_and_caches_it() -> None:
     assert view.midtrans["transaction_status"] == "settlement"
     assert view.refunds == []
     assert world.event_types() == ["PaymentSettledV3"]
-    assert world.guards.status_cache.bodies["TIX-1"]["transaction_status"] == "settlement"
+    [cached] = world.guards.status_cache.bodies.values()
+    assert cached["transaction_status"] == "settlement"
     world.midtrans.transactions.clear()  # the cached answer is used, Midtrans is not asked
     assert status_view(world).midtrans["transaction_status"] == "settlement"
     assert world.event_types() == ["PaymentSettledV3"]
+
+
+def test_a_change_to_the_payment_retires_midtrans_cached_answer() -> None:
+    world = World()
+    opened(world, status=PaymentStatus.PENDING)
+    world.midtrans.transactions["TIX-1"] = midtrans_says("TIX-1", "pending")
+    assert status_view(world).midtrans["transaction_status"] == "pending"
+    # A notification settles it meanwhile: the payment is written, its version moves on.
+    world.books.payments["TIX-1"] = replace(
+        world.books.payments["TIX-1"],
+        status=PaymentStatus.SETTLED,
+        updated_at=world.books.payments["TIX-1"].updated_at + timedelta(milliseconds=1),
+    )
+    world.midtrans.transactions["TIX-1"] = midtrans_says("TIX-1", "settlement")
+    assert status_view(world).midtrans["transaction_status"] == "settlement"  # asked again
 
 
 def test_the_status_view_without_a_midtrans_transaction_or_reachable_midtrans() -> None:

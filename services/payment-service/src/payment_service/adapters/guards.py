@@ -18,39 +18,33 @@ logger = logging.getLogger(__name__)
 
 
 class StatusCache:
-    """Midtrans' status answer per order for a few seconds (the status endpoint's polling)."""
+    """Midtrans' status answer per order for a few seconds (the status endpoint's polling), under
+    the payment's version: a change to the payment leaves the old answer unread until it ends."""
 
     def __init__(self, redis: aioredis.Redis, *, prefix: str, seconds: float) -> None:
         self._redis = redis
         self._prefix = prefix
         self._ms = max(int(seconds * 1000), 0)
 
-    async def get(self, order_id: str) -> dict[str, Any] | None:
+    async def get(self, order_id: str, version: str) -> dict[str, Any] | None:
         if not self._ms:
             return None
         try:
-            raw = await self._redis.get(self._key(order_id))
+            raw = await self._redis.get(self._key(order_id, version))
         except RedisError as exc:
             logger.warning("status cache unavailable: %s", exc)
             return None
         value = json.loads(raw) if raw else None
         return value if isinstance(value, dict) else None
 
-    def _key(self, order_id: str) -> str:
-        return f"{self._prefix}:midtrans-status:{order_id}"
+    def _key(self, order_id: str, version: str) -> str:
+        return f"{self._prefix}:midtrans-status:{order_id}:{version}"
 
-    async def forget(self, order_id: str) -> None:
-        """A notification moved the order: the next status read asks Midtrans again."""
-        try:
-            await self._redis.delete(self._key(order_id))
-        except RedisError as exc:
-            logger.warning("status cache unavailable: %s", exc)
-
-    async def put(self, order_id: str, body: dict[str, Any]) -> None:
+    async def put(self, order_id: str, version: str, body: dict[str, Any]) -> None:
         if not self._ms:
             return
         try:
-            await self._redis.set(self._key(order_id), json.dumps(body), px=self._ms)
+            await self._redis.set(self._key(order_id, version), json.dumps(body), px=self._ms)
         except RedisError as exc:
             logger.warning("status cache unavailable: %s", exc)
 

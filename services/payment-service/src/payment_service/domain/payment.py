@@ -40,6 +40,12 @@ class Payment:
     ticket_ids: tuple[str, ...] = ()  # every ticket the payment pays for, the first one first
 
     @property
+    def version(self) -> str:
+        """Changes with every write to the payment (a status change, a token): what a copy of
+        something derived from it (Midtrans' cached answer) is keyed by."""
+        return self.updated_at.isoformat()
+
+    @property
     def tickets(self) -> tuple[str, ...]:
         """The tickets it pays for; a payment stored before orders pays for its one ticket."""
         return self.ticket_ids or (self.ticket_id,)

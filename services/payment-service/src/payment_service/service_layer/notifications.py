@@ -81,16 +81,11 @@ class AuditBudget(Protocol):
     async def admit(self) -> bool: ...
 
 
-class StatusCache(Protocol):
-    async def forget(self, order_id: str) -> None: ...
-
-
 @dataclass(frozen=True)
 class NotificationDeps:
     ledger: NotificationLedger
     status_api: StatusApi
     invalid_bodies: AuditBudget
-    status_cache: StatusCache
     signing_key: str
     confirm_with_status_api: bool
 
@@ -140,8 +135,9 @@ async def receive_notification(
     body, reason = notification.body, None
     if deps.confirm_with_status_api:
         body, reason = await _confirm_with_status_api(deps, received, notification)
+    # A change to the payment also retires Midtrans' cached status answer: it is kept under the
+    # payment's version (StatusAnswers), so no one need forget it here.
     decision = await deps.ledger.apply(received, body, reason)
-    await deps.status_cache.forget(notification.order_id)
     return NotificationOutcome(notification.order_id, str(decision.verdict), decision.status)
 
 

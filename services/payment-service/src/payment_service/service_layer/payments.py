@@ -269,7 +269,7 @@ async def _payment_and_live_status(
         payment = await work.payment(order_id)
         if payment is None or not (caller_is_admin or payment.user_id == caller_id):
             raise PaymentNotFound(f"No payment for order {order_id}.")
-        cached = await deps.guards.status_cache.get(order_id)
+        cached = await deps.guards.status_cache.get(order_id, payment.version)
         if cached is not None:
             return payment, cached
         try:
@@ -284,10 +284,12 @@ async def _payment_and_live_status(
         live = answer.body
         if live is None:
             return payment, None
-        await deps.guards.status_cache.put(order_id, live)
         async with work.transaction():
             await work.record_gateway_call(answer, order_id=order_id, source="api")
             locked = await work.payment(order_id, lock=True)
             assert locked is not None
             await apply_gateway_body(work, locked, live, source="api")
-        return await work.payment(order_id) or payment, live
+        applied = await work.payment(order_id) or payment
+        # Under the version the answer left the payment at: the next poll finds it.
+        await deps.guards.status_cache.put(order_id, applied.version, live)
+        return applied, live
