@@ -33,8 +33,9 @@ def test_the_codewords_are_qrcodes_own(size: int) -> None:
     assert codewords(data, version) == qrcodes
 
 
-@pytest.mark.parametrize("size", [14, 205, 400])
+@pytest.mark.parametrize("size", [1, 14, 120, 205, 400, 1200])
 def test_the_png_shows_qrcodes_own_drawing_pixel_for_pixel(size: int) -> None:
+    """Versions 1 to 30: finders, alignment, timing, format and version information, data."""
     payload = a_payload(size)
     reference = qrcode.QRCode(
         version=byte_mode_version(size),
