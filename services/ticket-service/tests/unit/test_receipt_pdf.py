@@ -100,3 +100,28 @@ def test_credit_notes_follow_the_receipt() -> None:
     texts = [text for _, text in shown(pdf)]
     assert any(text.startswith("CREDIT NOTE") for text in texts)
     assert texts.index("RECEIPT") < next(i for i, t in enumerate(texts) if t.startswith("CREDIT"))
+
+
+def test_the_file_is_a_well_formed_pdf_of_as_many_pages_as_it_needs() -> None:
+    """The cross-reference table finds every object, each stream is as long as it says, and a
+    receipt with many credit notes goes on to a second page that sets its own font."""
+    receipt = a_receipt()
+    notes = [a_receipt(kind=ReceiptKind.CREDIT_NOTE, number=n) for n in range(1, 8)]
+    pdf = render_receipt_pdf(receipt, notes, language="id", method="GoPay")
+    assert pdf.endswith(b"%%EOF\n")
+    start = int(pdf.rsplit(b"startxref\n", 1)[1].split(b"\n")[0])
+    assert pdf[start:].startswith(b"xref\n0 ")
+    entries = pdf[start:].split(b"\n")[2:]
+    offsets = [int(e[:10]) for e in entries if e.endswith(b" n ")]
+    for number, offset in enumerate(offsets, start=1):
+        assert pdf[offset:].startswith(f"{number} 0 obj\n".encode()), number
+    for length, stream in re.findall(rb"/Length (\d+) >>\nstream\n(.*?)\nendstream", pdf, re.S):
+        assert int(length) == len(stream)
+    assert b"/Count 2 >>" in pdf
+    pages = [
+        zlib.decompress(s).decode("latin-1")
+        for s in re.findall(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.S)
+    ]
+    assert len(pages) == 2 and all(page.startswith("BT /F") for page in pages)
+    texts = [text for _, text in shown(pdf)]
+    assert sum(text.startswith("NOTA KREDIT") for text in texts) == 7

@@ -1,10 +1,16 @@
-"""A receipt and its credit notes as an A4 PDF (fpdf2), in Indonesian or English."""
+"""A receipt and its credit notes as an A4 PDF, in Indonesian or English.
 
+A receipt is lines of text in Helvetica, so the PDF is written here directly: the standard's
+core fonts need no embedding, and each page is one compressed stream of text operators, as
+fpdf2 writes them (fpdf2, building a general document, was most of a receipt's CPU). Widths,
+for the amounts that end on the right margin, come from the core font's metrics (fpdf2's table).
+"""
+
+import zlib
 from collections.abc import Sequence
 from decimal import Decimal
 
-from fpdf import FPDF
-from fpdf.fonts import CoreFont
+from fpdf.fonts import CORE_FONTS_CHARWIDTHS
 from servicekit.formatting import Language, rupiah, wib_time
 
 from ticket_service.domain.receipts import Receipt
@@ -51,49 +57,100 @@ def _rate(rate: Decimal) -> str:
     return f"{rate.normalize():f} %"
 
 
+_POINTS_PER_MM = 72 / 25.4
+_A4 = (595.28, 841.89)  # points
+_FONTS = {False: ("F1", "Helvetica"), True: ("F2", "Helvetica-Bold")}
+_WIDTHS = {False: CORE_FONTS_CHARWIDTHS["helvetica"], True: CORE_FONTS_CHARWIDTHS["helveticaB"]}
+
+
+def _escaped(text: str) -> str:
+    return text.replace("\\", "\\\\").replace(")", "\\)").replace("(", "\\(").replace("\r", "\\r")
+
+
+def _font(name: str) -> bytes:
+    encoding = "/Encoding /WinAnsiEncoding"
+    return f"<< /Type /Font /Subtype /Type1 /BaseFont /{name} {encoding} >>".encode()
+
+
+def pdf_document(pages: Sequence[Sequence[str]]) -> bytes:
+    """A PDF of A4 pages, each drawn by its content operators, with both Helvetica fonts."""
+    kids = " ".join(f"{5 + 2 * i} 0 R" for i in range(len(pages)))
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        f"<< /Type /Pages /Kids [{kids}] /Count {len(pages)} >>".encode(),
+        *(_font(name) for _, name in _FONTS.values()),
+    ]
+    fonts = " ".join(f"/{key} {3 + i} 0 R" for i, (key, _) in enumerate(_FONTS.values()))
+    for i, operators in enumerate(pages):
+        content = zlib.compress("\n".join(operators).encode("latin-1"))
+        objects.append(
+            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {_A4[0]} {_A4[1]}] "
+            f"/Resources << /Font << {fonts} >> >> /Contents {6 + 2 * i} 0 R >>".encode()
+        )
+        objects.append(
+            f"<< /Filter /FlateDecode /Length {len(content)} >>\nstream\n".encode()
+            + content
+            + b"\nendstream"
+        )
+    out = bytearray(b"%PDF-1.4\n%\xe9\xeb\xf1\xbf\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += f"{number} 0 obj\n".encode() + body + b"\nendobj\n"
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    out += b"".join(f"{offset:010d} 00000 n \n".encode() for offset in offsets)
+    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\n".encode()
+    out += f"startxref\n{xref}\n%%EOF\n".encode()
+    return bytes(out)
+
+
 class _Page:
-    """Lines of text placed with `FPDF.text`: a receipt has no wrapping or flowing text, and
-    `FPDF.cell` (layout, styling and line breaking per call) was most of a receipt's CPU."""
+    """Lines of text at set places: a receipt has no wrapping or flowing text."""
 
     LEFT, RIGHT, BOTTOM = 10.0, 200.0, 282.0  # mm on A4, 10 mm margins, 15 mm at the foot
-    PAD = 1.0  # cell padding, as `FPDF.cell` leaves
+    TOP = 10.0
+    PAD = 1.0  # cell padding, as a table cell leaves
 
     def __init__(self) -> None:
-        self.pdf = FPDF(format="A4")
-        self.pdf.set_auto_page_break(auto=False)
-        self.pdf.add_page()
-        self.y = self.pdf.t_margin
+        self.pages: list[list[str]] = [[]]
+        self.y = self.TOP
         self._font: tuple[int, bool] | None = None
 
     def _set_font(self, size: int, bold: bool) -> None:
         if self._font != (size, bold):
-            self.pdf.set_font("Helvetica", "B" if bold else "", size)
+            self.pages[-1].append(f"BT /{_FONTS[bold][0]} {size:.2f} Tf ET")
             self._font = (size, bold)
 
     def _line(self, size: int, bold: bool, height: float = 6.0) -> float:
         """The baseline of the next line (a new page when this one is full)."""
-        self._set_font(size, bold)
         if self.y + height > self.BOTTOM:
-            self.pdf.add_page()
-            self.y = self.pdf.t_margin
-        baseline = self.y + height / 2 + 0.3 * self.pdf.font_size
+            self.pages.append([])
+            self.y = self.TOP
+            self._font = None  # each page sets its font again
+        self._set_font(size, bold)
+        baseline = self.y + height / 2 + 0.3 * size / _POINTS_PER_MM
         self.y += height
         return baseline
 
+    def _draw(self, x: float, baseline: float, text: str) -> None:
+        at = f"{x * _POINTS_PER_MM:.2f} {_A4[1] - baseline * _POINTS_PER_MM:.2f}"
+        self.pages[-1].append(f"BT {at} Td ({_escaped(text)}) Tj ET")
+
     def _left(self, x: float, baseline: float, value: str) -> None:
         if value:
-            self.pdf.text(x + self.PAD, baseline, _latin1(value))
+            self._draw(x + self.PAD, baseline, _latin1(value))
 
     def _right(self, edge: float, baseline: float, value: str) -> None:
         text = _latin1(value)
-        self.pdf.text(edge - self.PAD - self._width(text), baseline, text)
+        self._draw(edge - self.PAD - self._width(text), baseline, text)
 
     def _width(self, text: str) -> float:
-        """`FPDF.get_string_width` for the core font, from its metrics (thousandths of the size)."""
-        font = self.pdf.current_font
-        assert isinstance(font, CoreFont)  # Helvetica, set by `_line`
-        widths: dict[str, int] = font.cw
-        return sum(widths.get(char, 0) for char in text) * self.pdf.font_size / 1000
+        """The text's width in mm, from the core font's metrics (thousandths of the size)."""
+        assert self._font is not None  # set by `_line`
+        size, bold = self._font
+        widths = _WIDTHS[bold]
+        return sum(widths.get(char, 0) for char in text) * size / _POINTS_PER_MM / 1000
 
     def text(self, value: str, *, size: int = 10, bold: bool = False) -> None:
         self._left(self.LEFT, self._line(size, bold), value)
@@ -176,4 +233,4 @@ def render_receipt_pdf(
         page.pair(word("pbjt", language), rupiah(-note.lines.pbjt))
         page.pair(word("fee", language), rupiah(-note.lines.platform_fee))
         page.pair(word("ppn", language), rupiah(-note.lines.ppn))
-    return bytes(page.pdf.output())
+    return pdf_document(page.pages)
