@@ -20,8 +20,10 @@ from notification_gateway.domain.notifications import (
     Platform,
 )
 from notification_gateway.service_layer import accounts
+from notification_gateway.service_layer.compose import NOTIFIED_EVENTS
 from notification_gateway.service_layer.handlers import RecordingPolicy, record_notifications
 from ticketing_contracts import EventEnvelope
+from ticketing_contracts.routing import NOTIFICATION_GATEWAY_ALL
 
 SAMPLES = Path(__file__).resolve().parents[4] / "libs" / "contracts" / "samples"
 T0 = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
@@ -253,3 +255,8 @@ async def test_another_users_device_token_is_refused_and_stays_with_its_owner() 
     )
     assert refreshed.platform is Platform.IOS
     assert await store.devices_of("user-7") == []
+
+
+def test_the_queue_hears_exactly_the_events_someone_is_told_of() -> None:
+    told = {model.EVENT_TYPE for model in NOTIFIED_EVENTS}
+    assert set(NOTIFICATION_GATEWAY_ALL.routing_keys) == told

@@ -35,6 +35,8 @@ async def declare_topology(channel: AbstractChannel) -> AbstractExchange:
         )
         for key in binding.routing_keys:
             await queue.bind(exchange, routing_key=key)
+        for key in binding.retired_keys:
+            await queue.unbind(exchange, routing_key=key)  # a no-op where it was never bound
         dlq = await channel.declare_queue(
             binding.dead_letter_queue, durable=True, arguments={"x-queue-type": "quorum"}
         )
