@@ -129,20 +129,19 @@ class FakeWork:
         payment_type: str | None,
         transaction_id: str | None,
         settled: bool,
-    ) -> None:
+        events: int = 0,
+    ) -> int:
         assert self.in_transaction
+        last = self.books.payments[order_id].event_sequence + events
         self._update(
             order_id,
             status=status,
             refunded_amount=refunded_amount,
             transaction_status=transaction_status,
             fraud_status=fraud_status,
+            event_sequence=last,
         )
-
-    async def advance_event_sequence(self, order_id: str, count: int) -> int:
-        payment = self.books.payments[order_id]
-        self._update(order_id, event_sequence=payment.event_sequence + count)
-        return payment.event_sequence + count
+        return last
 
     async def publish(self, payload: EventPayload) -> str:
         assert self.in_transaction, "an event outside the change's transaction"

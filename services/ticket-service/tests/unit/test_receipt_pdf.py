@@ -55,11 +55,20 @@ def a_receipt(*, kind: ReceiptKind = ReceiptKind.RECEIPT, number: int = 42) -> R
     )
 
 
+def page_contents(pdf: bytes) -> list[str]:
+    """Each content stream, read by its /Length (compressed bytes may hold anything)."""
+    contents = []
+    for found in re.finditer(rb"/Length (\d+) >>\nstream\n", pdf):
+        stream = pdf[found.end() : found.end() + int(found[1])]
+        assert pdf[found.end() + int(found[1]) :].startswith(b"\nendstream")
+        contents.append(zlib.decompress(stream).decode("latin-1"))
+    return contents
+
+
 def shown(pdf: bytes) -> list[tuple[float, str]]:
     """Each text the page shows, with its x in points, in drawing order."""
     texts: list[tuple[float, str]] = []
-    for stream in re.findall(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.S):
-        content = zlib.decompress(stream).decode("latin-1")
+    for content in page_contents(pdf):
         for x, text in re.findall(r"BT ([\d.]+) [\d.]+ Td \((.*?)\) Tj\b", content):
             texts.append((float(x), re.sub(r"\\(.)", r"\1", text)))
     return texts
@@ -115,13 +124,8 @@ def test_the_file_is_a_well_formed_pdf_of_as_many_pages_as_it_needs() -> None:
     offsets = [int(e[:10]) for e in entries if e.endswith(b" n ")]
     for number, offset in enumerate(offsets, start=1):
         assert pdf[offset:].startswith(f"{number} 0 obj\n".encode()), number
-    for length, stream in re.findall(rb"/Length (\d+) >>\nstream\n(.*?)\nendstream", pdf, re.S):
-        assert int(length) == len(stream)
     assert b"/Count 2 >>" in pdf
-    pages = [
-        zlib.decompress(s).decode("latin-1")
-        for s in re.findall(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.S)
-    ]
+    pages = page_contents(pdf)  # each stream exactly as long as its /Length says
     assert len(pages) == 2 and all(page.startswith("BT /F") for page in pages)
     texts = [text for _, text in shown(pdf)]
     assert sum(text.startswith("NOTA KREDIT") for text in texts) == 7

@@ -122,16 +122,21 @@ async def save_gateway_state(
     payment_type: str | None,
     transaction_id: str | None,
     settled: bool,
-) -> None:
-    await conn.execute(
+    events: int = 0,
+) -> int:
+    """The gateway's state, and `events` sequence numbers reserved (see advance_event_sequence)
+    in the same statement: the last one."""
+    value = await conn.fetchval(
         """UPDATE payments SET status = $2, refunded_amount = $3,
                   transaction_status = coalesce($4, transaction_status),
                   fraud_status = coalesce($5, fraud_status),
                   payment_type = coalesce($6, payment_type),
                   transaction_id = coalesce($7, transaction_id),
                   settled_at = CASE WHEN $8 AND settled_at IS NULL THEN now() ELSE settled_at END,
+                  event_sequence = event_sequence + $9,
                   updated_at = now()
-           WHERE order_id = $1""",
+           WHERE order_id = $1
+       RETURNING event_sequence""",
         order_id,
         str(status),
         refunded_amount,
@@ -140,7 +145,9 @@ async def save_gateway_state(
         payment_type,
         transaction_id,
         settled,
+        events,
     )
+    return int(value)
 
 
 async def advance_event_sequence(conn: asyncpg.Connection, order_id: str, count: int = 1) -> int:

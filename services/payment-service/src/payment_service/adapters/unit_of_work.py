@@ -58,8 +58,9 @@ class PgPaymentWork:
         payment_type: str | None,
         transaction_id: str | None,
         settled: bool,
-    ) -> None:
-        await repo.save_gateway_state(
+        events: int = 0,
+    ) -> int:
+        return await repo.save_gateway_state(
             self.conn,
             order_id,
             status=status,
@@ -69,10 +70,8 @@ class PgPaymentWork:
             payment_type=payment_type,
             transaction_id=transaction_id,
             settled=settled,
+            events=events,
         )
-
-    async def advance_event_sequence(self, order_id: str, count: int) -> int:
-        return await repo.advance_event_sequence(self.conn, order_id, count)
 
     async def publish(self, payload: EventPayload) -> str:
         envelope = await self.outbox.add(self.conn, payload)

@@ -94,7 +94,7 @@ async def apply_observation(
         decision = decide(payment.state, obs)
     events: list[str] = []
     if decision.changed:
-        await work.save_gateway_state(
+        last = await work.save_gateway_state(
             payment.order_id,
             status=decision.status,
             refunded_amount=decision.refunded_amount,
@@ -103,9 +103,9 @@ async def apply_observation(
             payment_type=obs.payment_type,
             transaction_id=obs.transaction_id,
             settled=decision.status in PAID,
+            events=len(decision.events),
         )
         if decision.events:
-            last = await work.advance_event_sequence(payment.order_id, len(decision.events))
             first = last - len(decision.events) + 1
             for sequence, kind in enumerate(decision.events, start=first):
                 payload = _payload(kind, payment, decision, obs, body, reason, sequence)

@@ -52,10 +52,10 @@ class PaymentWork(Protocol):
         payment_type: str | None,
         transaction_id: str | None,
         settled: bool,
-    ) -> None: ...
-
-    async def advance_event_sequence(self, order_id: str, count: int) -> int:
-        """Reserve `count` gap-free sequence numbers under the row lock; the last one."""
+        events: int = 0,
+    ) -> int:
+        """The new state, and `events` gap-free sequence numbers reserved under the row lock for
+        the events it publishes: the last one (the last used, with none)."""
 
     async def publish(self, payload: EventPayload) -> str:
         """Add the event to the outbox in this transaction; its event type."""
