@@ -11,24 +11,28 @@ class RateDecision:
     retry_after_seconds: int
 
 
+# INCR, then EXPIRE NX (a window starts at its key's first attempt and is never extended), then
+# the TTL: one command and one reply, where a MULTI pipeline was five of each.
+_ATTEMPT = """
+local count = redis.call('INCR', KEYS[1])
+redis.call('EXPIRE', KEYS[1], ARGV[1], 'NX')
+return {count, redis.call('TTL', KEYS[1])}
+"""
+
+
 class FixedWindowLimiter:
     """A window that starts at a key's first attempt: INCR, then EXPIRE NX, atomically."""
 
     def __init__(
         self, redis: aioredis.Redis, *, prefix: str, limit: int, window_seconds: int
     ) -> None:
-        self._redis = redis
+        self._attempt = redis.register_script(_ATTEMPT)
         self._prefix = prefix
         self._limit = limit
         self._window = window_seconds
 
     async def attempt(self, key: str) -> RateDecision:
-        name = f"{self._prefix}:{key}"
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.incr(name)
-            pipe.expire(name, self._window, nx=True)
-            pipe.ttl(name)
-            count, _, ttl = await pipe.execute()
+        count, ttl = await self._attempt(keys=[f"{self._prefix}:{key}"], args=[self._window])
         if int(count) <= self._limit:
             return RateDecision(True, 0)
         return RateDecision(False, max(int(ttl), 1))
