@@ -110,13 +110,14 @@ class FakeWork:
 
     async def set_snap_token(
         self, order_id: str, *, token: str, redirect_url: str, token_expires_at: datetime
-    ) -> None:
+    ) -> Payment:
         self._update(
             order_id,
             snap_token=token,
             redirect_url=redirect_url,
             snap_token_expires_at=token_expires_at,
         )
+        return self.books.payments[order_id]
 
     async def save_gateway_state(
         self,

@@ -99,16 +99,19 @@ async def set_snap_token(
     token: str,
     redirect_url: str,
     token_expires_at: datetime,
-) -> None:
-    await conn.execute(
-        """UPDATE payments SET snap_token = $2, redirect_url = $3, snap_token_expires_at = $4,
-                  updated_at = now()
-           WHERE order_id = $1""",
+) -> Payment:
+    row = await conn.fetchrow(
+        f"""UPDATE payments SET snap_token = $2, redirect_url = $3, snap_token_expires_at = $4,
+                   updated_at = now()
+            WHERE order_id = $1
+        RETURNING {_COLUMNS}""",  # noqa: S608 - fixed columns
         order_id,
         token,
         redirect_url,
         token_expires_at,
     )
+    assert row is not None  # the caller holds the payment's row lock
+    return _payment(row)
 
 
 async def save_gateway_state(

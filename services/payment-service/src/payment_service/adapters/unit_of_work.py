@@ -38,8 +38,8 @@ class PgPaymentWork:
 
     async def set_snap_token(
         self, order_id: str, *, token: str, redirect_url: str, token_expires_at: datetime
-    ) -> None:
-        await repo.set_snap_token(
+    ) -> Payment:
+        return await repo.set_snap_token(
             self.conn,
             order_id,
             token=token,

@@ -80,13 +80,11 @@ async def open_payment(deps: PaymentDeps, cmd: OpenPayment) -> OpenedPayment:
                 await work.replace_unopened_request(request)
                 payment = await work.payment(cmd.order_id)
                 assert payment is not None
-            failure = await _issue_snap_token(work, deps, payment, reason="payment opened")
-        if failure is not None:
-            await work.record_gateway_call(failure.answer, order_id=cmd.order_id, source="api")
-            raise failure
-        fresh = await work.payment(cmd.order_id)
-    assert fresh is not None
-    return OpenedPayment(fresh, opened=True)
+            issued = await _issue_snap_token(work, deps, payment, reason="payment opened")
+        if isinstance(issued, MidtransError):
+            await work.record_gateway_call(issued.answer, order_id=cmd.order_id, source="api")
+            raise issued
+    return OpenedPayment(issued, opened=True)
 
 
 def _request(cmd: OpenPayment) -> PaymentRequest:
@@ -129,8 +127,9 @@ def _check_same_order(payment: Payment, cmd: OpenPayment) -> None:
 
 async def _issue_snap_token(
     work: PaymentWork, deps: PaymentDeps, payment: Payment, *, reason: str
-) -> MidtransError | None:
-    """Ask Snap for a session ending with the hold; store the token. Returns Midtrans' refusal.
+) -> Payment | MidtransError:
+    """Ask Snap for a session ending with the hold; store the token. Returns the payment with
+    its token, or Midtrans' refusal.
 
     Runs under the payment's row lock. A failure is returned, not raised, so the caller can
     leave the transaction and record the failed call where it will not be rolled back.
@@ -150,7 +149,7 @@ async def _issue_snap_token(
     except MidtransError as exc:
         return exc
     await work.record_gateway_call(snap.answer, order_id=payment.order_id, source="api")
-    await work.set_snap_token(
+    issued = await work.set_snap_token(
         payment.order_id,
         token=snap.token,
         redirect_url=snap.redirect_url,
@@ -165,7 +164,7 @@ async def _issue_snap_token(
         reason=f"{reason}: Snap token issued, page until {session.token_expires_at.isoformat()}",
         gateway_body=snap.answer.body,
     )
-    return None
+    return issued
 
 
 async def snap_token_for_owner(
@@ -204,22 +203,24 @@ async def snap_token_for_owner(
         async with work.transaction():
             locked = await work.payment(order_id, lock=True)
             assert locked is not None
-            failure = None
+            issued: Payment | MidtransError | None = None
             if needs_new_token(
                 token=locked.snap_token,
                 token_expires_at=locked.snap_token_expires_at,
                 hold_ends_at=locked.expires_at,
                 now=datetime.now(UTC),
             ):
-                failure = await _issue_snap_token(work, deps, locked, reason="page renewed")
-        if failure is not None:
-            await work.record_gateway_call(failure.answer, order_id=order_id, source="api")
-            if _transaction_exists(failure) and payment.snap_token is not None:
+                issued = await _issue_snap_token(work, deps, locked, reason="page renewed")
+        if isinstance(issued, MidtransError):
+            await work.record_gateway_call(issued.answer, order_id=order_id, source="api")
+            if _transaction_exists(issued) and payment.snap_token is not None:
                 # The customer already picked a method: Snap keeps that transaction, and the
                 # old token still shows its payment instructions.
                 return payment
-            raise failure
-        fresh = await work.payment(order_id)
+            raise issued
+        if issued is not None:
+            return issued
+        fresh = await work.payment(order_id)  # another request renewed it meanwhile
     assert fresh is not None
     return fresh
 

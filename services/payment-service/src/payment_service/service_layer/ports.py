@@ -39,7 +39,8 @@ class PaymentWork(Protocol):
 
     async def set_snap_token(
         self, order_id: str, *, token: str, redirect_url: str, token_expires_at: datetime
-    ) -> None: ...
+    ) -> Payment:
+        """The payment as it now stands, with its token."""
 
     async def save_gateway_state(
         self,
