@@ -21,8 +21,8 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -77,12 +77,12 @@ class _Bench:
         self.rss: dict[str, float] = {}
         self.profile_only: str | None = None
 
-    @contextmanager
-    def _profiled(self, scenario: str) -> Iterator[None]:
+    @asynccontextmanager
+    async def _profiled(self, scenario: str) -> AsyncIterator[None]:
         """BENCH_PROFILE_ONLY=<scenario>: py-spy samples that scenario alone."""
         profilers = _start_profilers(self.config) if self.profile_only == scenario else []
         if profilers:
-            time.sleep(1.0)  # py-spy attaches before the scenario starts
+            await asyncio.sleep(1.0)  # py-spy attaches before the scenario starts
         try:
             yield
         finally:
@@ -103,13 +103,13 @@ class _Bench:
     async def measure(self) -> dict[str, Any]:
         warm_up = await self._new_event(60)
         await self._gateway(self._purchases(warm_up, "warm", 50), 10)
-        with self._profiled("flash_sale"):
+        async with self._profiled("flash_sale"):
             flash = await self._flash_sale()
-        with self._profiled("no_competition"):
+        async with self._profiled("no_competition"):
             open_sale, bought = await self._no_competition()
-        with self._profiled("settle_storm"):
+        async with self._profiled("settle_storm"):
             storm = await self._settle_storm(open_sale, bought)
-        with self._profiled("door"):
+        async with self._profiled("door"):
             door = await self._door(open_sale, bought)
         self._sample()
         return {

@@ -14,10 +14,7 @@ class Outbox:
 
     async def add(self, conn: asyncpg.Connection, payload: EventPayload) -> EventEnvelope:
         """Record `payload` as an event; call inside the transaction of the change it reports."""
-        envelope = new_event(
-            payload, producer=self.producer, correlation_id=current_correlation_id()
-        )
-        await add_envelope(conn, envelope)
+        [envelope] = await self.add_all(conn, [payload])
         return envelope
 
     async def add_all(
@@ -29,13 +26,7 @@ class Outbox:
             new_event(payload, producer=self.producer, correlation_id=correlation_id)
             for payload in payloads
         ]
-        if envelopes:
-            await conn.execute(
-                _ADD_ALL,
-                [envelope.event_id for envelope in envelopes],
-                [envelope.event_type for envelope in envelopes],
-                [envelope.model_dump(mode="json") for envelope in envelopes],
-            )
+        await add_envelopes(conn, envelopes)
         return envelopes
 
 
@@ -46,12 +37,6 @@ OUTBOX_CHANNEL = "outbox"
 # transaction: PostgreSQL folds equal notifications), so the relay wakes when the rows are there.
 _ADD = """
     WITH added AS (
-        INSERT INTO outbox (event_id, event_type, body) VALUES ($1, $2, $3) RETURNING 1
-    )
-    SELECT pg_notify('outbox', '') FROM added
-"""
-_ADD_ALL = """
-    WITH added AS (
         INSERT INTO outbox (event_id, event_type, body)
         SELECT * FROM unnest($1::uuid[], $2::text[], $3::jsonb[])
         RETURNING 1
@@ -60,10 +45,15 @@ _ADD_ALL = """
 """
 
 
+async def add_envelopes(conn: asyncpg.Connection, envelopes: Sequence[EventEnvelope]) -> None:
+    if envelopes:
+        await conn.execute(
+            _ADD,
+            [envelope.event_id for envelope in envelopes],
+            [envelope.event_type for envelope in envelopes],
+            [envelope.model_dump(mode="json") for envelope in envelopes],
+        )
+
+
 async def add_envelope(conn: asyncpg.Connection, envelope: EventEnvelope) -> None:
-    await conn.execute(
-        _ADD,
-        envelope.event_id,
-        envelope.event_type,
-        envelope.model_dump(mode="json"),
-    )
+    await add_envelopes(conn, [envelope])

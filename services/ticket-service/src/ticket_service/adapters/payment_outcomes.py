@@ -60,7 +60,7 @@ def order_entity(found: Sequence[Mapping[str, Any]]) -> Order:
         cancel_reason=first["cancel_reason"],
         payment_sequence=first["payment_sequence"],
         refund_sequence=first["refund_sequence"],
-        purchase_order_id=_text(first["purchase_order_id"]),
+        purchase_order_id=rows.str_or_none(first["purchase_order_id"]),
         tickets=tuple(
             OrderedTicket(
                 ticket_id=str(t["id"]),
@@ -74,10 +74,6 @@ def order_entity(found: Sequence[Mapping[str, Any]]) -> Order:
             for t in found
         ),
     )
-
-
-def _text(value: uuid.UUID | None) -> str | None:
-    return str(value) if value is not None else None
 
 
 class SqlPaymentOutcomes:

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 from fpdf.fonts import CORE_FONTS_CHARWIDTHS
+from fpdf.util import escape_parens
 from servicekit.formatting import Language, rupiah, wib_time
 
 from ticket_service.domain.receipts import Receipt
@@ -61,10 +62,6 @@ _POINTS_PER_MM = 72 / 25.4
 _A4 = (595.28, 841.89)  # points
 _FONTS = {False: ("F1", "Helvetica"), True: ("F2", "Helvetica-Bold")}
 _WIDTHS = {False: CORE_FONTS_CHARWIDTHS["helvetica"], True: CORE_FONTS_CHARWIDTHS["helveticaB"]}
-
-
-def _escaped(text: str) -> str:
-    return text.replace("\\", "\\\\").replace(")", "\\)").replace("(", "\\(").replace("\r", "\\r")
 
 
 def _font(name: str) -> bytes:
@@ -135,7 +132,7 @@ class _Page:
 
     def _draw(self, x: float, baseline: float, text: str) -> None:
         at = f"{x * _POINTS_PER_MM:.2f} {_A4[1] - baseline * _POINTS_PER_MM:.2f}"
-        self.pages[-1].append(f"BT {at} Td ({_escaped(text)}) Tj ET")
+        self.pages[-1].append(f"BT {at} Td ({escape_parens(text)}) Tj ET")
 
     def _left(self, x: float, baseline: float, value: str) -> None:
         if value:

@@ -106,12 +106,12 @@ def ticket(row: Record) -> Ticket:
         refund=refund(row),
         ticket_type_id=row["ticket_type_id"],
         ticket_type_name=row["ticket_type_name"],
-        purchase_order_id=_str_or_none(row["purchase_order_id"]),
+        purchase_order_id=str_or_none(row["purchase_order_id"]),
         order_size=row["order_size"],
     )
 
 
-def _str_or_none(value: Any) -> str | None:
+def str_or_none(value: Any) -> str | None:
     return None if value is None else str(value)
 
 

@@ -31,7 +31,6 @@ from ticket_service.entrypoints.http.gates import Gates, ListId
 from ticket_service.service_layer import gates
 from ticket_service.service_layer import scanners as devices
 from ticket_service.service_layer.offline_door import sync_scans
-from ticket_service.service_layer.scanners import event_scanners, revoke_scanner
 
 router = APIRouter(tags=["door"])
 Scanners = Annotated[SqlScanners, Depends(bootstrap.scanners_repository)]
@@ -113,7 +112,7 @@ def scanner_public(scanner: Scanner) -> dict[str, Any]:
 @router.get("/events/{event_id:uuid}/scanners", responses=declare(404))
 async def list_scanners(event_id: UUID, principal: HostOrAdmin, repo: Scanners) -> dict[str, Any]:
     """The event's scanners, oldest first, revoked ones included (never their tokens)."""
-    found = await event_scanners(repo, event_id=str(event_id), actor=actor_of(principal))
+    found = await devices.event_scanners(repo, event_id=str(event_id), actor=actor_of(principal))
     return {"data": [scanner_public(s) for s in found]}
 
 
@@ -122,7 +121,7 @@ async def revoke_event_scanner(
     event_id: UUID, scanner_id: UUID, principal: HostOrAdmin, repo: Scanners
 ) -> dict[str, Any]:
     """Revoke a scanner: its token gets 401 `invalid_token` from now on. Again: unchanged."""
-    revoked = await revoke_scanner(
+    revoked = await devices.revoke_scanner(
         repo, event_id=str(event_id), scanner_id=str(scanner_id), actor=actor_of(principal)
     )
     return {"data": scanner_public(revoked)}
