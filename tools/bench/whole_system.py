@@ -158,18 +158,21 @@ class _Bench:
             for n in range(count)
         ]
 
-    async def _timed(self, calls: list[Call]) -> tuple[list[Answer], float, Sample, Sample]:
+    async def _timed(
+        self, scenario: str, calls: list[Call]
+    ) -> tuple[list[Answer], float, Sample, Sample]:
         before = self._sample()
         started = time.perf_counter()
         answers = await self._gateway(calls)
         elapsed = time.perf_counter() - started
+        _write_timeline(scenario, started, answers)
         return answers, elapsed, before, self._sample()
 
     async def _flash_sale(self) -> dict[str, Any]:
         event_id = await self._new_event(FLASH_SEATS)
         calls = self._purchases(event_id, "flash", FLASH_BUYERS)
         started = time.perf_counter()
-        answers, elapsed, before, after = await self._timed(calls)
+        answers, elapsed, before, after = await self._timed("flash_sale", calls)
         sold = sorted(a.finished for a in answers if a.status == 201)
         last_sale = (sold[-1] - started) if sold else float("nan")
         return {
@@ -188,7 +191,7 @@ class _Bench:
     async def _no_competition(self) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         event_id = await self._new_event(OPEN_BUYERS)
         answers, elapsed, before, after = await self._timed(
-            self._purchases(event_id, "open", OPEN_BUYERS)
+            "no_competition", self._purchases(event_id, "open", OPEN_BUYERS)
         )
         bought = [a.json()["data"] for a in answers if a.status == 201]
         figures = {
@@ -282,7 +285,7 @@ class _Bench:
             )
             for ticket in bought
         ]
-        answers, elapsed, before, after = await self._timed(calls)
+        answers, elapsed, before, after = await self._timed("door", calls)
         admitted = [a for a in answers if a.status == 200]
         return {
             "check_ins": len(calls),
@@ -292,6 +295,19 @@ class _Bench:
             **latency(answers),
             "cpu_ms_per_check_in": cpu_per_operation(before, after, len(admitted)),
         }
+
+
+def _write_timeline(scenario: str, started: float, answers: list[Answer]) -> None:
+    """BENCH_TIMELINE=DIR: one line per answer (sent after s, took ms, status), to read a tail."""
+    folder = os.environ.get("BENCH_TIMELINE")
+    if not folder:
+        return
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    lines = [
+        f"{a.started - started:.4f} {a.ms:.1f} {a.status}"
+        for a in sorted(answers, key=lambda a: a.started)
+    ]
+    (Path(folder) / f"{scenario}.txt").write_text("\n".join(lines) + "\n")
 
 
 def _start_profilers(config: StackConfig) -> list[subprocess.Popen[bytes]]:
