@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest_asyncio
+from payment_service.service_layer.notifications import AGREES
 from servicekit.testing import ServiceProcess, free_port
 
 SETTLED, PENDING, FAILED, DECLINED = (
@@ -104,6 +105,38 @@ async def test_the_issue_s_attack_a_copied_pending_signature_cannot_settle(stack
     assert await stack.status_of(order_id) == "pending"
     await asyncio.sleep(0.3)
     assert stack.tap.of(order_id, SETTLED) == []
+
+
+async def test_a_repeated_settlement_is_a_duplicate_that_does_not_ask_midtrans(stack) -> None:
+    """The same notification again (Midtrans' retry, a late copy) claims what the payment already
+    is: audited as a duplicate without a status call. The proof: a fault queued on the sandbox's
+    next status answer is still queued after it, and the next claim of something new meets it."""
+    order_id = await stack.opened()
+    await stack.pay(order_id, "gopay", "settlement")
+    await stack.wait_status(order_id, "settled")
+    settlement = await sent_by_sandbox(stack, order_id, "settlement")
+    faults = f"{stack.sandbox_url}/_sandbox/faults"
+    queued = await stack.http.post(f"{faults}/api", json={"api": "core", "status": 503})
+    assert queued.status_code == 200, queued.text
+
+    response = await stack.notify(settlement)
+    assert response.status_code == 200, response.text
+    assert response.json()["data"]["verdict"] == "duplicate"
+    assert len((await stack.http.get(faults)).json()["api"]["core"]) == 1  # not asked
+    audit = await latest_notification(stack, order_id)
+    assert (audit["verdict"], audit["detail"]) == ("duplicate", AGREES)
+    transition = await stack.db.fetchrow(
+        "SELECT * FROM payment_transitions WHERE notification_id = $1", audit["id"]
+    )
+    assert (transition["from_status"], transition["to_status"]) == ("settled", "settled")
+    assert (transition["verdict"], transition["gateway_body"]) == ("duplicate", None)
+
+    # A claim of something new is asked about: it meets the fault (the client retries the 503).
+    response = await stack.notify({**settlement, "transaction_status": "refund"})
+    assert response.status_code == 200, response.text
+    assert (await stack.http.get(faults)).json()["api"]["core"] == []
+    assert await stack.status_of(order_id) == "settled"
+    assert len(stack.tap.of(order_id, SETTLED)) == 1
 
 
 async def test_a_copied_settlement_signature_cannot_claim_a_refund_or_chargeback(stack) -> None:

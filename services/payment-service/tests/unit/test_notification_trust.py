@@ -40,6 +40,7 @@ from payment_service.domain.model import (
     is_open,
 )
 from payment_service.service_layer.notifications import (
+    AGREES,
     NotificationDeps,
     NotificationUnconfirmed,
     Received,
@@ -320,6 +321,14 @@ class FakeLedger:
         self.state = PaymentState(decision.status, AMOUNT, decision.refunded_amount)
         return decision
 
+    async def record_agreement(self, received: Received, detail: str) -> Decision | None:
+        assert received.notification is not None
+        decision = decide(self.state, observation_from(received.notification.body))
+        if decision.verdict is not Verdict.DUPLICATE:
+            return None
+        self.audit.append((str(decision.verdict), detail, received.signature_valid))
+        return decision
+
 
 @dataclass
 class FakeBudget:
@@ -354,7 +363,9 @@ async def deliver(life: list[Step], order: tuple[int, ...]) -> tuple[PaymentStat
     for index in order:
         api.reached = max(api.reached, index)  # a notification exists: Midtrans got there
         await receive_notification(deps, raw(life[index]), remote_addr="203.0.113.9")
-    assert api.calls == len(order)  # one status call per notification
+    # One status call per notification, except those claiming the state the payment holds.
+    agreed = [entry for entry in ledger.audit if entry[1] == AGREES]
+    assert api.calls + len(agreed) == len(order)
     return ledger.state, ledger.published
 
 
@@ -429,6 +440,43 @@ def test_a_claim_the_status_api_contradicts_applies_midtrans_answer() -> None:
         "confirmed with the status API: notification said settlement, Midtrans pending"
     )
     assert [p.kind for p in ledger.published] == [EventKind.PENDING]
+
+
+def test_a_notification_claiming_the_payments_state_is_a_duplicate_without_a_status_call() -> None:
+    deps, ledger, api = wiring(SETTLED_LIFE)
+    api.reached = 1
+    assert run(deps, raw(SETTLED_LIFE[1])).status is S.SETTLED
+    assert api.calls == 1
+    api.down = True  # the retry of the same notification needs no answer of Midtrans'
+    outcome = run(deps, raw(SETTLED_LIFE[1]))
+    assert (outcome.verdict, outcome.status) == ("duplicate", S.SETTLED)
+    assert api.calls == 1
+    assert ledger.audit[-1] == ("duplicate", AGREES, True)
+    assert [p.kind for p in ledger.published] == [EventKind.SETTLED]
+
+
+def test_an_agreement_the_lock_no_longer_sees_asks_midtrans() -> None:
+    """Read pending, then declined under the lock: the pending claim is news again, so the
+    status API decides (it says pending: the buyer retried), never the notification itself."""
+
+    class MovedMeanwhile(FakeLedger):
+        async def record_agreement(self, received: Received, detail: str) -> Decision | None:
+            self.state = PaymentState(S.DENIED, AMOUNT)
+            return await super().record_agreement(received, detail)
+
+    ledger, api = MovedMeanwhile(state=PaymentState(S.PENDING, AMOUNT)), FakeStatusApi(SETTLED_LIFE)
+    deps = NotificationDeps(
+        ledger=ledger,
+        status_api=api,
+        invalid_bodies=FakeBudget(),
+        signing_key=KEY,
+        confirm_with_status_api=True,
+    )
+    api.reached = 0
+    outcome = run(deps, raw(SETTLED_LIFE[0]))
+    assert api.calls == 1
+    assert (outcome.verdict, outcome.status) == ("applied", S.PENDING)
+    assert ledger.audit == [("applied", "confirmed with the status API", True)]
 
 
 def test_a_status_api_outage_is_deferred_and_changes_nothing() -> None:

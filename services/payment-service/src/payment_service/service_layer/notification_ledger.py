@@ -8,7 +8,7 @@ notification, holding the payment's row lock.
 """
 
 from payment_service.domain.gateway import observation_from
-from payment_service.domain.model import Decision, PaymentState, decide
+from payment_service.domain.model import Decision, PaymentState, Verdict, decide
 from payment_service.service_layer.gateway_sync import apply_observation
 from payment_service.service_layer.notifications import Received
 from payment_service.service_layer.ports import PaymentWork, PaymentWorks
@@ -69,6 +69,28 @@ class PaymentNotificationLedger:
                 payment,
                 obs,
                 body=body,
+                source="notification",
+                notification_id=nid,
+                decision=decision,
+            )
+
+    async def record_agreement(self, received: Received, detail: str) -> Decision | None:
+        notification = received.notification
+        assert notification is not None
+        async with self._works() as work, work.transaction():
+            payment = await work.payment(notification.order_id, lock=True)
+            assert payment is not None
+            obs = observation_from(notification.body)
+            decision = decide(payment.state, obs)
+            if decision.verdict is not Verdict.DUPLICATE:
+                return None  # it moved since it was read: the caller asks Midtrans
+            nid = await _record(work, received, str(decision.verdict), detail)
+            # No gateway body in the transition: nothing here came from Midtrans' status API.
+            return await apply_observation(
+                work,
+                payment,
+                obs,
+                body=None,
                 source="notification",
                 notification_id=nid,
                 decision=decision,

@@ -11,6 +11,12 @@ claims another status. In order:
    and apply *its* answer, not the notification's;
 4. apply through the state machine under the payment's row lock (the ledger's `apply`).
 
+A notification that claims exactly the state the payment holds (a retry, or the second of a
+pending/settlement pair that arrived late) cannot change it, whatever Midtrans would say: it is
+audited as a duplicate under the row lock without asking (`record_agreement`). Only a claim of
+something new costs a status call; if Midtrans moved on meanwhile, its own notification (or the
+reconciler) brings that.
+
 A status-API outage raises `StatusApiUnavailable` and a database failure propagates: the route
 answers both 503, so Midtrans keeps retrying. Invalid bodies are stored up to a budget per
 minute; the rest are only counted.
@@ -34,14 +40,16 @@ from payment_service.domain.gateway import (
     MalformedNotification,
     Notification,
     check_consistency,
+    observation_from,
     parse_notification,
     verify_signature,
 )
-from payment_service.domain.model import Decision, PaymentState, PaymentStatus
+from payment_service.domain.model import Decision, PaymentState, PaymentStatus, Verdict, decide
 
 logger = logging.getLogger(__name__)
 
 CONFIRMED = "confirmed with the status API"
+AGREES = "claims the state the payment holds; the status API was not asked"
 
 
 class NotificationUnconfirmed(ValueError):
@@ -68,6 +76,9 @@ class NotificationLedger(Protocol):
     async def apply(
         self, received: Received, body: dict[str, Any], reason: str | None
     ) -> Decision: ...
+    async def record_agreement(self, received: Received, detail: str) -> Decision | None:
+        """Under the payment's lock: if the notification still claims exactly the payment's
+        state, audit it as a duplicate and return that decision; else write nothing (None)."""
 
 
 class StatusApi(Protocol):
@@ -134,11 +145,21 @@ async def receive_notification(
         raise
     body, reason = notification.body, None
     if deps.confirm_with_status_api:
+        if _claims_the_state_of(payment, notification):
+            agreed = await deps.ledger.record_agreement(received, AGREES)
+            if agreed is not None:
+                verdict = str(agreed.verdict)
+                return NotificationOutcome(notification.order_id, verdict, agreed.status)
         body, reason = await _confirm_with_status_api(deps, received, notification)
     # A change to the payment also retires Midtrans' cached status answer: it is kept under the
     # payment's version (StatusAnswers), so no one need forget it here.
     decision = await deps.ledger.apply(received, body, reason)
     return NotificationOutcome(notification.order_id, str(decision.verdict), decision.status)
+
+
+def _claims_the_state_of(payment: PaymentState, notification: Notification) -> bool:
+    """Applied, the notification would be a duplicate: it says what the payment already is."""
+    return decide(payment, observation_from(notification.body)).verdict is Verdict.DUPLICATE
 
 
 async def _confirm_with_status_api(
