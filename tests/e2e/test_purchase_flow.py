@@ -129,6 +129,34 @@ async def test_a_user_buys_pays_in_the_sandbox_and_sees_the_active_ticket_with_i
         assert any("Konser Senja di Pantai" in m["subject"] + (m["text"] or "") for m in messages)
 
 
+async def test_a_purchase_is_one_request_id_in_ticket_service_and_payment_service(
+    stack: Any,
+) -> None:
+    """The gateway's X-Request-ID travels on ticket-service's call to payment-service, so the
+    payment that call opened is recorded under the buyer's request, not an id of its own."""
+    trace = f"e2e-{uuid.uuid4().hex}"
+    async with _gateway(stack) as client:
+        scenario = Buyer(stack, client, price=90_000, capacity=1)
+        await scenario.set_up_event()
+        bought = await buy_ticket(
+            client,
+            {**stack.auth(scenario.user), "X-Request-ID": trace},
+            scenario.event_id,
+            name="Made Wirawan",
+            email=scenario.email,
+            amount=90_000,
+        )
+    payments = await asyncpg.connect(stack.database_url("payment-service"))
+    try:
+        opened = await payments.fetch(
+            "SELECT correlation_id FROM payment_transitions WHERE order_id = $1",
+            bought["payment"]["order_id"],
+        )
+    finally:
+        await payments.close()
+    assert [row["correlation_id"] for row in opened] == [trace]
+
+
 async def test_a_declined_card_keeps_the_hold_and_a_retry_on_the_same_order_activates(
     stack: Any,
 ) -> None:

@@ -6,8 +6,9 @@ import jwt
 import pytest
 from pydantic import SecretStr
 from servicekit.auth import TokenVerifier, issue_token
+from servicekit.correlation import set_correlation_id
 from servicekit.errors import AppError
-from servicekit.service_tokens import ServiceTokenVerifier, issue_service_token
+from servicekit.service_tokens import ServiceToken, ServiceTokenVerifier, issue_service_token
 from servicekit.settings import ServiceSettings
 
 SETTINGS = ServiceSettings(service_name="ticket-service")
@@ -72,3 +73,17 @@ def test_a_service_signs_its_token_once_and_again_before_it_expires() -> None:
     renewed = own.current()
     assert renewed != first
     assert ServiceTokenVerifier(SETTINGS).verify(renewed).user_id == "ticket"
+
+
+def test_a_calls_headers_carry_the_token_and_the_current_correlation_id() -> None:
+    token = ServiceToken(SETTINGS, sub="ticket-service")
+    set_correlation_id(None)
+    assert token.headers() == {"Authorization": f"Bearer {token.current()}"}
+    set_correlation_id("req-7f3a")
+    try:
+        headers = token.headers()
+    finally:
+        set_correlation_id(None)
+    assert headers["X-Request-ID"] == "req-7f3a"
+    principal = ServiceTokenVerifier(SETTINGS).verify(headers["Authorization"].split()[1])
+    assert principal.user_id == "ticket-service"

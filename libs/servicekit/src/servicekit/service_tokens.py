@@ -13,6 +13,7 @@ import time
 import jwt
 
 from servicekit.auth import Principal, _principal
+from servicekit.correlation import current_correlation_id
 from servicekit.errors import Forbidden, Unauthorized
 from servicekit.settings import ServiceSettings
 from servicekit.token_cache import VerifiedTokens
@@ -51,6 +52,14 @@ class ServiceToken:
             self._token = issue_service_token(self._settings, sub=self._sub, ttl_seconds=self._ttl)
             self._renew_at = now + max(self._ttl - 60, self._ttl / 2)
         return self._token
+
+    def headers(self) -> dict[str, str]:
+        """The call's headers: this token, and the request's or message's correlation id as
+        X-Request-ID, so the called service logs the same id and one purchase reads as one."""
+        headers = {"Authorization": f"Bearer {self.current()}"}
+        if (correlation_id := current_correlation_id()) is not None:
+            headers["X-Request-ID"] = correlation_id
+        return headers
 
 
 class ServiceTokenVerifier:

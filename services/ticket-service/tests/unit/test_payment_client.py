@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
+from servicekit.correlation import set_correlation_id
 from ticket_service.adapters.payments import PaymentClient
 from ticket_service.domain.errors import PaymentServiceRefused, PaymentServiceUnavailable
 from ticket_service.settings import TicketSettings
@@ -25,6 +26,14 @@ REQUEST = OpenPaymentRequest(
     metadata=PaymentMetadata(ticket_id="t-1", event_id="e-1", user_id="user-7"),
 )
 
+OPENED = {
+    "order_id": "TKT-1",
+    "snap_token": "snap-1",
+    "redirect_url": "https://app.sandbox.midtrans.com/snap/v4/redirection/snap-1",
+    "expires_at": EXPIRES.isoformat(),
+    "status": "pending",
+}
+
 
 def client_answering(status: int, body: object, seen: list[httpx.Request]) -> PaymentClient:
     def answer(request: httpx.Request) -> httpx.Response:
@@ -36,21 +45,25 @@ def client_answering(status: int, body: object, seen: list[httpx.Request]) -> Pa
 
 async def test_the_request_and_the_answer_are_the_shared_contract_models() -> None:
     seen: list[httpx.Request] = []
-    data = {
-        "order_id": "TKT-1",
-        "snap_token": "snap-1",
-        "redirect_url": "https://app.sandbox.midtrans.com/snap/v4/redirection/snap-1",
-        "expires_at": EXPIRES.isoformat(),
-        "status": "pending",
-    }
-    opened = await client_answering(201, {"data": data}, seen).open_payment(REQUEST)
+    opened = await client_answering(201, {"data": OPENED}, seen).open_payment(REQUEST)
     assert opened.snap_token == "snap-1"
     assert opened.expires_at == EXPIRES
     assert opened.model_dump(mode="json")["expires_at"] == "2026-12-05T03:27:44+00:00"
     [sent] = seen
     assert sent.url.path == "/internal/payments"
     assert sent.headers["Authorization"].startswith("Bearer ")
+    assert "X-Request-ID" not in sent.headers  # no request or message being handled here
     assert OpenPaymentRequest.model_validate(json.loads(sent.content)) == REQUEST
+
+
+async def test_the_call_carries_the_buyers_request_id() -> None:
+    seen: list[httpx.Request] = []
+    set_correlation_id("gw-1f2e3d")
+    try:
+        await client_answering(201, {"data": OPENED}, seen).open_payment(REQUEST)
+    finally:
+        set_correlation_id(None)
+    assert seen[0].headers["X-Request-ID"] == "gw-1f2e3d"
 
 
 @pytest.mark.parametrize("status", [500, 503, 504])

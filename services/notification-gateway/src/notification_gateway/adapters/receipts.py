@@ -34,14 +34,13 @@ class ReceiptFetcher:
         self._token = ServiceToken(settings, sub=settings.service_name, ttl_seconds=300)
 
     async def receipt_of(self, purchase_order_id: str, language: Language) -> Receipt | None:
-        token = self._token.current()
         url = (
             f"{self.settings.ticket_service_url.rstrip('/')}/internal/orders/"
             f"{quote(purchase_order_id, safe='')}/receipt.pdf"
         )
         try:
             answer = await self.client.get(
-                url, params={"lang": language}, headers={"Authorization": f"Bearer {token}"}
+                url, params={"lang": language}, headers=self._token.headers()
             )
         except httpx.HTTPError as exc:
             raise ReceiptUnavailable(

@@ -33,7 +33,7 @@ class PaymentClient:
 
     async def open_payment(self, request: OpenPaymentRequest) -> OpenedPayment:
         """POST /internal/payments; idempotent by order_id on payment-service's side."""
-        headers = {"Authorization": f"Bearer {self._token.current()}"}
+        headers = self._token.headers()
         fields = log_fields(order_id=request.order_id)
         try:
             response = await self._client.post(
