@@ -159,12 +159,12 @@ class FakePurchases:
         self.tickets[ticket_id] = dataclasses.replace(ticket, status=TicketStatus.EXPIRED)
         return self.tickets[ticket_id]
 
-    async def record_opened_payment(self, ticket_id: str, opened: OpenedPayment) -> Ticket:
+    async def record_opened_payment(self, ticket: Ticket, opened: OpenedPayment) -> Ticket:
         link = PaymentLink(
             opened.order_id, opened.snap_token, opened.redirect_url, opened.expires_at
         )
-        self.tickets[ticket_id] = dataclasses.replace(self.tickets[ticket_id], payment_link=link)
-        return self.tickets[ticket_id]
+        self.tickets[ticket.id] = dataclasses.replace(self.tickets[ticket.id], payment_link=link)
+        return self.tickets[ticket.id]
 
     def store(self) -> Any:
         @asynccontextmanager

@@ -1,5 +1,6 @@
 """SQL for a purchase: lock the event, hold the seat, write the ticket, record the payment."""
 
+import dataclasses
 import uuid
 from datetime import datetime
 from typing import Any
@@ -83,17 +84,19 @@ class SqlPurchaseStore(SqlPurchaseRequests):
         await repository.cancel_transactions_of(self.conn, [uid], now)
         return await self._existing(uid)
 
-    async def record_opened_payment(self, ticket_id: str, opened: OpenedPayment) -> Ticket:
-        uid = uuid.UUID(ticket_id)
-        await repository.record_opened_payment(
+    async def record_opened_payment(self, ticket: Ticket, opened: OpenedPayment) -> Ticket:
+        """The held ticket with the link written: the one UPDATE answers it, no re-read."""
+        link = await repository.record_opened_payment(
             self.conn,
-            uid,
+            uuid.UUID(ticket.id),
             snap_token=opened.snap_token,
             redirect_url=opened.redirect_url,
             expires_at=opened.expires_at,
             raw=opened.model_dump(mode="json"),
         )
-        return await self._existing(uid)
+        if link is None:
+            raise RuntimeError(f"ticket {ticket.id} has no transaction to record its payment in")
+        return dataclasses.replace(ticket, payment_link=link)
 
     async def _existing(self, ticket_id: uuid.UUID) -> Ticket:
         ticket = await repository.ticket_view(self.conn, ticket_id)

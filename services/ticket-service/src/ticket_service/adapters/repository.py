@@ -14,7 +14,13 @@ import asyncpg
 
 from ticket_service.adapters import rows
 from ticket_service.domain.attendance_codes import new_attendance_code
-from ticket_service.domain.entities import EventTerms, Ticket, TicketedEvent, TicketTransaction
+from ticket_service.domain.entities import (
+    EventTerms,
+    PaymentLink,
+    Ticket,
+    TicketedEvent,
+    TicketTransaction,
+)
 from ticket_service.domain.errors import AttendanceCodesExhausted
 
 MAX_CODE_DRAWS = 25
@@ -388,19 +394,30 @@ async def record_opened_payment(
     redirect_url: str,
     expires_at: datetime,
     raw: dict[str, Any],
-) -> None:
-    await conn.execute(
+) -> PaymentLink | None:
+    """The ticket's transaction gets the payment just opened; its link as stored (None: no
+    transaction)."""
+    row = await conn.fetchrow(
         """UPDATE ticket_transactions
               SET snap_token = $2, redirect_url = $3, payment_expires_at = $4,
                   payment_gateway_response = COALESCE(payment_gateway_response, '{}'::jsonb)
                       || jsonb_build_object('opened', $5::jsonb),
                   updated_at = now()
-            WHERE ticket_id = $1""",
+            WHERE ticket_id = $1
+        RETURNING order_id, snap_token, redirect_url, payment_expires_at""",
         ticket_id,
         snap_token,
         redirect_url,
         expires_at,
         raw,
+    )
+    if row is None:
+        return None
+    return PaymentLink(
+        order_id=row["order_id"],
+        snap_token=row["snap_token"],
+        redirect_url=row["redirect_url"],
+        expires_at=row["payment_expires_at"],
     )
 
 

@@ -102,7 +102,8 @@ class PurchaseStore(Transactional, Protocol):
     async def release_hold(self, ticket_id: str, *, now: datetime) -> Ticket | None:
         """Expire a still-pending hold and free its seat; None when it is not pending."""
 
-    async def record_opened_payment(self, ticket_id: str, opened: OpenedPayment) -> Ticket: ...
+    async def record_opened_payment(self, ticket: Ticket, opened: OpenedPayment) -> Ticket:
+        """The held `ticket` as it stands once its transaction records the opened payment."""
 
 
 @dataclass(frozen=True)
@@ -153,7 +154,7 @@ async def purchase_ticket(cmd: PurchaseTicket, *, deps: PurchaseDeps) -> Purchas
     # (or the hold sweeper) owns its release.
     opened = await _open_payment(ticket, cmd, deps, release_on_failure=not held.resumed)
     async with deps.store() as store:
-        ticket = await store.record_opened_payment(ticket.id, opened)
+        ticket = await store.record_opened_payment(ticket, opened)
     return Purchased(ticket, payment=opened)
 
 
