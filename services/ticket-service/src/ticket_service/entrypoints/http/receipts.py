@@ -5,7 +5,6 @@ The language is the `lang` query parameter when sent, else the first of Indonesi
 `.pdf` path; notification-gateway fetches it on `/internal/...` with its service token.
 """
 
-import asyncio
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 from uuid import UUID
@@ -141,12 +140,10 @@ def receipt_public(found: OrderReceipt, language: Language) -> dict[str, Any]:
     }
 
 
-async def _pdf(found: OrderReceipt, language: Language) -> Response:
+def _pdf(found: OrderReceipt, language: Language) -> Response:
     method = method_label(found.receipt.order.payment_method, language)
-    # Off the event loop: laying out a PDF is CPU work.
-    body = await asyncio.to_thread(
-        render_receipt_pdf, found.receipt, found.credit_notes, language=language, method=method
-    )
+    # On the loop: the PDF is written in about 0.2 ms, where a thread's hop alone costs 0.1 ms.
+    body = render_receipt_pdf(found.receipt, found.credit_notes, language=language, method=method)
     filename = found.receipt.label.replace("/", "-") + ".pdf"
     return Response(
         body,
@@ -181,7 +178,7 @@ async def order_receipt(
     found = await receipts.order_receipt(book, order_id=str(order_id), actor=actor_of(principal))
     language = _language(lang, accept_language)
     if accept and "application/pdf" in accept and "application/json" not in accept:
-        return await _pdf(found, language)
+        return _pdf(found, language)
     return {"data": receipt_public(found, language)}
 
 
@@ -197,7 +194,7 @@ async def order_receipt_pdf(
     accept_language: AcceptLanguage = None,
 ) -> Response:
     found = await receipts.order_receipt(book, order_id=str(order_id), actor=actor_of(principal))
-    return await _pdf(found, _language(lang, accept_language))
+    return _pdf(found, _language(lang, accept_language))
 
 
 @router.get(
@@ -213,7 +210,7 @@ async def internal_receipt_pdf(
     found = await receipts.order_receipt(
         book, order_id=str(order_id), actor=Actor("service", is_admin=True)
     )
-    answer = await _pdf(found, lang or "id")
+    answer = _pdf(found, lang or "id")
     answer.headers["Receipt-Number"] = found.receipt.label
     return answer
 
