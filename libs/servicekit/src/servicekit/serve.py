@@ -26,6 +26,7 @@ from types import FrameType
 import uvicorn
 from fastapi import FastAPI
 
+from servicekit import heap
 from servicekit.leader import WORKER_GROUP_ENV
 from servicekit.settings import ServiceSettings
 
@@ -47,6 +48,11 @@ class DrainingServer(uvicorn.Server):
     async def serve(self, sockets: list[socket.socket] | None = None) -> None:
         self._loop = asyncio.get_running_loop()
         await super().serve(sockets)
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        frozen = heap.settle()  # the lifespan opened everything: that heap is for good
+        logger.info("start-up heap frozen: %d objects", frozen)
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         now = time.monotonic()
