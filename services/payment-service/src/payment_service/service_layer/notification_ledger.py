@@ -54,6 +54,31 @@ class PaymentNotificationLedger:
     async def apply(
         self, received: Received, body: dict[str, object], reason: str | None
     ) -> Decision:
+        # `reason` (how it was confirmed) stays in the notification's audit row: the events
+        # carry Midtrans' own reason (gateway_reason), not ours.
+        decision = await self._decide_and_apply(received, body, reason, gateway_body=body)
+        assert decision is not None
+        return decision
+
+    async def record_agreement(self, received: Received, detail: str) -> Decision | None:
+        notification = received.notification
+        assert notification is not None
+        # No gateway body in the transition: nothing here came from Midtrans' status API.
+        return await self._decide_and_apply(
+            received, notification.body, detail, gateway_body=None, only=Verdict.DUPLICATE
+        )
+
+    async def _decide_and_apply(
+        self,
+        received: Received,
+        body: dict[str, object],
+        detail: str | None,
+        *,
+        gateway_body: dict[str, object] | None,
+        only: Verdict | None = None,
+    ) -> Decision | None:
+        """Decide `body` on the locked payment, audit the notification with that verdict and
+        apply it; with `only`, a verdict other than that one writes nothing (None)."""
         notification = received.notification
         assert notification is not None
         async with self._works() as work, work.transaction():
@@ -61,36 +86,14 @@ class PaymentNotificationLedger:
             assert payment is not None
             obs = observation_from(body)
             decision = decide(payment.state, obs)
-            nid = await _record(work, received, str(decision.verdict), reason)
-            # `reason` (how it was confirmed) stays in the notification's audit row: the events
-            # carry Midtrans' own reason (gateway_reason), not ours.
-            return await apply_observation(
-                work,
-                payment,
-                obs,
-                body=body,
-                source="notification",
-                notification_id=nid,
-                decision=decision,
-            )
-
-    async def record_agreement(self, received: Received, detail: str) -> Decision | None:
-        notification = received.notification
-        assert notification is not None
-        async with self._works() as work, work.transaction():
-            payment = await work.payment(notification.order_id, lock=True)
-            assert payment is not None
-            obs = observation_from(notification.body)
-            decision = decide(payment.state, obs)
-            if decision.verdict is not Verdict.DUPLICATE:
+            if only is not None and decision.verdict is not only:
                 return None  # it moved since it was read: the caller asks Midtrans
             nid = await _record(work, received, str(decision.verdict), detail)
-            # No gateway body in the transition: nothing here came from Midtrans' status API.
             return await apply_observation(
                 work,
                 payment,
                 obs,
-                body=None,
+                body=gateway_body,
                 source="notification",
                 notification_id=nid,
                 decision=decision,

@@ -411,14 +411,7 @@ async def record_opened_payment(
         expires_at,
         raw,
     )
-    if row is None:
-        return None
-    return PaymentLink(
-        order_id=row["order_id"],
-        snap_token=row["snap_token"],
-        redirect_url=row["redirect_url"],
-        expires_at=row["payment_expires_at"],
-    )
+    return None if row is None else rows.payment_link(row)
 
 
 async def claim_expired_holds(

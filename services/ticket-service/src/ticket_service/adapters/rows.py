@@ -62,16 +62,21 @@ def refund(row: Record) -> Refund | None:
     )
 
 
+def payment_link(row: Record) -> PaymentLink | None:
+    """The transaction's open Midtrans payment, from its columns (None before one opened)."""
+    if row["snap_token"] is None:
+        return None
+    return PaymentLink(
+        order_id=row["order_id"],
+        snap_token=row["snap_token"],
+        redirect_url=row["redirect_url"],
+        expires_at=row["payment_expires_at"],
+    )
+
+
 def ticket(row: Record) -> Ticket:
     """A row of `TICKET_VIEW`: the ticket, its event and its transaction."""
-    link = None
-    if row["snap_token"] is not None:
-        link = PaymentLink(
-            order_id=row["order_id"],
-            snap_token=row["snap_token"],
-            redirect_url=row["redirect_url"],
-            expires_at=row["payment_expires_at"],
-        )
+    link = payment_link(row)
     return Ticket(
         id=str(row["id"]),
         user_id=row["user_id"],
