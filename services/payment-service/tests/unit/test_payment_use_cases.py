@@ -437,6 +437,16 @@ def test_a_hold_ending_within_a_minute_opens_nothing() -> None:
     assert world.books.payments == {}
 
 
+def test_an_opened_order_asked_again_as_its_hold_ends_answers_its_token() -> None:
+    """The minute's check refuses to open a payment, not to answer one already opened."""
+    world = World()
+    first = run(payments.open_payment(world.deps, open_command()))
+    late = open_command(expires_at=now() + timedelta(seconds=20))
+    again = run(payments.open_payment(world.deps, late))
+    assert (again.opened, again.payment.snap_token) == (False, first.payment.snap_token)
+    assert len(world.midtrans.snap_calls) == 1
+
+
 def test_a_snap_failure_is_recorded_and_the_order_may_be_asked_again_with_new_details() -> None:
     world = World()
     world.midtrans.snap_failure = MidtransUnavailable("down", answer("snap.create", None, 503))

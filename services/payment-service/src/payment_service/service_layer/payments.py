@@ -66,9 +66,13 @@ async def open_payment(deps: PaymentDeps, cmd: OpenPayment) -> OpenedPayment:
     """
     request = _request(cmd)
     async with deps.works() as work:
-        if await work.payment(cmd.order_id) is None:
-            # Refused before anything is stored: a payment that never existed needs no closing.
+        try:
             ensure_session_possible(cmd.expires_at, datetime.now(UTC))
+        except HoldExpired:
+            # Refused before anything is stored: a payment that never existed needs no closing.
+            # One that exists is answered as it stands (its token, or the refusal to open).
+            if await work.payment(cmd.order_id) is None:
+                raise
         await work.insert_new(request)
         async with work.transaction():
             payment = await work.payment(cmd.order_id, lock=True)
