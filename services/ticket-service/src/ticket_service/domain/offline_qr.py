@@ -10,6 +10,7 @@ import base64
 import binascii
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -71,8 +72,15 @@ def sign_offline_qr(
     body = ".".join(
         (PREFIX, event_id, ticket_id, attendance_code, ticket_type_id or NO_TYPE, key_id)
     )
-    signature = Ed25519PrivateKey.from_private_bytes(private_key).sign(body.encode())
+    signature = _signing_key(private_key).sign(body.encode())
     return f"{body}.{_b64(signature)}"
+
+
+@lru_cache(maxsize=256)
+def _signing_key(private_key: bytes) -> Ed25519PrivateKey:
+    """An event's key, loaded once per process: loading it took as long as a signature (30 us),
+    on every e-ticket and QR image."""
+    return Ed25519PrivateKey.from_private_bytes(private_key)
 
 
 def qr_key_ref(payload: str) -> tuple[str, str] | None:
