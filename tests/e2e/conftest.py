@@ -93,8 +93,12 @@ class E2EStack:
 
     @staticmethod
     def pdf_text(pdf: bytes) -> str:
-        """The text drawing operations of a PDF (its deflated page streams), to look words up in."""
-        streams = re.findall(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.S)
+        """The text drawing operations of a PDF (its deflated page streams), to look words up in.
+
+        Each stream is read by its /Length: compressed bytes may end in a line break, which a
+        pattern up to `endstream` cut off (a truncated stream, one receipt in a few hundred)."""
+        found = re.finditer(rb"/Length (\d+) >>\nstream\n", pdf)
+        streams = (pdf[m.end() : m.end() + int(m[1])] for m in found)
         return "".join(
             zlib.decompress(stream).decode("latin-1") for stream in streams if stream[:1] == b"x"
         )

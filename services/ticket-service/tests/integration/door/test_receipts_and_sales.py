@@ -120,8 +120,10 @@ async def pay(conn: asyncpg.Connection, order_id: str, *, roll_back: bool = Fals
 
 
 def _page_text(pdf: bytes) -> bytes:
-    """The PDF's page content (fpdf2 deflates each stream), to look for words in it."""
-    streams = re.findall(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.S)
+    """The PDF's deflated page content, to look for words in it. Each stream is read by its
+    /Length: compressed bytes may end in a line break (a pattern up to `endstream` then cut one)."""
+    found = re.finditer(rb"/Length (\d+) >>\nstream\n", pdf)
+    streams = (pdf[m.end() : m.end() + int(m[1])] for m in found)
     return b"".join(zlib.decompress(s) for s in streams if s.startswith(b"x"))
 
 
