@@ -11,6 +11,8 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest_asyncio
+from payment_service.adapters import repository
+from payment_service.domain.model import PaymentState, PaymentStatus
 from payment_service.service_layer.notifications import AGREES
 from servicekit.testing import ServiceProcess, free_port
 
@@ -136,6 +138,70 @@ async def test_a_repeated_settlement_is_a_duplicate_that_does_not_ask_midtrans(s
     assert response.status_code == 200, response.text
     assert (await stack.http.get(faults)).json()["api"]["core"] == []
     assert await stack.status_of(order_id) == "settled"
+    assert len(stack.tap.of(order_id, SETTLED)) == 1
+
+
+async def test_an_agreement_with_a_state_the_payment_left_writes_nothing(stack) -> None:
+    """The one statement writes the audit row and the transition only if the payment still holds
+    the state the notification was checked against."""
+    order_id = await stack.opened()
+    row = await stack.payment(order_id)
+    read = PaymentState(PaymentStatus(row["status"]), row["amount"], row["refunded_amount"])
+    fields: dict[str, Any] = {
+        "order_id": order_id,
+        "raw_body": b"{}",
+        "detail": AGREES,
+        "reason": None,
+        "transaction_status": "pending",
+        "remote_addr": None,
+    }
+    count = "SELECT count(*) FROM {} WHERE order_id = $1"
+    transitions = await stack.db.fetchval(count.format("payment_transitions"), order_id)
+    left = PaymentState(PaymentStatus.PENDING, read.amount)
+    assert await repository.record_agreement(stack.db, left, **fields) is None
+    assert await stack.db.fetchval(count.format("notifications"), order_id) == 0
+    assert await stack.db.fetchval(count.format("payment_transitions"), order_id) == transitions
+    nid = await repository.record_agreement(stack.db, read, **fields)
+    assert nid is not None
+    transition = await stack.db.fetchrow(
+        "SELECT * FROM payment_transitions WHERE notification_id = $1", nid
+    )
+    assert (transition["from_status"], transition["to_status"]) == (row["status"], row["status"])
+
+
+async def test_repeated_pending_notifications_racing_the_settlement_each_audit_once(stack) -> None:
+    """Twenty copies of the pending notification race the settlement's: a copy that finds the
+    payment pending is audited as a duplicate without a lock, one that finds it settled is asked
+    about. The payment settles once, and every notification has its one audit row and its one
+    transition."""
+    order_id = await stack.opened()
+    await stack.pay(order_id, "bank_transfer", "pending", bank="bca")
+    await stack.wait_status(order_id, "pending")
+    pending = await sent_by_sandbox(stack, order_id, "pending")
+    await stack.pay(order_id, "bank_transfer", "settlement", bank="bca", notify=False)
+    settlement = stack.sign({**pending, "transaction_status": "settlement", "status_code": "200"})
+    audit_count = "SELECT count(*) FROM notifications WHERE order_id = $1"
+    before = await stack.db.fetchval(audit_count, order_id)
+
+    answers = await asyncio.gather(
+        *[stack.notify(pending) for _ in range(10)],
+        stack.notify(settlement),
+        *[stack.notify(pending) for _ in range(10)],
+    )
+    assert [a.status_code for a in answers] == [200] * 21, [a.text for a in answers]
+    verdicts = sorted(a.json()["data"]["verdict"] for a in answers)
+    assert verdicts == ["applied"] + ["duplicate"] * 20
+    assert await stack.status_of(order_id) == "settled"
+    audited = await stack.db.fetch(
+        """SELECT n.verdict, count(t.id) AS transitions FROM notifications n
+             LEFT JOIN payment_transitions t ON t.notification_id = n.id
+            WHERE n.order_id = $1 GROUP BY n.id ORDER BY n.id OFFSET $2""",
+        order_id,
+        before,
+    )
+    assert len(audited) == 21
+    assert all(row["transitions"] == 1 for row in audited)
+    await asyncio.sleep(0.3)
     assert len(stack.tap.of(order_id, SETTLED)) == 1
 
 

@@ -321,10 +321,12 @@ class FakeLedger:
         self.state = PaymentState(decision.status, AMOUNT, decision.refunded_amount)
         return decision
 
-    async def record_agreement(self, received: Received, detail: str) -> Decision | None:
+    async def record_agreement(
+        self, received: Received, detail: str, state: PaymentState
+    ) -> Decision | None:
         assert received.notification is not None
-        decision = decide(self.state, observation_from(received.notification.body))
-        if decision.verdict is not Verdict.DUPLICATE:
+        decision = decide(state, observation_from(received.notification.body))
+        if decision.verdict is not Verdict.DUPLICATE or state != self.state:
             return None
         self.audit.append((str(decision.verdict), detail, received.signature_valid))
         return decision
@@ -455,14 +457,16 @@ def test_a_notification_claiming_the_payments_state_is_a_duplicate_without_a_sta
     assert [p.kind for p in ledger.published] == [EventKind.SETTLED]
 
 
-def test_an_agreement_the_lock_no_longer_sees_asks_midtrans() -> None:
-    """Read pending, then declined under the lock: the pending claim is news again, so the
+def test_an_agreement_the_payment_no_longer_holds_asks_midtrans() -> None:
+    """Read pending, then declined before the audit: the pending claim is news again, so the
     status API decides (it says pending: the buyer retried), never the notification itself."""
 
     class MovedMeanwhile(FakeLedger):
-        async def record_agreement(self, received: Received, detail: str) -> Decision | None:
+        async def record_agreement(
+            self, received: Received, detail: str, state: PaymentState
+        ) -> Decision | None:
             self.state = PaymentState(S.DENIED, AMOUNT)
-            return await super().record_agreement(received, detail)
+            return await super().record_agreement(received, detail, state)
 
     ledger, api = MovedMeanwhile(state=PaymentState(S.PENDING, AMOUNT)), FakeStatusApi(SETTLED_LIFE)
     deps = NotificationDeps(

@@ -7,7 +7,7 @@ import asyncpg
 from servicekit.correlation import current_correlation_id
 
 from payment_service.domain.gateway_calls import GatewayAnswer
-from payment_service.domain.model import PaymentStatus
+from payment_service.domain.model import PaymentState, PaymentStatus
 from payment_service.domain.payment import PAYMENT_FIELDS, Payment
 
 
@@ -238,9 +238,63 @@ async def record_notification(
         verdict,
         detail,
         remote_addr,
-        raw_body.decode("utf-8", errors="replace").replace("\x00", "\ufffd"),
+        _audited(raw_body),
     )
     return int(value)
+
+
+def _audited(raw_body: bytes) -> str:
+    """A body as the audit log stores it: text, whatever bytes came (NUL is not storable)."""
+    return raw_body.decode("utf-8", errors="replace").replace("\x00", "\ufffd")
+
+
+async def record_agreement(
+    conn: asyncpg.Connection,
+    state: PaymentState,
+    *,
+    order_id: str,
+    raw_body: bytes,
+    detail: str,
+    reason: str | None,
+    transaction_status: str | None,
+    remote_addr: str | None,
+) -> int | None:
+    """A signed notification claiming the state the payment holds: its audit row and its
+    transition, as one statement, if the payment still holds `state`; the audit row's id, or None
+    if the payment moved since it was read (nothing written).
+
+    One statement needs no row lock: it sees the payment as committed when it starts, so it is
+    ordered before any change still in flight, which then applies after it as usual."""
+    value = await conn.fetchval(
+        """WITH still AS (
+               SELECT status FROM payments
+                WHERE order_id = $1 AND status = $2 AND amount = $3 AND refunded_amount = $4
+                  AND currency = $5),
+           noted AS (
+               INSERT INTO notifications (order_id, transaction_status, signature_valid, verdict,
+                                          detail, remote_addr, raw_body)
+               SELECT $1, $6, true, 'duplicate', $7, $8, $9 FROM still
+               RETURNING id),
+           moved AS (
+               INSERT INTO payment_transitions (order_id, from_status, to_status, source,
+                                                verdict, reason, notification_id, correlation_id)
+               SELECT $1, still.status, still.status, 'notification', 'duplicate', $10,
+                      noted.id, $11
+                 FROM still, noted)
+           SELECT id FROM noted""",
+        order_id,
+        str(state.status),
+        state.amount,
+        state.refunded_amount,
+        state.currency,
+        transaction_status[:100] if transaction_status else None,
+        detail,
+        remote_addr,
+        _audited(raw_body),
+        reason,
+        current_correlation_id(),
+    )
+    return None if value is None else int(value)
 
 
 async def record_gateway_call(

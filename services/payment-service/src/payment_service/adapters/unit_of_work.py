@@ -12,7 +12,7 @@ from ticketing_contracts import EventPayload
 from payment_service.adapters import repository as repo
 from payment_service.adapters.refund_store import PgRefundStore
 from payment_service.domain.gateway_calls import GatewayAnswer
-from payment_service.domain.model import PaymentStatus
+from payment_service.domain.model import PaymentState, PaymentStatus
 from payment_service.domain.payment import Payment, PaymentRequest
 
 
@@ -110,6 +110,28 @@ class PgPaymentWork:
         self, answer: GatewayAnswer, *, order_id: str | None, source: str
     ) -> None:
         await repo.record_gateway_call(self.conn, answer, order_id=order_id, source=source)
+
+    async def record_agreement(
+        self,
+        state: PaymentState,
+        *,
+        order_id: str,
+        raw_body: bytes,
+        detail: str,
+        reason: str | None,
+        transaction_status: str | None,
+        remote_addr: str | None,
+    ) -> int | None:
+        return await repo.record_agreement(
+            self.conn,
+            state,
+            order_id=order_id,
+            raw_body=raw_body,
+            detail=detail,
+            reason=reason,
+            transaction_status=transaction_status,
+            remote_addr=remote_addr,
+        )
 
     async def record_notification(
         self,

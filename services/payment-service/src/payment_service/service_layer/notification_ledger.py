@@ -4,14 +4,21 @@ under its lock.
 Implements `notifications.NotificationLedger` over `ports.PaymentWork`; `apply` decides the
 notification once, records that verdict, and hands the same decision to the one path every
 gateway answer takes (`gateway_sync.apply_observation`), in the transaction that records the
-notification, holding the payment's row lock.
+notification, holding the payment's row lock. `record_agreement` audits a notification that
+claims the state the payment holds in one statement, with no lock: it can change nothing.
 """
+
+import logging
+
+from servicekit.logs import log_fields
 
 from payment_service.domain.gateway import observation_from
 from payment_service.domain.model import Decision, PaymentState, Verdict, decide
 from payment_service.service_layer.gateway_sync import apply_observation
 from payment_service.service_layer.notifications import Received
 from payment_service.service_layer.ports import PaymentWork, PaymentWorks
+
+logger = logging.getLogger(__name__)
 
 
 class PaymentNotificationLedger:
@@ -51,34 +58,43 @@ class PaymentNotificationLedger:
                 notification_id=nid,
             )
 
+    async def record_agreement(
+        self, received: Received, detail: str, state: PaymentState
+    ) -> Decision | None:
+        notification = received.notification
+        assert notification is not None
+        assert received.signature_valid  # only a signed notification reaches an agreement
+        decision = decide(state, observation_from(notification.body))
+        if decision.verdict is not Verdict.DUPLICATE:
+            return None
+        async with self._works() as work:
+            nid = await work.record_agreement(
+                state,
+                order_id=notification.order_id,
+                raw_body=received.raw,
+                detail=detail,
+                reason=decision.reason,
+                transaction_status=notification.transaction_status,
+                remote_addr=received.remote_addr,
+            )
+        if nid is None:
+            return None  # it moved since it was read: the caller asks Midtrans
+        logger.info(
+            "payment %s: %s (%s)",
+            notification.order_id,
+            state.status,
+            decision.verdict,
+            extra=log_fields(order_id=notification.order_id, source="notification"),
+        )
+        return decision
+
     async def apply(
         self, received: Received, body: dict[str, object], reason: str | None
     ) -> Decision:
+        """Decide `body` on the locked payment, audit the notification with that verdict and
+        apply it."""
         # `reason` (how it was confirmed) stays in the notification's audit row: the events
         # carry Midtrans' own reason (gateway_reason), not ours.
-        decision = await self._decide_and_apply(received, body, reason, gateway_body=body)
-        assert decision is not None
-        return decision
-
-    async def record_agreement(self, received: Received, detail: str) -> Decision | None:
-        notification = received.notification
-        assert notification is not None
-        # No gateway body in the transition: nothing here came from Midtrans' status API.
-        return await self._decide_and_apply(
-            received, notification.body, detail, gateway_body=None, only=Verdict.DUPLICATE
-        )
-
-    async def _decide_and_apply(
-        self,
-        received: Received,
-        body: dict[str, object],
-        detail: str | None,
-        *,
-        gateway_body: dict[str, object] | None,
-        only: Verdict | None = None,
-    ) -> Decision | None:
-        """Decide `body` on the locked payment, audit the notification with that verdict and
-        apply it; with `only`, a verdict other than that one writes nothing (None)."""
         notification = received.notification
         assert notification is not None
         async with self._works() as work, work.transaction():
@@ -86,14 +102,12 @@ class PaymentNotificationLedger:
             assert payment is not None
             obs = observation_from(body)
             decision = decide(payment.state, obs)
-            if only is not None and decision.verdict is not only:
-                return None  # it moved since it was read: the caller asks Midtrans
-            nid = await _record(work, received, str(decision.verdict), detail)
+            nid = await _record(work, received, str(decision.verdict), reason)
             return await apply_observation(
                 work,
                 payment,
                 obs,
-                body=gateway_body,
+                body=body,
                 source="notification",
                 notification_id=nid,
                 decision=decision,

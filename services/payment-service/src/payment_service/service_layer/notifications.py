@@ -13,9 +13,9 @@ claims another status. In order:
 
 A notification that claims exactly the state the payment holds (a retry, or the second of a
 pending/settlement pair that arrived late) cannot change it, whatever Midtrans would say: it is
-audited as a duplicate under the row lock without asking (`record_agreement`). Only a claim of
-something new costs a status call; if Midtrans moved on meanwhile, its own notification (or the
-reconciler) brings that.
+audited as a duplicate without asking, in one statement that finds the payment still in the
+state read (`record_agreement`). Only a claim of something new costs a status call; if Midtrans
+moved on meanwhile, its own notification (or the reconciler) brings that.
 
 A status-API outage raises `StatusApiUnavailable` and a database failure propagates: the route
 answers both 503, so Midtrans keeps retrying. Invalid bodies are stored up to a budget per
@@ -76,9 +76,12 @@ class NotificationLedger(Protocol):
     async def apply(
         self, received: Received, body: dict[str, Any], reason: str | None
     ) -> Decision: ...
-    async def record_agreement(self, received: Received, detail: str) -> Decision | None:
-        """Under the payment's lock: if the notification still claims exactly the payment's
-        state, audit it as a duplicate and return that decision; else write nothing (None)."""
+    async def record_agreement(
+        self, received: Received, detail: str, state: PaymentState
+    ) -> Decision | None:
+        """If the notification claims exactly `state` (what was read) and the payment still
+        holds it, audit it as a duplicate, atomically, and return that decision; else write
+        nothing (None)."""
 
 
 class StatusApi(Protocol):
@@ -146,7 +149,7 @@ async def receive_notification(
     body, reason = notification.body, None
     if deps.confirm_with_status_api:
         if _claims_the_state_of(payment, notification):
-            agreed = await deps.ledger.record_agreement(received, AGREES)
+            agreed = await deps.ledger.record_agreement(received, AGREES, payment)
             if agreed is not None:
                 verdict = str(agreed.verdict)
                 return NotificationOutcome(notification.order_id, verdict, agreed.status)

@@ -16,7 +16,7 @@ from servicekit.rate_limit import RateDecision
 from ticketing_contracts import EventPayload
 
 from payment_service.domain.gateway_calls import GatewayAnswer, SnapToken
-from payment_service.domain.model import PaymentStatus
+from payment_service.domain.model import PaymentState, PaymentStatus
 from payment_service.domain.payment import Payment, PaymentRequest
 from payment_service.service_layer.paid_reconciliation import PaidChecks
 from payment_service.service_layer.refund_progress import RefundStore
@@ -80,6 +80,21 @@ class PaymentWork(Protocol):
     async def record_gateway_call(
         self, answer: GatewayAnswer, *, order_id: str | None, source: str
     ) -> None: ...
+
+    async def record_agreement(
+        self,
+        state: PaymentState,
+        *,
+        order_id: str,
+        raw_body: bytes,
+        detail: str,
+        reason: str | None,
+        transaction_status: str | None,
+        remote_addr: str | None,
+    ) -> int | None:
+        """A signed notification claiming `state`: audited as a duplicate with its transition,
+        atomically, if the payment still holds `state` (the audit row's id); else nothing is
+        written (None)."""
 
     async def record_notification(
         self,
