@@ -152,6 +152,12 @@ def create_app(settings: TicketSettings | None = None) -> FastAPI:
         app.state.settings = settings
         app.state.payments = PaymentClient(settings)
         app.state.door_clear = RecentlyClear()
+        # Built once: registering its script hashes it, which cost every purchase a SHA-1.
+        app.state.limiter = PurchaseRateLimiter(
+            runtime.redis,
+            limit=settings.purchase_rate_limit,
+            window_seconds=settings.purchase_rate_window_seconds,
+        )
         offer_maker = offer_maker_job(settings, runtime)
         try:
             yield ServiceParts(
@@ -257,12 +263,8 @@ async def scanners_repository(conn: DbConn) -> SqlScanners:
 
 
 def _limiter(request: Request) -> PurchaseRateLimiter:
-    settings = _settings(request)
-    return PurchaseRateLimiter(
-        _runtime(request).redis,
-        limit=settings.purchase_rate_limit,
-        window_seconds=settings.purchase_rate_window_seconds,
-    )
+    limiter: PurchaseRateLimiter = request.app.state.limiter
+    return limiter
 
 
 def order_deps(request: Request) -> OrderDeps:

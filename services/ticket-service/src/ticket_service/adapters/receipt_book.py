@@ -1,6 +1,7 @@
 # ruff: noqa: S608 - queries interpolate only the constant column list below, never input
 """SQL for receipts: the paid order's facts, the per-host yearly counters, the issued documents."""
 
+import dataclasses
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
@@ -194,42 +195,32 @@ class SqlReceiptBook:
         )
         return [_receipt(row) for row in found]
 
-    async def take_number(self, host_id: str, year: int, kind: ReceiptKind) -> int:
+    async def issue(self, receipt: Receipt) -> Receipt:
         # The upsert locks the counter row until commit: the next payment of this host waits,
-        # and a rollback leaves the counter as it was.
+        # and a rollback leaves the counter as it was. A credit note points at its receipt.
         number: int = await self.conn.fetchval(
-            """INSERT INTO receipt_counters (host_id, year, kind, last_number)
-               VALUES ($1, $2, $3, 1)
-               ON CONFLICT (host_id, year, kind)
-               DO UPDATE SET last_number = receipt_counters.last_number + 1
-               RETURNING last_number""",
-            host_id,
-            year,
-            str(kind),
-        )
-        return number
-
-    async def insert(self, receipt: Receipt) -> Receipt:
-        credits_id = None
-        if receipt.kind is ReceiptKind.CREDIT_NOTE:
-            credits_id = await self.conn.fetchval(
-                "SELECT id FROM receipts WHERE order_id = $1 AND kind = 'receipt'",
-                uuid.UUID(receipt.order.order_id),
-            )
-        await self.conn.execute(
-            """INSERT INTO receipts (id, kind, host_id, year, number, order_id, event_id,
+            """WITH counter AS (
+                   INSERT INTO receipt_counters (host_id, year, kind, last_number)
+                   VALUES ($3, $4, $2, 1)
+                   ON CONFLICT (host_id, year, kind)
+                   DO UPDATE SET last_number = receipt_counters.last_number + 1
+                   RETURNING last_number)
+               INSERT INTO receipts (id, kind, host_id, year, number, order_id, event_id,
                    credits_receipt_id, refund_key, issued_at, total, pbjt_rate, pbjt_amount,
                    platform_fee, ppn_rate, ppn_amount, document)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
-                       $17)""",
+               SELECT $1, $2, $3, $4, counter.last_number, $5, $6,
+                      CASE WHEN $2 = 'credit_note' THEN
+                          (SELECT r.id FROM receipts r
+                            WHERE r.order_id = $5 AND r.kind = 'receipt') END,
+                      $7, $8, $9, $10, $11, $12, $13, $14, $15
+                 FROM counter
+               RETURNING number""",
             uuid.UUID(receipt.id),
             str(receipt.kind),
             receipt.host_id,
             receipt.year,
-            receipt.number,
             uuid.UUID(receipt.order.order_id),
             receipt.order.event_id,
-            credits_id,
             receipt.refund_key,
             receipt.issued_at,
             receipt.lines.total,
@@ -240,7 +231,7 @@ class SqlReceiptBook:
             receipt.lines.ppn,
             _document(receipt.order, receipt.rates),
         )
-        return receipt
+        return dataclasses.replace(receipt, number=number)
 
     async def event_tax(self, event_id: str) -> EventTax | None:
         row = await self.conn.fetchrow(

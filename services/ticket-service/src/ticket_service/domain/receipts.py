@@ -109,6 +109,10 @@ class PaidOrder:
     pbjt_rate: Decimal
 
 
+UNNUMBERED = 0
+"""The number of a receipt not yet issued: the receipt book gives it the next one (from 1)."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class Receipt:
     """An issued receipt or credit note; nothing about it changes once issued."""

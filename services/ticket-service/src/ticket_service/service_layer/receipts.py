@@ -1,9 +1,9 @@
 """Issuing receipts and credit notes, and showing them to the buyer.
 
 `issue_receipt` and `issue_credit_note` run inside the caller's transaction: the one that marks
-the order paid (or records its refund). The number is taken there, so a rollback gives it back
-and the host's sequence for the year has no gap; concurrent payments of one host queue on its
-counter row until each commits.
+the order paid (or records its refund). The number is taken there, in the statement that stores
+the receipt, so a rollback gives it back and the host's sequence for the year has no gap;
+concurrent payments of one host queue on its counter row until each commits.
 """
 
 import uuid
@@ -17,6 +17,7 @@ from ticket_service.domain.door import Actor
 from ticket_service.domain.errors import EventNotFound, InvalidEvent, NotEventHost
 from ticket_service.domain.receipts import (
     MAX_PBJT_RATE,
+    UNNUMBERED,
     OrderNotPaid,
     PaidOrder,
     Receipt,
@@ -35,10 +36,10 @@ class ReceiptBook(Protocol):
 
     async def credit_notes_of(self, order_id: str) -> Sequence[Receipt]: ...
 
-    async def take_number(self, host_id: str, year: int, kind: ReceiptKind) -> int:
-        """The next number of the host's year, locked until the transaction ends."""
-
-    async def insert(self, receipt: Receipt) -> Receipt: ...
+    async def issue(self, receipt: Receipt) -> Receipt:
+        """`receipt` stored under the next number of its host's year and kind (the number it
+        carries is not read), in one statement: the counter row stays locked until the
+        transaction ends, so a rollback gives the number back."""
 
 
 @dataclass(frozen=True)
@@ -63,15 +64,13 @@ async def issue_receipt(
     if order is None:
         raise ReceiptNotFound("No such order.")
     rates = TaxRates(order.pbjt_rate, platform.platform_fee, platform.ppn)
-    year = wib_year(order.paid_at)
-    number = await book.take_number(order.host_id, year, ReceiptKind.RECEIPT)
-    return await book.insert(
+    return await book.issue(
         Receipt(
             id=str(uuid.uuid4()),
             kind=ReceiptKind.RECEIPT,
             host_id=order.host_id,
-            year=year,
-            number=number,
+            year=wib_year(order.paid_at),
+            number=UNNUMBERED,
             order=order,
             issued_at=now,
             rates=rates,
@@ -93,16 +92,14 @@ async def issue_credit_note(
     for note in await book.credit_notes_of(order_id):
         if note.refund_key == refund_key:
             return note
-    year = wib_year(now)
-    number = await book.take_number(receipt.host_id, year, ReceiptKind.CREDIT_NOTE)
     amount = min(refunded, receipt.lines.total)
-    return await book.insert(
+    return await book.issue(
         Receipt(
             id=str(uuid.uuid4()),
             kind=ReceiptKind.CREDIT_NOTE,
             host_id=receipt.host_id,
-            year=year,
-            number=number,
+            year=wib_year(now),
+            number=UNNUMBERED,
             order=receipt.order,
             issued_at=now,
             rates=receipt.rates,
