@@ -5,6 +5,7 @@ are delivered by the sandbox or forged by hand (the test knows the server key, l
 """
 
 import asyncio
+import itertools
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -169,6 +170,39 @@ async def test_an_agreement_with_a_state_the_payment_left_writes_nothing(stack) 
     assert (transition["from_status"], transition["to_status"]) == (row["status"], row["status"])
 
 
+async def test_an_agreement_waits_for_a_change_in_flight_and_then_writes_nothing(stack) -> None:
+    """A change holds the payment's row lock until it commits: the agreement read before it
+    waits, then finds the payment moved, so the trail never shows a duplicate of a left state."""
+    order_id = await stack.opened()
+    row = await stack.payment(order_id)
+    read = PaymentState(PaymentStatus(row["status"]), row["amount"], row["refunded_amount"])
+    async with stack.db.acquire() as changer:
+        change = changer.transaction()
+        await change.start()
+        await changer.execute("SELECT 1 FROM payments WHERE order_id = $1 FOR UPDATE", order_id)
+        await changer.execute(
+            "UPDATE payments SET status = 'pending' WHERE order_id = $1", order_id
+        )
+        agreement = asyncio.ensure_future(
+            repository.record_agreement(
+                stack.db,
+                read,
+                order_id=order_id,
+                raw_body=b"{}",
+                detail=AGREES,
+                reason=None,
+                transaction_status=str(read.status),
+                remote_addr=None,
+            )
+        )
+        await asyncio.sleep(0.3)
+        assert not agreement.done()  # it waits for the change
+        await change.commit()
+    assert await agreement is None
+    count = "SELECT count(*) FROM notifications WHERE order_id = $1"
+    assert await stack.db.fetchval(count, order_id) == 0
+
+
 async def test_repeated_pending_notifications_racing_the_settlement_each_audit_once(stack) -> None:
     """Twenty copies of the pending notification race the settlement's: a copy that finds the
     payment pending is audited as a duplicate without a lock, one that finds it settled is asked
@@ -201,6 +235,13 @@ async def test_repeated_pending_notifications_racing_the_settlement_each_audit_o
     )
     assert len(audited) == 21
     assert all(row["transitions"] == 1 for row in audited)
+    # The trail reads in order: each transition starts where the one before it ended.
+    trail = await stack.db.fetch(
+        "SELECT from_status, to_status FROM payment_transitions WHERE order_id = $1 ORDER BY id",
+        order_id,
+    )
+    for before, after in itertools.pairwise(trail):
+        assert after["from_status"] == before["to_status"], [tuple(t) for t in trail]
     await asyncio.sleep(0.3)
     assert len(stack.tap.of(order_id, SETTLED)) == 1
 

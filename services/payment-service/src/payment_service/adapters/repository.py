@@ -263,13 +263,16 @@ async def record_agreement(
     transition, as one statement, if the payment still holds `state`; the audit row's id, or None
     if the payment moved since it was read (nothing written).
 
-    One statement needs no row lock: it sees the payment as committed when it starts, so it is
-    ordered before any change still in flight, which then applies after it as usual."""
+    No transaction and no row lock of its own: a share lock for the statement. Every change to a
+    payment holds its row lock, so a change in flight is waited for and then seen (the payment
+    no longer matches: nothing is written), and the audit trail never shows a duplicate of a
+    state the payment had already left."""
     value = await conn.fetchval(
         """WITH still AS (
                SELECT status FROM payments
                 WHERE order_id = $1 AND status = $2 AND amount = $3 AND refunded_amount = $4
-                  AND currency = $5),
+                  AND currency = $5
+                  FOR SHARE),
            noted AS (
                INSERT INTO notifications (order_id, transaction_status, signature_valid, verdict,
                                           detail, remote_addr, raw_body)

@@ -5,7 +5,7 @@ Implements `notifications.NotificationLedger` over `ports.PaymentWork`; `apply` 
 notification once, records that verdict, and hands the same decision to the one path every
 gateway answer takes (`gateway_sync.apply_observation`), in the transaction that records the
 notification, holding the payment's row lock. `record_agreement` audits a notification that
-claims the state the payment holds in one statement, with no lock: it can change nothing.
+claims the state the payment holds in one statement, with no transaction: it changes nothing.
 """
 
 import logging
