@@ -44,6 +44,11 @@ async def _lock_event_keys(conn: asyncpg.Connection, event_id: str) -> None:
     await conn.execute("SELECT pg_advisory_xact_lock(hashtext('check-in-key:' || $1))", event_id)
 
 
+async def first_key(conn: asyncpg.Connection, event_id: str) -> None:
+    """The key of an event being created (in its transaction): no one else can see it yet."""
+    await _insert_key(conn, event_id)
+
+
 async def rotate_key(conn: asyncpg.Connection, event_id: str) -> None:
     """A new signing key; the one it replaces retires from signing and keeps verifying."""
     async with conn.transaction():
@@ -64,7 +69,8 @@ def signing_key_of(event_id: str) -> str:
 
 
 async def signing_key(conn: asyncpg.Connection, event_id: str) -> tuple[str, bytes]:
-    """(key id, private key) that signs the event's QRs; the first one is made on first use."""
+    """(key id, private key) that signs the event's QRs; an event made before keys came with
+    its creation gets its first one on first use."""
     query = signing_key_of("$1")
     row = await conn.fetchrow(query, event_id)
     if row is None:

@@ -225,7 +225,8 @@ class SqlPaymentOutcomes:
         )
 
     async def announce_activated(self, order: Order, *, at: datetime) -> None:
-        # The ticket and its event's signing key in one read (the key is made on first use).
+        # The ticket and its event's signing key in one read (an event older than keys made
+        # with their event gets its key on first use).
         row = await self.conn.fetchrow(_VIEW_AND_KEY, uuid.UUID(order.ticket_id))
         if row is None:
             raise RuntimeError(f"ticket {order.ticket_id} vanished inside its transaction")

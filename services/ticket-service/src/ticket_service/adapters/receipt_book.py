@@ -195,6 +195,17 @@ class SqlReceiptBook:
         )
         return [_receipt(row) for row in found]
 
+    async def hold_counter(self, host_id: str, year: int, kind: ReceiptKind) -> None:
+        await self.conn.execute(
+            """INSERT INTO receipt_counters (host_id, year, kind, last_number)
+               VALUES ($1, $2, $3, 0)
+               ON CONFLICT (host_id, year, kind)
+               DO UPDATE SET last_number = receipt_counters.last_number""",
+            host_id,
+            year,
+            str(kind),
+        )
+
     async def issue(self, receipt: Receipt) -> Receipt:
         # The upsert locks the counter row until commit: the next payment of this host waits,
         # and a rollback leaves the counter as it was. A credit note points at its receipt.

@@ -315,6 +315,10 @@ class _Application:
             # it is locked last, so it is held only for this statement and the commit.
             await self.repo.move_seats(self.order.event_id, sold=1, held=-1)
         elif status is TicketStatus.EXPIRED:
+            if self.books is not None:
+                # The receipt counter before the event's row, as on the usual path above (the
+                # receipt, then the seat): else this and another payment of the host deadlock.
+                await self.books.hold_numbering(self.order.purchase_order_id)
             if await self._take_free_seat():
                 logger.info("late payment took a free seat back", extra=self.fields)
                 await self.activate(completed_at, payment)

@@ -3,7 +3,9 @@
 `issue_receipt` and `issue_credit_note` run inside the caller's transaction: the one that marks
 the order paid (or records its refund). The number is taken there, in the statement that stores
 the receipt, so a rollback gives it back and the host's sequence for the year has no gap;
-concurrent payments of one host queue on its counter row until each commits.
+concurrent payments of one host queue on its counter row until each commits. A payment event
+locks the host's counter before the event's row (a late payment too, `hold_numbering`), so two
+payments of one host never wait on each other in a circle.
 """
 
 import uuid
@@ -35,6 +37,10 @@ class ReceiptBook(Protocol):
     async def receipt_of(self, order_id: str) -> Receipt | None: ...
 
     async def credit_notes_of(self, order_id: str) -> Sequence[Receipt]: ...
+
+    async def hold_counter(self, host_id: str, year: int, kind: ReceiptKind) -> None:
+        """Lock the host's counter for the year (made at 0 if new) until the transaction ends,
+        taking no number."""
 
     async def issue(self, receipt: Receipt) -> Receipt:
         """`receipt` stored under the next number of its host's year and kind (the number it
@@ -122,6 +128,17 @@ class Bookkeeping:
         if order_id is None:
             return None
         return await issue_receipt(self.book, order_id=order_id, platform=self.platform, now=now)
+
+    async def hold_numbering(self, order_id: str | None) -> None:
+        """Lock the host's receipt counter now, ahead of the event's row: what a late payment
+        does before it takes a seat back, so it locks in the order of the usual payment."""
+        if order_id is None:
+            return
+        order = await self.book.paid_order(order_id)
+        if order is not None:
+            await self.book.hold_counter(
+                order.host_id, wib_year(order.paid_at), ReceiptKind.RECEIPT
+            )
 
     async def money_returned(
         self, order_id: str | None, *, amount: int, refund_key: str, now: datetime

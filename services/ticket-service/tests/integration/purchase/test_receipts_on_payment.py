@@ -90,6 +90,36 @@ async def test_concurrent_settlements_of_one_host_number_receipts_without_gaps(
     assert data["taxes"]["pbjt"] == 5_000  # 55,000 * 10 / 110
 
 
+async def test_late_payments_racing_the_hosts_other_settlements_never_deadlock(
+    stack: Any,
+) -> None:
+    """A late payment takes its seat back and gets a receipt; the host's usual payments take a
+    receipt and then their seat. Both lock the host's counter before the event's row, so a
+    storm of both numbers every receipt without PostgreSQL breaking a deadlock."""
+    host = f"host-{uuid.uuid4()}"
+    event = await stack.put_event(host=host, price=55_000, capacity=20)
+    tickets = [await _bought(stack, event) for _ in range(12)]
+    late = tickets[::2]
+    for ticket in late:
+        await stack.end_hold(ticket["id"])
+    for ticket in late:
+        await wait_status(stack, ticket["id"], "expired")
+    deadlocks = "SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()"
+    before = await stack.pool.fetchval(deadlocks)
+
+    await asyncio.gather(*(stack.publish(settled(t)) for t in tickets))
+
+    for ticket in tickets:
+        await wait_status(stack, ticket["id"], "active")
+    numbers = await stack.pool.fetch(
+        "SELECT number FROM receipts WHERE host_id = $1 AND kind = 'receipt' ORDER BY number",
+        host,
+    )
+    assert [r["number"] for r in numbers] == list(range(1, 13))
+    await asyncio.sleep(1.5)  # a backend reports its statistics within a second of going idle
+    assert await stack.pool.fetchval(deadlocks) == before
+
+
 async def test_a_refund_produces_a_credit_note_referencing_the_receipt(stack: Any) -> None:
     event = await stack.put_event(price=33_000, capacity=3)
     ticket = await _bought(stack, event)
