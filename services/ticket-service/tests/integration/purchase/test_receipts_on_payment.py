@@ -62,6 +62,19 @@ async def _order_of(stack: Any, ticket: dict[str, Any]) -> str:
     )
 
 
+async def _settled_at_once(stack: Any, host: str, tickets: list[dict[str, Any]]) -> list[int]:
+    """Every ticket's settlement published at once; once all are active, the host's receipt
+    numbers in order."""
+    await asyncio.gather(*(stack.publish(settled(t)) for t in tickets))
+    for ticket in tickets:
+        await wait_status(stack, ticket["id"], "active")
+    numbers = await stack.pool.fetch(
+        "SELECT number FROM receipts WHERE host_id = $1 AND kind = 'receipt' ORDER BY number",
+        host,
+    )
+    return [r["number"] for r in numbers]
+
+
 async def test_concurrent_settlements_of_one_host_number_receipts_without_gaps(
     stack: Any,
 ) -> None:
@@ -69,15 +82,7 @@ async def test_concurrent_settlements_of_one_host_number_receipts_without_gaps(
     events = [await stack.put_event(host=host, price=55_000, capacity=10) for _ in range(2)]
     tickets = [await _bought(stack, events[i % 2]) for i in range(10)]
 
-    await asyncio.gather(*(stack.publish(settled(t)) for t in tickets))
-
-    for ticket in tickets:
-        await wait_status(stack, ticket["id"], "active")
-    numbers = await stack.pool.fetch(
-        "SELECT number FROM receipts WHERE host_id = $1 AND kind = 'receipt' ORDER BY number",
-        host,
-    )
-    assert [r["number"] for r in numbers] == list(range(1, 11))
+    assert await _settled_at_once(stack, host, tickets) == list(range(1, 11))
     order_id = await _order_of(stack, tickets[0])
     async with stack.client() as client:
         answer = await client.get(
@@ -107,15 +112,7 @@ async def test_late_payments_racing_the_hosts_other_settlements_never_deadlock(
     deadlocks = "SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()"
     before = await stack.pool.fetchval(deadlocks)
 
-    await asyncio.gather(*(stack.publish(settled(t)) for t in tickets))
-
-    for ticket in tickets:
-        await wait_status(stack, ticket["id"], "active")
-    numbers = await stack.pool.fetch(
-        "SELECT number FROM receipts WHERE host_id = $1 AND kind = 'receipt' ORDER BY number",
-        host,
-    )
-    assert [r["number"] for r in numbers] == list(range(1, 13))
+    assert await _settled_at_once(stack, host, tickets) == list(range(1, 13))
     await asyncio.sleep(1.5)  # a backend reports its statistics within a second of going idle
     assert await stack.pool.fetchval(deadlocks) == before
 
