@@ -263,10 +263,10 @@ async def record_agreement(
     transition, as one statement, if the payment still holds `state`; the audit row's id, or None
     if the payment moved since it was read (nothing written).
 
-    No transaction and no row lock of its own: a share lock for the statement. Every change to a
-    payment holds its row lock, so a change in flight is waited for and then seen (the payment
-    no longer matches: nothing is written), and the audit trail never shows a duplicate of a
-    state the payment had already left."""
+    No transaction of its own, and a share lock where the other paths take the payment's row
+    lock: duplicates do not queue behind each other. Every change holds the row lock, so a change
+    in flight is waited for and then seen (the payment no longer matches: nothing is written),
+    and the audit trail never shows a duplicate of a state the payment had already left."""
     value = await conn.fetchval(
         """WITH still AS (
                SELECT status FROM payments
