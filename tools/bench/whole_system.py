@@ -321,9 +321,11 @@ def _start_profilers(config: StackConfig) -> list[subprocess.Popen[bytes]]:
     for name, pids in watch.groups().items():
         if name.endswith(("service", "notification-gateway")):
             for pid in pids:
-                out = Path(folder) / f"{name}-{pid}.txt"
-                argv = [_py_spy(), "record", "-p", str(pid), "-f", "raw", "-o", str(out)]
+                form = os.environ.get("BENCH_PROFILE_FORMAT", "raw")
+                out = Path(folder) / f"{name}-{pid}.{'txt' if form == 'raw' else 'json'}"
+                argv = [_py_spy(), "record", "-p", str(pid), "-f", form, "-o", str(out)]
                 argv += ["--rate", os.environ.get("BENCH_PROFILE_RATE", "100")]
+                argv += ["--idle"] if form == "speedscope" else []
                 profilers.append(subprocess.Popen(argv, stdout=subprocess.DEVNULL))  # noqa: S603
     return profilers
 

@@ -30,6 +30,7 @@ from ticket_service.adapters.receipt_book import SqlReceiptBook
 from ticket_service.adapters.sale_setup_repository import SqlSaleSetup
 from ticket_service.adapters.sales_ledger import SqlSalesLedger
 from ticket_service.adapters.scanners_repository import SqlScanners
+from ticket_service.adapters.sold_out_memory import RecentlySoldOut
 from ticket_service.adapters.ticket_events import OutboxTicketEvents
 from ticket_service.adapters.ticketed_events_repository import SqlTicketedEvents
 from ticket_service.adapters.transfer_repository import SqlTransferRepository
@@ -147,6 +148,7 @@ def create_app(settings: TicketSettings | None = None) -> FastAPI:
         from ticket_service.entrypoints.consumers import payment_events_consumer
         from ticket_service.entrypoints.door_jobs import nonce_purger
         from ticket_service.entrypoints.jobs import hold_sweeper
+        from ticket_service.entrypoints.sold_out_jobs import SeatsBackListener
         from ticket_service.entrypoints.waitlist_jobs import offer_maker_job
 
         app.state.settings = settings
@@ -158,6 +160,8 @@ def create_app(settings: TicketSettings | None = None) -> FastAPI:
             limit=settings.purchase_rate_limit,
             window_seconds=settings.purchase_rate_window_seconds,
         )
+        seats_back = SeatsBackListener(settings)
+        app.state.sold_out = seats_back.memory
         offer_maker = offer_maker_job(settings, runtime)
         try:
             yield ServiceParts(
@@ -166,11 +170,13 @@ def create_app(settings: TicketSettings | None = None) -> FastAPI:
                     hold_sweeper(settings, runtime),
                     nonce_purger(runtime),
                     offer_maker.periodic(),
+                    seats_back.periodic(),
                 ],
                 metrics=[refresh_holds],
             )
         finally:
             await offer_maker.aclose()
+            await seats_back.aclose()
             await app.state.payments.aclose()
 
     return build_app(
@@ -219,6 +225,7 @@ def purchase_deps(request: Request) -> PurchaseDeps:
         store=_per_connection_with_events(runtime.pool, runtime.outbox, SqlPurchaseStore),
         payments=request.app.state.payments,
         limiter=_limiter(request),
+        sold_out=_sold_out(request),
         hold_minutes=settings.hold_minutes,
     )
 
@@ -267,6 +274,11 @@ def _limiter(request: Request) -> PurchaseRateLimiter:
     return limiter
 
 
+def _sold_out(request: Request) -> RecentlySoldOut:
+    memory: RecentlySoldOut = request.app.state.sold_out
+    return memory
+
+
 def order_deps(request: Request) -> OrderDeps:
     """Orders share the purchase's rate limit (one count per buyer) and hold time."""
     runtime = _runtime(request)
@@ -279,6 +291,7 @@ def order_deps(request: Request) -> OrderDeps:
         store=_per_connection_with_events(runtime.pool, runtime.outbox, order_store),
         payments=request.app.state.payments,
         limiter=_limiter(request),
+        sold_out=_sold_out(request),
     )
 
 

@@ -35,6 +35,9 @@ class TicketSettings(ServiceSettings):
     payment_service_timeout_seconds: float = 10.0
 
     idempotency_key_hours: float = 24.0
+    # An event found full is remembered this long by each process, so its next keyless buyers
+    # are refused without a round trip (0: never); seats that come back end it at once.
+    sold_out_memory_seconds: float = Field(default=1.0, ge=0, le=10)
     purchase_rate_limit: int = 5
     purchase_rate_window_seconds: int = 60
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from fakes import EVENT_ID, NOW, FakeLimiter, FakePayments, a_ticket
+from ticket_service.adapters.sold_out_memory import RecentlySoldOut
 from ticket_service.domain.door import Actor, AlreadyCheckedIn, DoorTicket
 from ticket_service.domain.entities import Ticket
 from ticket_service.domain.errors import PaymentServiceUnavailable, PaymentUnavailable, SoldOut
@@ -148,6 +149,7 @@ def deps(store: FakeOrderStore, payments: FakePayments | None = None, **kw: Any)
         store=store.store(),
         payments=payments or FakePayments(),
         limiter=kw.get("limiter") or FakeLimiter(),
+        sold_out=kw.get("sold_out") or RecentlySoldOut(lambda: True),
         clock=lambda: NOW,
     )
 
@@ -223,6 +225,29 @@ async def test_a_refused_hold_opens_nothing() -> None:
         await place_order(place(), deps=deps(store, payments))
 
     assert payments.requests == [] and store.log == ["hold"]
+
+
+async def test_only_an_event_with_no_seat_at_all_is_remembered_as_sold_out() -> None:
+    """A type, a quota or an order bigger than what is left says nothing of smaller orders."""
+    memory = RecentlySoldOut(lambda: True)
+    partial = [
+        SoldOut("Item 0 (vip) cannot be held", details={"ticket_type_id": "vip", "available": 0}),
+        SoldOut("This event is sold out.", details={"capacity": 10, "available": 2}),
+    ]
+    for refusal in partial:
+        with pytest.raises(SoldOut):
+            await place_order(place(), deps=deps(FakeOrderStore(refusal=refusal), sold_out=memory))
+        assert memory.recall(EVENT_ID) is None
+    full = SoldOut("This event is sold out.", details={"capacity": 10, "available": 0})
+    with pytest.raises(SoldOut):
+        await place_order(place(), deps=deps(FakeOrderStore(refusal=full), sold_out=memory))
+
+    limiter, untouched = FakeLimiter(), FakeOrderStore()
+    with pytest.raises(SoldOut) as refused:
+        await place_order(place(), deps=deps(untouched, limiter=limiter, sold_out=memory))
+
+    assert refused.value.details == full.details
+    assert untouched.log == [] and limiter.attempts == 0
 
 
 async def test_attendees_must_be_one_per_ticket_before_the_attempt_is_counted() -> None:

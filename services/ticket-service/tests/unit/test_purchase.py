@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from fakes import EVENT_ID, NOW, FakeLimiter, FakePayments, FakeTicketEvents, a_ticket
+from ticket_service.adapters.sold_out_memory import RecentlySoldOut
 from ticket_service.domain.entities import PaymentLink, Ticket, TicketedEvent
 from ticket_service.domain.errors import (
     EventNotFound,
@@ -175,12 +176,16 @@ class FakePurchases:
 
 
 def deps_of(
-    store: FakePurchases, payments: FakePayments | None = None, limiter: FakeLimiter | None = None
+    store: FakePurchases,
+    payments: FakePayments | None = None,
+    limiter: FakeLimiter | None = None,
+    sold_out: RecentlySoldOut | None = None,
 ) -> PurchaseDeps:
     return PurchaseDeps(
         store=store.store(),
         payments=payments or FakePayments(),
         limiter=limiter or FakeLimiter(),
+        sold_out=sold_out or RecentlySoldOut(lambda: True),
         hold_minutes=15,
         clock=lambda: NOW,
     )
@@ -255,6 +260,59 @@ async def test_the_last_seat_is_sold_once() -> None:
     await purchase_ticket(a_purchase(), deps=deps_of(store))
     with pytest.raises(SoldOut):
         await purchase_ticket(a_purchase(buyer_id="user-8"), deps=deps_of(store))
+
+
+@pytest.mark.parametrize("amount", [None, 150_000])
+async def test_an_event_found_full_refuses_its_next_keyless_buyers_from_memory(
+    amount: int | None,
+) -> None:
+    store, memory = FakePurchases(event=an_event(capacity=1)), RecentlySoldOut(lambda: True)
+    await purchase_ticket(a_purchase(amount=amount), deps=deps_of(store, sold_out=memory))
+    with pytest.raises(SoldOut) as found:
+        await purchase_ticket(
+            a_purchase(buyer_id="u8", amount=amount), deps=deps_of(store, sold_out=memory)
+        )
+    assert store.event is not None
+    # A seat the memory has not heard of (no NOTIFY): the next keyless buyer never reaches it.
+    store.event = dataclasses.replace(store.event, capacity=2)
+    limiter = FakeLimiter()
+
+    with pytest.raises(SoldOut) as refused:
+        await purchase_ticket(
+            a_purchase(buyer_id="u9", amount=amount),
+            deps=deps_of(store, limiter=limiter, sold_out=memory),
+        )
+
+    assert (str(refused.value), refused.value.details) == (str(found.value), found.value.details)
+    assert limiter.attempts == 0 and len(store.tickets) == 1
+    # A keyed purchase may be one still in flight, to be resumed: it goes on to the hold.
+    keyed = await purchase_ticket(
+        a_purchase(buyer_id="u9", amount=amount, idempotency_key="k9"),
+        deps=deps_of(store, limiter=limiter, sold_out=memory),
+    )
+    assert isinstance(keyed, Purchased) and limiter.attempts == 1
+
+
+async def test_seats_coming_back_end_the_memory_even_during_a_hold() -> None:
+    store, memory = FakePurchases(event=an_event(capacity=1)), RecentlySoldOut(lambda: True)
+    await purchase_ticket(a_purchase(), deps=deps_of(store, sold_out=memory))
+    with pytest.raises(SoldOut):
+        await purchase_ticket(a_purchase(buyer_id="u8"), deps=deps_of(store, sold_out=memory))
+    assert store.event is not None
+    store.event = dataclasses.replace(store.event, capacity=2)
+    memory.seats_came_back(EVENT_ID)
+    second = await purchase_ticket(a_purchase(buyer_id="u8"), deps=deps_of(store, sold_out=memory))
+    assert isinstance(second, Purchased)
+
+    class SeatBackDuringTheHold(FakePurchases):
+        async def lock_event(self, event_id: str) -> TicketedEvent | None:
+            memory.seats_came_back(event_id)  # a NOTIFY read while the hold's statement ran
+            return await super().lock_event(event_id)
+
+    racing = SeatBackDuringTheHold(event=store.event)
+    with pytest.raises(SoldOut):
+        await purchase_ticket(a_purchase(buyer_id="u9"), deps=deps_of(racing, sold_out=memory))
+    assert memory.recall(EVENT_ID) is None
 
 
 @pytest.mark.parametrize(

@@ -42,7 +42,13 @@ class InvalidEvent(TicketingRefusal):
 
 
 class SoldOut(TicketingRefusal):
-    pass
+    @property
+    def event_is_full(self) -> bool:
+        """No seat is left at the event at all, so every order of it would be refused.
+
+        Not a type's, a quota's or a waiting list's refusal, nor an order larger than what is left.
+        """
+        return "ticket_type_id" not in self.details and self.details.get("available", 0) == 0
 
 
 class SalesNotOpen(TicketingRefusal):

@@ -4,7 +4,8 @@ A ticket, an order and a waiting-list offer each hold seats first, then ask paym
 open one Midtrans payment; when it cannot, the use case's compensation runs before the refusal.
 """
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Protocol
 
 from ticketing_contracts.internal_payments import (
@@ -22,6 +23,7 @@ from ticket_service.domain.errors import (
     PaymentServiceUnavailable,
     PaymentUnavailable,
     PurchaseRateLimited,
+    SoldOut,
 )
 
 
@@ -41,6 +43,38 @@ class RateDecision(Protocol):
 class RateLimiter(Protocol):
     async def attempt(self, key: str) -> RateDecision:
         """Count one attempt of `key` (the buyer) in the current window."""
+
+
+class SoldOutMemory(Protocol):
+    """Events this process found full a moment ago; a seat that comes back ends the memory."""
+
+    def mark(self) -> int:
+        """Taken before a hold: a seat that comes back after it voids what the hold finds."""
+
+    def recall(self, event_id: str) -> SoldOut | None: ...
+
+    def remember(self, event_id: str, refusal: SoldOut, *, mark: int) -> None: ...
+
+
+def refuse_known_sold_out(memory: SoldOutMemory, event_id: str, key: str | None) -> None:
+    """A keyless purchase of an event found full a moment ago is refused before anything else.
+
+    A keyed one goes on to the hold: its key may be a purchase still in flight, to be resumed.
+    """
+    if key is None and (refusal := memory.recall(event_id)) is not None:
+        raise refusal
+
+
+@contextmanager
+def noting_sold_out(memory: SoldOutMemory, event_id: str) -> Iterator[None]:
+    """Around a hold: a refusal that finds the event full is remembered."""
+    mark = memory.mark()
+    try:
+        yield
+    except SoldOut as refusal:
+        if refusal.event_is_full:
+            memory.remember(event_id, refusal, mark=mark)
+        raise
 
 
 Compensation = Callable[[str], Awaitable[None]]

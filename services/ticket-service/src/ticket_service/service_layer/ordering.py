@@ -37,8 +37,11 @@ from ticket_service.domain.purchases import (
 from ticket_service.service_layer.checkout import (
     PaymentOpener,
     RateLimiter,
+    SoldOutMemory,
     count_purchase_attempt,
+    noting_sold_out,
     open_payment_or_compensate,
+    refuse_known_sold_out,
 )
 from ticket_service.service_layer.ports import Transactional
 
@@ -118,6 +121,7 @@ class OrderDeps:
     store: Callable[[], AbstractAsyncContextManager[OrderStore]]
     payments: PaymentOpener
     limiter: RateLimiter
+    sold_out: SoldOutMemory
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
 
@@ -136,18 +140,13 @@ class OrderKeyAnswered:
 
 async def place_order(cmd: PlaceOrder, *, deps: OrderDeps) -> Placed | OrderKeyAnswered:
     cmd.check_shape()
+    refuse_known_sold_out(deps.sold_out, cmd.event_id, cmd.idempotency_key)
     await count_purchase_attempt(deps.limiter, cmd.buyer_id)
     now = deps.clock()
     resumed = False
     async with deps.store() as store:
-        if await store.may_be_free(cmd):
-            # A free order's activation events belong to the hold's transaction.
-            async with store.transaction():
-                held = await store.hold(cmd, now=now)
-                if isinstance(held, Held) and held.free:
-                    await store.announce_activated(held.order_id, at=now)
-        else:
-            held = await store.hold(cmd, now=now)
+        with noting_sold_out(deps.sold_out, cmd.event_id):
+            held = await _hold(store, cmd, now)
         if isinstance(held, KeyTaken):
             resumed_id = await _resume(store, cmd)
             if resumed_id is None:
@@ -163,6 +162,17 @@ async def place_order(cmd: PlaceOrder, *, deps: OrderDeps) -> Placed | OrderKeyA
         await store.record_opened_payment(order.id, opened)
         order, tickets = await _read(store, order.id)
     return Placed(order, tickets, payment=opened)
+
+
+async def _hold(store: OrderStore, cmd: PlaceOrder, now: datetime) -> Held | KeyTaken:
+    if not await store.may_be_free(cmd):
+        return await store.hold(cmd, now=now)
+    # A free order's activation events belong to the hold's transaction.
+    async with store.transaction():
+        held = await store.hold(cmd, now=now)
+        if isinstance(held, Held) and held.free:
+            await store.announce_activated(held.order_id, at=now)
+    return held
 
 
 async def _read(store: OrderStore, order_id: str) -> tuple[Order, list[Ticket]]:

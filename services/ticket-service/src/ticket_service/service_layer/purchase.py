@@ -1,6 +1,7 @@
 """Buying a ticket: hold a seat, open the payment, answer once per key.
 
-1. (At the edge) an Idempotency-Key already answered gets its first answer back.
+1. (At the edge) an Idempotency-Key already answered gets its first answer back. A keyless
+   purchase of an event this process found full a moment ago is refused here, from memory.
 2. The rate limit counts the attempt.
 3. The hold. A paid seat at the price the buyer saw (`amount`, as the app sends it) is one
    statement, `hold_order`: key, sale window, price, per-user limit and free seats are checked
@@ -46,9 +47,12 @@ from ticket_service.domain.tickets import TicketStatus
 from ticket_service.service_layer.checkout import (
     PaymentOpener,
     RateLimiter,
+    SoldOutMemory,
     count_purchase_attempt,
     held_tickets_payment,
+    noting_sold_out,
     open_payment_or_compensate,
+    refuse_known_sold_out,
 )
 from ticket_service.service_layer.ports import TicketEvents, Transactional
 
@@ -111,6 +115,7 @@ class PurchaseDeps:
     store: Callable[[], AbstractAsyncContextManager[PurchaseStore]]
     payments: PaymentOpener
     limiter: RateLimiter
+    sold_out: SoldOutMemory
     hold_minutes: float
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
@@ -138,10 +143,12 @@ class _Held:
 
 
 async def purchase_ticket(cmd: PurchaseTicket, *, deps: PurchaseDeps) -> PurchaseOutcome:
+    refuse_known_sold_out(deps.sold_out, cmd.event_id, cmd.idempotency_key)
     await count_purchase_attempt(deps.limiter, cmd.buyer_id)
 
     async with deps.store() as store:
-        held = await _hold_seat(store, cmd, deps)
+        with noting_sold_out(deps.sold_out, cmd.event_id):
+            held = await _hold_seat(store, cmd, deps)
         if isinstance(held, KeyAnswered):
             return held
         ticket = held.ticket

@@ -227,6 +227,8 @@ def _ticket_env(dsn: str, amqp: str, port: int, payment_url: str, **extra: str) 
         "WAITLIST_SWEEP_INTERVAL_SECONDS": "0.2",
         "OUTBOX_POLL_SECONDS": "0.05",
         "DATABASE_POOL_MAX": "8",
+        # Longer than the default second, so a seat back without a NOTIFY shows in the tests.
+        "SOLD_OUT_MEMORY_SECONDS": "10",
         **extra,
     }
 
