@@ -1,4 +1,7 @@
-"""The pool hands every request a connection in a clean state, without a reset round trip."""
+"""The pool hands every request a connection in a clean state, without a reset round trip,
+and to its waiters in the order they asked."""
+
+import asyncio
 
 import asyncpg
 import pytest
@@ -55,4 +58,63 @@ async def test_a_release_sends_no_reset_query(database_url: str) -> None:
         assert last == "SELECT 'the last statement of this request'"
     finally:
         await other.close()
+        await pool.close()
+
+
+async def test_connections_go_to_the_waiters_in_the_order_they_asked(database_url: str) -> None:
+    """Twenty requests for two connections: none is served before one that asked earlier.
+
+    asyncpg's own queue lets a newcomer take a connection that was just handed to a woken
+    waiter, which then goes to the back of the line (asyncpg#1247): under load a few requests
+    waited hundreds of ms while the rest were quick.
+    """
+    pool = await open_pool(database_url, min_size=2, max_size=2)
+    asked: list[int] = []
+    served: list[int] = []
+
+    async def request(turn: int) -> None:
+        asked.append(turn)
+        async with pool.acquire() as conn:
+            served.append(turn)
+            await conn.execute("SELECT 1")
+
+    async def client(first: int) -> None:
+        for turn in range(first, first + 400, 20):
+            await request(turn)
+
+    try:
+        await asyncio.wait_for(asyncio.gather(*(client(n) for n in range(20))), timeout=30)
+    finally:
+        await pool.close()
+    assert len(served) == 400
+    position = {turn: i for i, turn in enumerate(asked)}
+    order = [position[turn] for turn in served]
+    overtaken = sum(1 for i, asked_at in enumerate(order) if asked_at > min(order[i:]))
+    assert overtaken == 0
+
+
+async def test_no_turn_is_lost_or_doubled_by_a_waiter_giving_up_or_a_second_release(
+    database_url: str,
+) -> None:
+    pool = await open_pool(database_url, min_size=1, max_size=1)
+    try:
+        held = await pool.acquire()
+
+        async def acquire() -> object:
+            return await pool.acquire()
+
+        try:
+            with pytest.raises(TimeoutError):
+                await pool.acquire(timeout=0.05)
+            cancelled = asyncio.create_task(acquire())
+            await asyncio.sleep(0.01)
+            cancelled.cancel()
+        finally:
+            await pool.release(held)
+            await pool.release(held)  # a second release gives back no second turn
+        async with pool.acquire(timeout=1) as conn:  # neither kept a turn
+            assert await conn.fetchval("SELECT 1") == 1
+            with pytest.raises(TimeoutError):  # and the pool still has only its one turn
+                await pool.acquire(timeout=0.05)
+    finally:
         await pool.close()
