@@ -1,6 +1,7 @@
 """Opening a payment: the internal call, idempotency by order_id, Midtrans refusals."""
 
 import asyncio
+import json
 
 
 async def test_opening_returns_a_snap_token_and_stores_the_payment(stack) -> None:
@@ -17,6 +18,16 @@ async def test_opening_returns_a_snap_token_and_stores_the_payment(stack) -> Non
         "SELECT operation, http_status FROM gateway_calls WHERE order_id = $1", data["order_id"]
     )
     assert [(c["operation"], c["http_status"]) for c in calls] == [("snap.create", 201)]
+    trail = await stack.db.fetch(
+        """SELECT from_status, to_status, source, verdict, reason, gateway_body
+             FROM payment_transitions WHERE order_id = $1""",
+        data["order_id"],
+    )
+    assert [(t["from_status"], t["to_status"], t["source"], t["verdict"]) for t in trail] == [
+        ("created", "created", "api", "applied")
+    ]
+    assert trail[0]["reason"].startswith("payment opened: Snap token issued, page until ")
+    assert json.loads(trail[0]["gateway_body"])["token"] == data["snap_token"]
 
 
 async def test_the_same_order_opened_concurrently_gets_one_snap_transaction(stack) -> None:

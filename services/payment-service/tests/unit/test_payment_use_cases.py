@@ -82,9 +82,9 @@ class FakeWork:
         assert not lock or self.in_transaction, "a row lock outside a transaction"
         return self.books.payments.get(order_id)
 
-    async def insert_new(self, request: PaymentRequest) -> bool:
+    async def insert_new(self, request: PaymentRequest) -> Payment | None:
         if request.order_id in self.books.payments:
-            return False
+            return None
         self.books.payments[request.order_id] = a_payment(
             request.order_id,
             amount=request.amount,
@@ -96,7 +96,7 @@ class FakeWork:
             metadata=request.metadata,
             expires_at=request.expires_at,
         )
-        return True
+        return self.books.payments[request.order_id]
 
     async def replace_unopened_request(self, request: PaymentRequest) -> None:
         self._update(
@@ -108,14 +108,33 @@ class FakeWork:
             expires_at=request.expires_at,
         )
 
-    async def set_snap_token(
-        self, order_id: str, *, token: str, redirect_url: str, token_expires_at: datetime
+    async def record_issued_token(
+        self,
+        order_id: str,
+        *,
+        token: str,
+        redirect_url: str,
+        token_expires_at: datetime,
+        answer: GatewayAnswer,
+        reason: str,
     ) -> Payment:
+        assert self.in_transaction, "a token outside the payment's row lock"
+        await self.record_gateway_call(answer, order_id=order_id, source="api")
+        status = str(self.books.payments[order_id].status)
         self._update(
             order_id,
             snap_token=token,
             redirect_url=redirect_url,
             snap_token_expires_at=token_expires_at,
+        )
+        await self.add_transition(
+            order_id=order_id,
+            from_status=status,
+            to_status=status,
+            source="api",
+            verdict="applied",
+            reason=reason,
+            gateway_body=answer.body,
         )
         return self.books.payments[order_id]
 

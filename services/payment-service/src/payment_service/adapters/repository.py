@@ -42,14 +42,15 @@ async def insert_new(
     expires_at: datetime,
     purchase_order_id: str | None,
     ticket_ids: tuple[str, ...],
-) -> bool:
-    """Insert the payment unless the order exists; True if this call inserted it."""
-    inserted = await conn.fetchval(
-        """INSERT INTO payments (order_id, amount, currency, user_id, ticket_id, event_id,
-                                 customer, items, metadata, expires_at, purchase_order_id,
-                                 ticket_ids)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-           ON CONFLICT (order_id) DO NOTHING RETURNING true""",
+) -> Payment | None:
+    """The new payment, or None when the order exists. Inside the caller's transaction, the new
+    row stays locked by its insert until the commit, as `get(..., lock=True)` would hold it."""
+    row = await conn.fetchrow(
+        f"""INSERT INTO payments (order_id, amount, currency, user_id, ticket_id, event_id,
+                                  customer, items, metadata, expires_at, purchase_order_id,
+                                  ticket_ids)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+            ON CONFLICT (order_id) DO NOTHING RETURNING {_COLUMNS}""",  # noqa: S608 - fixed columns
         order_id,
         amount,
         currency,
@@ -63,7 +64,7 @@ async def insert_new(
         purchase_order_id,
         list(ticket_ids),
     )
-    return bool(inserted)
+    return None if row is None else _payment(row)
 
 
 async def replace_unopened_request(
@@ -92,23 +93,45 @@ async def replace_unopened_request(
     )
 
 
-async def set_snap_token(
+async def record_issued_token(
     conn: asyncpg.Connection,
     order_id: str,
     *,
     token: str,
     redirect_url: str,
     token_expires_at: datetime,
+    answer: GatewayAnswer,
+    reason: str,
 ) -> Payment:
+    """Snap's answer, the token on the payment and its transition, as one statement.
+
+    The caller holds the payment's row lock; the transition keeps the status it had."""
     row = await conn.fetchrow(
-        f"""UPDATE payments SET snap_token = $2, redirect_url = $3, snap_token_expires_at = $4,
-                   updated_at = now()
-            WHERE order_id = $1
-        RETURNING {_COLUMNS}""",  # noqa: S608 - fixed columns
+        f"""WITH called AS (
+                INSERT INTO gateway_calls (order_id, operation, source, http_status, error,
+                                           response, duration_ms)
+                VALUES ($1, $5, 'api', $6, $7, $8, $9)),
+            issued AS (
+                UPDATE payments SET snap_token = $2, redirect_url = $3,
+                       snap_token_expires_at = $4, updated_at = now()
+                 WHERE order_id = $1
+             RETURNING {_COLUMNS}),
+            noted AS (
+                INSERT INTO payment_transitions (order_id, from_status, to_status, source,
+                                                 verdict, reason, gateway_body, correlation_id)
+                SELECT $1, status, status, 'api', 'applied', $10, $8, $11 FROM issued)
+            SELECT * FROM issued""",  # noqa: S608 - fixed columns
         order_id,
         token,
         redirect_url,
         token_expires_at,
+        answer.operation,
+        answer.http_status,
+        answer.error,
+        answer.body,
+        answer.duration_ms,
+        reason,
+        current_correlation_id(),
     )
     assert row is not None  # the caller holds the payment's row lock
     return _payment(row)

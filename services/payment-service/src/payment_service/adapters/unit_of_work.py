@@ -27,7 +27,7 @@ class PgPaymentWork:
     async def payment(self, order_id: str, *, lock: bool = False) -> Payment | None:
         return await repo.get(self.conn, order_id, lock=lock)
 
-    async def insert_new(self, request: PaymentRequest) -> bool:
+    async def insert_new(self, request: PaymentRequest) -> Payment | None:
         return await repo.insert_new(self.conn, **_columns(request))
 
     async def replace_unopened_request(self, request: PaymentRequest) -> None:
@@ -36,15 +36,24 @@ class PgPaymentWork:
             columns.pop(unchanged)
         await repo.replace_unopened_request(self.conn, **columns)
 
-    async def set_snap_token(
-        self, order_id: str, *, token: str, redirect_url: str, token_expires_at: datetime
+    async def record_issued_token(
+        self,
+        order_id: str,
+        *,
+        token: str,
+        redirect_url: str,
+        token_expires_at: datetime,
+        answer: GatewayAnswer,
+        reason: str,
     ) -> Payment:
-        return await repo.set_snap_token(
+        return await repo.record_issued_token(
             self.conn,
             order_id,
             token=token,
             redirect_url=redirect_url,
             token_expires_at=token_expires_at,
+            answer=answer,
+            reason=reason,
         )
 
     async def save_gateway_state(

@@ -16,7 +16,7 @@ from payment_service.domain.errors import (
     RateLimited,
 )
 from payment_service.domain.gateway_calls import MidtransError, MidtransRefused, TransactionNotFound
-from payment_service.domain.model import Verdict, is_open
+from payment_service.domain.model import is_open
 from payment_service.domain.payment import Payment, PaymentRequest, order_tickets
 from payment_service.domain.refunds import Refund
 from payment_service.domain.snap import (
@@ -73,9 +73,9 @@ async def open_payment(deps: PaymentDeps, cmd: OpenPayment) -> OpenedPayment:
             # One that exists is answered as it stands (its token, or the refusal to open).
             if await work.payment(cmd.order_id) is None:
                 raise
-        await work.insert_new(request)
         async with work.transaction():
-            payment = await work.payment(cmd.order_id, lock=True)
+            # A new row is locked by its insert; a concurrent open of the order waits on it.
+            payment = await work.insert_new(request) or await work.payment(cmd.order_id, lock=True)
             assert payment is not None
             _check_same_order(payment, cmd)
             if payment.snap_token is not None:
@@ -152,23 +152,14 @@ async def _issue_snap_token(
         snap = await deps.midtrans.create_snap_transaction(session.body)
     except MidtransError as exc:
         return exc
-    await work.record_gateway_call(snap.answer, order_id=payment.order_id, source="api")
-    issued = await work.set_snap_token(
+    return await work.record_issued_token(
         payment.order_id,
         token=snap.token,
         redirect_url=snap.redirect_url,
         token_expires_at=session.token_expires_at,
-    )
-    await work.add_transition(
-        order_id=payment.order_id,
-        from_status=str(payment.status),
-        to_status=str(payment.status),
-        source="api",
-        verdict=str(Verdict.APPLIED),
+        answer=snap.answer,
         reason=f"{reason}: Snap token issued, page until {session.token_expires_at.isoformat()}",
-        gateway_body=snap.answer.body,
     )
-    return issued
 
 
 async def snap_token_for_owner(

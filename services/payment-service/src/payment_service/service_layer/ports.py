@@ -31,16 +31,25 @@ class PaymentWork(Protocol):
 
     async def payment(self, order_id: str, *, lock: bool = False) -> Payment | None: ...
 
-    async def insert_new(self, request: PaymentRequest) -> bool:
-        """Insert the payment unless the order exists; True if this call inserted it."""
+    async def insert_new(self, request: PaymentRequest) -> Payment | None:
+        """The new payment, or None when the order exists; inside a transaction, the new row
+        is locked until it commits."""
 
     async def replace_unopened_request(self, request: PaymentRequest) -> None:
         """A payment Midtrans never gave a token for may be asked for again with new details."""
 
-    async def set_snap_token(
-        self, order_id: str, *, token: str, redirect_url: str, token_expires_at: datetime
+    async def record_issued_token(
+        self,
+        order_id: str,
+        *,
+        token: str,
+        redirect_url: str,
+        token_expires_at: datetime,
+        answer: GatewayAnswer,
+        reason: str,
     ) -> Payment:
-        """The payment as it now stands, with its token."""
+        """Snap's answer (audited), the token on the payment and its transition; the payment as
+        it now stands, with its token."""
 
     async def save_gateway_state(
         self,
