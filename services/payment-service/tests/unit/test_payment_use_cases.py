@@ -21,6 +21,7 @@ from payment_service.domain.errors import (
 from payment_service.domain.gateway import parse_notification
 from payment_service.domain.gateway_calls import (
     GatewayAnswer,
+    IssuedToken,
     MidtransRefused,
     MidtransUnavailable,
     SnapToken,
@@ -108,24 +109,15 @@ class FakeWork:
             expires_at=request.expires_at,
         )
 
-    async def record_issued_token(
-        self,
-        order_id: str,
-        *,
-        token: str,
-        redirect_url: str,
-        token_expires_at: datetime,
-        answer: GatewayAnswer,
-        reason: str,
-    ) -> Payment:
+    async def record_issued_token(self, order_id: str, issued: IssuedToken) -> Payment:
         assert self.in_transaction, "a token outside the payment's row lock"
-        await self.record_gateway_call(answer, order_id=order_id, source="api")
+        await self.record_gateway_call(issued.answer, order_id=order_id, source="api")
         status = str(self.books.payments[order_id].status)
         self._update(
             order_id,
-            snap_token=token,
-            redirect_url=redirect_url,
-            snap_token_expires_at=token_expires_at,
+            snap_token=issued.token,
+            redirect_url=issued.redirect_url,
+            snap_token_expires_at=issued.expires_at,
         )
         await self.add_transition(
             order_id=order_id,
@@ -133,8 +125,8 @@ class FakeWork:
             to_status=status,
             source="api",
             verdict="applied",
-            reason=reason,
-            gateway_body=answer.body,
+            reason=issued.reason,
+            gateway_body=issued.answer.body,
         )
         return self.books.payments[order_id]
 

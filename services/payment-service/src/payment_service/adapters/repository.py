@@ -6,7 +6,7 @@ from typing import Any
 import asyncpg
 from servicekit.correlation import current_correlation_id
 
-from payment_service.domain.gateway_calls import GatewayAnswer
+from payment_service.domain.gateway_calls import GatewayAnswer, IssuedToken
 from payment_service.domain.model import PaymentState, PaymentStatus
 from payment_service.domain.payment import PAYMENT_FIELDS, Payment
 
@@ -94,14 +94,7 @@ async def replace_unopened_request(
 
 
 async def record_issued_token(
-    conn: asyncpg.Connection,
-    order_id: str,
-    *,
-    token: str,
-    redirect_url: str,
-    token_expires_at: datetime,
-    answer: GatewayAnswer,
-    reason: str,
+    conn: asyncpg.Connection, order_id: str, issued: IssuedToken
 ) -> Payment:
     """Snap's answer, the token on the payment and its transition, as one statement.
 
@@ -122,15 +115,15 @@ async def record_issued_token(
                 SELECT $1, status, status, 'api', 'applied', $10, $8, $11 FROM issued)
             SELECT * FROM issued""",  # noqa: S608 - fixed columns
         order_id,
-        token,
-        redirect_url,
-        token_expires_at,
-        answer.operation,
-        answer.http_status,
-        answer.error,
-        answer.body,
-        answer.duration_ms,
-        reason,
+        issued.token,
+        issued.redirect_url,
+        issued.expires_at,
+        issued.answer.operation,
+        issued.answer.http_status,
+        issued.answer.error,
+        issued.answer.body,
+        issued.answer.duration_ms,
+        issued.reason,
         current_correlation_id(),
     )
     assert row is not None  # the caller holds the payment's row lock

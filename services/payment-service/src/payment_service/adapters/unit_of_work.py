@@ -2,7 +2,6 @@
 
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -11,7 +10,7 @@ from ticketing_contracts import EventPayload
 
 from payment_service.adapters import repository as repo
 from payment_service.adapters.refund_store import PgRefundStore
-from payment_service.domain.gateway_calls import GatewayAnswer
+from payment_service.domain.gateway_calls import GatewayAnswer, IssuedToken
 from payment_service.domain.model import PaymentState, PaymentStatus
 from payment_service.domain.payment import Payment, PaymentRequest
 
@@ -36,25 +35,8 @@ class PgPaymentWork:
             columns.pop(unchanged)
         await repo.replace_unopened_request(self.conn, **columns)
 
-    async def record_issued_token(
-        self,
-        order_id: str,
-        *,
-        token: str,
-        redirect_url: str,
-        token_expires_at: datetime,
-        answer: GatewayAnswer,
-        reason: str,
-    ) -> Payment:
-        return await repo.record_issued_token(
-            self.conn,
-            order_id,
-            token=token,
-            redirect_url=redirect_url,
-            token_expires_at=token_expires_at,
-            answer=answer,
-            reason=reason,
-        )
+    async def record_issued_token(self, order_id: str, issued: IssuedToken) -> Payment:
+        return await repo.record_issued_token(self.conn, order_id, issued)
 
     async def save_gateway_state(
         self,

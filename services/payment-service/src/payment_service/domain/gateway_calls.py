@@ -4,6 +4,7 @@ Values the use cases reason about; the httpx client (`adapters.midtrans`) produc
 """
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 
@@ -16,6 +17,18 @@ class GatewayAnswer:
     body: dict[str, Any] | None
     duration_ms: float
     error: str | None = None
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """A Snap token Midtrans issued for a payment: its page, when the page ends, Snap's answer
+    as audited, and why it was asked for (the transition's reason)."""
+
+    token: str
+    redirect_url: str
+    expires_at: datetime
+    answer: GatewayAnswer
+    reason: str
 
 
 class MidtransError(Exception):

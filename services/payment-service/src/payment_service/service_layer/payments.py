@@ -15,7 +15,12 @@ from payment_service.domain.errors import (
     PaymentNotFound,
     RateLimited,
 )
-from payment_service.domain.gateway_calls import MidtransError, MidtransRefused, TransactionNotFound
+from payment_service.domain.gateway_calls import (
+    IssuedToken,
+    MidtransError,
+    MidtransRefused,
+    TransactionNotFound,
+)
 from payment_service.domain.model import is_open
 from payment_service.domain.payment import Payment, PaymentRequest, order_tickets
 from payment_service.domain.refunds import Refund
@@ -152,13 +157,16 @@ async def _issue_snap_token(
         snap = await deps.midtrans.create_snap_transaction(session.body)
     except MidtransError as exc:
         return exc
+    page_ends = session.token_expires_at
     return await work.record_issued_token(
         payment.order_id,
-        token=snap.token,
-        redirect_url=snap.redirect_url,
-        token_expires_at=session.token_expires_at,
-        answer=snap.answer,
-        reason=f"{reason}: Snap token issued, page until {session.token_expires_at.isoformat()}",
+        IssuedToken(
+            token=snap.token,
+            redirect_url=snap.redirect_url,
+            expires_at=page_ends,
+            answer=snap.answer,
+            reason=f"{reason}: Snap token issued, page until {page_ends.isoformat()}",
+        ),
     )
 
 

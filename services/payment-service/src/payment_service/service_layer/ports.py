@@ -9,13 +9,12 @@ tests wire in-memory fakes.
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, Protocol
 
 from servicekit.rate_limit import RateDecision
 from ticketing_contracts import EventPayload
 
-from payment_service.domain.gateway_calls import GatewayAnswer, SnapToken
+from payment_service.domain.gateway_calls import GatewayAnswer, IssuedToken, SnapToken
 from payment_service.domain.model import PaymentState, PaymentStatus
 from payment_service.domain.payment import Payment, PaymentRequest
 from payment_service.service_layer.paid_reconciliation import PaidChecks
@@ -38,16 +37,7 @@ class PaymentWork(Protocol):
     async def replace_unopened_request(self, request: PaymentRequest) -> None:
         """A payment Midtrans never gave a token for may be asked for again with new details."""
 
-    async def record_issued_token(
-        self,
-        order_id: str,
-        *,
-        token: str,
-        redirect_url: str,
-        token_expires_at: datetime,
-        answer: GatewayAnswer,
-        reason: str,
-    ) -> Payment:
+    async def record_issued_token(self, order_id: str, issued: IssuedToken) -> Payment:
         """Snap's answer (audited), the token on the payment and its transition; the payment as
         it now stands, with its token."""
 
