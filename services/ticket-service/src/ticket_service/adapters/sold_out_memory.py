@@ -54,7 +54,7 @@ class RecentlySoldOut:
             return
         if len(self._found) >= self._size:
             self._found.clear()
-        self._found[event_id] = (self._clock() + self._seconds, str(refusal), refusal.details)
+        self._found[event_id] = (self._clock() + self._seconds, str(refusal), dict(refusal.details))
 
     def seats_came_back(self, event_id: str) -> None:
         """The NOTIFY: `event_id` has seats again (an empty id: any event may)."""

@@ -1,4 +1,4 @@
-"""The LISTEN that keeps this process's sold-out memory true: seats that come back un-forget.
+"""The LISTEN that keeps this process's sold-out memory true: seats that come back end it.
 
 One job per worker (each has its own memory): it opens the connection, and reopens it once a
 second after a loss; a reopened connection may have missed a NOTIFY, so the memory starts over.
