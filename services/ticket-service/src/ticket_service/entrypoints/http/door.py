@@ -151,7 +151,6 @@ DoorCaller = Annotated[door.Actor, Depends(door_caller)]
 async def check_in_ticket(
     body: CheckInRequest,
     actor: DoorCaller,
-    repo: DoorRepo,
     guard: Guard,
     request: Request,
     response: Response,
@@ -173,7 +172,8 @@ async def check_in_ticket(
         list_id=body.list_id,
         direction=Direction(body.direction),
     )
-    admitted = await check_in(repo, command, verify_qr=verify, guard=guard)
+    async with bootstrap.door_store(request)() as repo:
+        admitted = await check_in(repo, command, verify_qr=verify, guard=guard)
     if admitted.replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return {"data": ticket_public(admitted.ticket, qr_url_template=settings.qr_url_template)}
