@@ -324,6 +324,12 @@ async def receipt_book(conn: DbConn) -> SqlReceiptBook:
     return SqlReceiptBook(conn)
 
 
+def receipt_store(request: Request) -> Callable[[], AbstractAsyncContextManager[SqlReceiptBook]]:
+    """The receipts on a connection taken for the reading alone (as `door_store`): an order's
+    e-mail fetches its PDF once per settlement, drawn after the connection is given back."""
+    return per_connection(_runtime(request).pool, SqlReceiptBook)
+
+
 async def sales_ledger(conn: DbConn) -> SqlSalesLedger:
     return SqlSalesLedger(conn)
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Header, Query, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from servicekit.auth import CurrentUser, ServiceCaller
 from servicekit.contract import declare, merge
@@ -203,13 +203,14 @@ async def order_receipt_pdf(
     include_in_schema=False,
 )
 async def internal_receipt_pdf(
-    order_id: UUID, _service: ServiceCaller, book: Book, lang: Lang = None
+    order_id: UUID, _service: ServiceCaller, request: Request, lang: Lang = None
 ) -> Response:
     """For notification-gateway's order e-mail (service token only); the number in a header,
     for the attachment's name and the e-mail's words."""
-    found = await receipts.order_receipt(
-        book, order_id=str(order_id), actor=Actor("service", is_admin=True)
-    )
+    async with bootstrap.receipt_store(request)() as book:
+        found = await receipts.order_receipt(
+            book, order_id=str(order_id), actor=Actor("service", is_admin=True)
+        )
     answer = _pdf(found, lang or "id")
     answer.headers["Receipt-Number"] = found.receipt.label
     return answer
