@@ -72,6 +72,7 @@ async def open_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> async
         dsn,
         min_size=min_size,
         max_size=max_size,
+        # What `asyncpg.create_pool` passes by default: the pool's own constructor has no defaults.
         max_queries=50_000,
         max_inactive_connection_lifetime=300.0,
         loop=None,

@@ -171,7 +171,7 @@ def create_app(settings: TicketSettings | None = None) -> FastAPI:
                     hold_sweeper(settings, runtime),
                     nonce_purger(runtime),
                     offer_maker.periodic(),
-                    seats_back.periodic(),
+                    *([seats_back.periodic()] if seats_back.enabled else []),
                 ],
                 metrics=[refresh_holds],
             )

@@ -13,17 +13,16 @@ from ticket_service.settings import TicketSettings
 
 class SeatsBackListener:
     def __init__(self, settings: TicketSettings) -> None:
-        self._listener = Listener(
-            settings.database_url.get_secret_value(),
-            channel=CHANNEL,
-            on_notify=self._seats_back,
-        )
         self.memory = RecentlySoldOut(
             lambda: self._listener.listening, seconds=settings.sold_out_memory_seconds
         )
-
-    def _seats_back(self, event_id: str) -> None:
-        self.memory.seats_came_back(event_id)
+        self._listener = Listener(
+            settings.database_url.get_secret_value(),
+            channel=CHANNEL,
+            on_notify=self.memory.seats_came_back,
+        )
+        self.enabled = settings.sold_out_memory_seconds > 0
+        """Off (0 s): no LISTEN is opened, so nothing is ever remembered."""
 
     async def keep_listening(self) -> None:
         was_listening = self._listener.listening
